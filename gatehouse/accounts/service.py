@@ -1,0 +1,126 @@
+"""Administration of tenancy: master accounts, accounts, users, operators and their grants.
+Used by the admin CLI and the demo; every grant change reaches running processes through the
+security epoch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.accounts.models import PERMISSIONS, Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.auth.service import bump_security_epoch
+from gatehouse.kit.errors import BadRequest, Conflict, NotFound
+from gatehouse.sites.models import Site
+
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9]{18}$")
+_MASTER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+async def create_master_account(session: AsyncSession, master_id: str, name: str) -> MasterAccount:
+    if not _MASTER_ID.match(master_id):
+        raise BadRequest("master account id must be 1-40 letters, digits, '-' or '_'")
+    if await session.get(MasterAccount, master_id):
+        raise Conflict(f"master account {master_id} already exists")
+    row = MasterAccount(id=master_id, name=_name(name, 120))
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def create_account(session: AsyncSession, account_id: str, master_id: str, name: str,
+                         auto_approve: bool = False) -> Account:
+    if not _ACCOUNT_ID.match(account_id):
+        raise BadRequest("account id must be exactly 18 letters or digits")
+    await get_master_account(session, master_id)
+    if await session.get(Account, account_id):
+        raise Conflict(f"account {account_id} already exists")
+    row = Account(id=account_id, master_account_id=master_id, name=_name(name, 120), auto_approve=auto_approve)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def set_auto_approve(session: AsyncSession, account_id: str, enabled: bool) -> Account:
+    account = await get_account(session, account_id)
+    account.auto_approve = enabled
+    return account
+
+
+async def create_user(session: AsyncSession, display_name: str, master_id: str) -> User:
+    await get_master_account(session, master_id)
+    return await _new_user(session, display_name, kind="customer", master_id=master_id)
+
+
+async def create_operator(session: AsyncSession, display_name: str, sites: Iterable[str]) -> User:
+    user = await _new_user(session, display_name, kind="operator", master_id=None)
+    for code in sites:
+        if await session.get(Site, code) is None:
+            raise NotFound(f"site {code} does not exist")
+        session.add(OperatorSite(user_id=user.id, site_code=code))
+    await session.flush()
+    return user
+
+
+async def grant_account(session: AsyncSession, display_name: str, account_id: str,
+                        permissions: Iterable[str], default: bool = False) -> AccountMembership:
+    user = await get_user(session, display_name)
+    account = await get_account(session, account_id)
+    if user.kind != "customer":
+        raise BadRequest("only customer users are granted accounts; operators are scoped to sites")
+    if user.master_account_id != account.master_account_id:
+        raise BadRequest(f"account {account_id} belongs to another master account than {display_name}")
+    perms = sorted(set(permissions))
+    unknown = [p for p in perms if p not in PERMISSIONS]
+    if unknown:
+        raise BadRequest(f"unknown permission(s) {', '.join(unknown)}; known: {', '.join(PERMISSIONS)}")
+    membership = (await session.execute(select(AccountMembership).where(
+        AccountMembership.user_id == user.id, AccountMembership.account_id == account_id))).scalar_one_or_none()
+    if membership is None:
+        membership = AccountMembership(user_id=user.id, account_id=account_id)
+        session.add(membership)
+    membership.permissions = " ".join(perms)
+    membership.default_account = default
+    await session.flush()
+    await bump_security_epoch(session)
+    return membership
+
+
+async def get_master_account(session: AsyncSession, master_id: str) -> MasterAccount:
+    row = await session.get(MasterAccount, master_id)
+    if row is None:
+        raise NotFound(f"master account {master_id} does not exist")
+    return row
+
+
+async def get_account(session: AsyncSession, account_id: str) -> Account:
+    row = await session.get(Account, account_id)
+    if row is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return row
+
+
+async def get_user(session: AsyncSession, display_name: str) -> User:
+    row = (await session.execute(select(User).where(User.display_name == display_name))).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"user '{display_name}' does not exist")
+    return row
+
+
+async def _new_user(session: AsyncSession, display_name: str, *, kind: str, master_id: str | None) -> User:
+    name = _name(display_name, 40)
+    if (await session.execute(select(User.id).where(User.display_name == name))).first():
+        raise Conflict(f"a user named '{name}' already exists")
+    user = User(display_name=name, kind=kind, master_account_id=master_id, disabled=False)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def _name(value: str, limit: int) -> str:
+    value = value.strip()
+    if not value or len(value) > limit:
+        raise BadRequest(f"name must be 1-{limit} characters")
+    return value

@@ -1,0 +1,64 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gatehouse import __version__
+from gatehouse.accounts.endpoints import router as accounts_router
+from gatehouse.auth.endpoints import router as auth_router
+from gatehouse.auth.service import AuthCache
+from gatehouse.config import Settings
+from gatehouse.jobs.scheduler import default_jobs, start_jobs
+from gatehouse.kit.db import Database
+from gatehouse.kit.errors import install_error_handlers
+from gatehouse.kit.health import router as health_router
+from gatehouse.kit.middleware import RequestContextMiddleware
+from gatehouse.kit.openapi import install_openapi
+from gatehouse.sites.endpoints import router as sites_router
+
+DESCRIPTION = """\
+Facility (visitor) access and work-order attachments, wire-compatible with the operator APIs in
+`shared/seeds/`. Everything Gatehouse adds beyond those APIs is marked `x-gatehouse-addition: true`.
+Errors always use the envelope `{"error": {correlationId, type, code, message, details}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = start_jobs(db, default_jobs(settings.jobs_interval_seconds)) if settings.jobs_enabled else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await db.dispose()
+
+    app = FastAPI(
+        title="Gatehouse",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
+
+    for router in (health_router, auth_router, accounts_router, sites_router):
+        app.include_router(router)
+
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
+    logging.getLogger("gatehouse").setLevel(settings.log_level.upper())
+    return app

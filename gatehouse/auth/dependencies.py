@@ -1,0 +1,86 @@
+"""FastAPI dependencies: CurrentPrincipal, account context and permission checks.
+
+Order of checks on every call: token (401) -> account headers (400/403) -> permission (403)
+-> only then does the endpoint look anything up (404)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gatehouse.auth.principal import AccountContext, Principal
+from gatehouse.auth.service import authenticate
+from gatehouse.kit.errors import ErrorDetail, Forbidden, Unauthorized, ValidationFailed
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access_token>` from a token endpoint.")
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials or len(credentials.credentials) > 512:
+        raise Unauthorized()
+    state = request.app.state
+    return await authenticate(state.db, state.auth_cache, credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_customer(principal: CurrentPrincipal) -> Principal:
+    if principal.is_operator:
+        raise Forbidden()
+    return principal
+
+
+CurrentCustomer = Annotated[Principal, Depends(get_customer)]
+
+
+async def get_operator(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_operator:
+        raise Forbidden()
+    return principal
+
+
+CurrentOperator = Annotated[Principal, Depends(get_operator)]
+
+
+async def get_account_context(
+    principal: CurrentPrincipal,
+    master_account_id: Annotated[str, Header(alias="Master-Account-Id", description="Customer master account identifier.")],
+    account_id: Annotated[str, Header(alias="Account-Id", description="Customer account identifier.")],
+) -> AccountContext:
+    missing = [name for name, value in (("Master-Account-Id", master_account_id), ("Account-Id", account_id))
+               if not value.strip()]
+    if missing:
+        raise ValidationFailed([ErrorDetail(field=name, code="MISSING_FIELD",
+                                            message=f"Mandatory header '{name}' is null or empty.") for name in missing])
+    membership = principal.memberships.get(account_id)
+    if membership is None or membership.master_account_id != master_account_id:
+        raise Forbidden(
+            "The account association for the given Master-Account-Id and Account-Id was not found for the user.",
+            code="ASSET_ASSOCIATION_NOTFOUND",
+        )
+    return AccountContext(principal, master_account_id, account_id, membership.permissions)
+
+
+def require(permission: str) -> Callable[..., Awaitable[AccountContext]]:
+    """An account-scoped call that needs `permission` on that account."""
+
+    async def dependency(ctx: Annotated[AccountContext, Depends(get_account_context)]) -> AccountContext:
+        if permission not in ctx.permissions:
+            raise Forbidden(code="PERMISSION_DENIED")
+        return ctx
+
+    dependency.__name__ = f"require_{permission.replace(':', '_').replace('-', '_')}"
+    return dependency
+
+
+CanRequest = Annotated[AccountContext, Depends(require("visitor-access:request"))]
+CanApprove = Annotated[AccountContext, Depends(require("visitor-access:approve"))]
+CanRead = Annotated[AccountContext, Depends(require("tickets:read"))]
+CanWriteAttachments = Annotated[AccountContext, Depends(require("attachments:write"))]

@@ -1,0 +1,46 @@
+"""Apps (client credentials), issued access tokens, lock-out counters and the revocation epoch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gatehouse.kit.db import Base, utcnow
+
+
+class App(Base):
+    __tablename__ = "apps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # argon2id hash; the plain secret is shown once at creation and never stored.
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="default")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+
+    # SHA-256 of the bearer token: a leaked database does not leak usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class SecurityEpoch(Base):
+    """A single counter bumped by every change that must reach per-process auth caches fast
+    (app disabled, secret rotated, grants changed). Processes poll it at most every
+    `auth_cache_seconds` and drop their caches when it moves."""
+
+    __tablename__ = "security_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,254 @@
+"""Client credentials, token issue and validation, lock-out, revocation."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
+from gatehouse.auth.models import AccessToken, App, SecurityEpoch
+from gatehouse.auth.principal import Membership, Principal
+from gatehouse.config import Settings
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.errors import NotFound, TooManyRequests, Unauthorized
+
+# OWASP's argon2id floor (19 MiB, t=2): slow enough for secrets, paid only at token issue.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_DUMMY_HASH = _hasher.hash("gatehouse-dummy-secret")
+
+
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+def verify_secret(secret_hash: str, secret: str) -> bool:
+    try:
+        return _hasher.verify(secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_client_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def bump_security_epoch(session: AsyncSession) -> None:
+    """Tell every process to drop its cached tokens and grants (see AuthCache)."""
+    await session.execute(update(SecurityEpoch).where(SecurityEpoch.id == 1).values(value=SecurityEpoch.value + 1))
+
+
+# --- apps -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    app_id: int
+    client_id: str
+    client_secret: str  # shown once
+
+
+async def create_app(session: AsyncSession, user_id: int, name: str = "default",
+                     client_id: str | None = None, client_secret: str | None = None) -> AppCredentials:
+    client_id = client_id or new_client_id()
+    client_secret = client_secret or new_client_secret()
+    secret_hash = await asyncio.to_thread(hash_secret, client_secret)
+    app = App(client_id=client_id, secret_hash=secret_hash, user_id=user_id, name=name, enabled=True,
+              failed_attempts=0)
+    session.add(app)
+    await session.flush()
+    return AppCredentials(app.id, client_id, client_secret)
+
+
+async def get_app_by_client_id(session: AsyncSession, client_id: str) -> App:
+    app = (await session.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()
+    if app is None:
+        raise NotFound(f"No app with client_id '{client_id}'.", code="APP_NOTFOUND")
+    return app
+
+
+async def rotate_secret(session: AsyncSession, client_id: str, new_secret: str | None = None) -> AppCredentials:
+    """A new secret; every token issued under the old one stops working at once."""
+    app = await get_app_by_client_id(session, client_id)
+    secret = new_secret or new_client_secret()
+    app.secret_hash = await asyncio.to_thread(hash_secret, secret)
+    app.failed_attempts = 0
+    app.locked_until = None
+    await session.execute(delete(AccessToken).where(AccessToken.app_id == app.id))
+    await bump_security_epoch(session)
+    return AppCredentials(app.id, app.client_id, secret)
+
+
+async def set_app_enabled(session: AsyncSession, client_id: str, enabled: bool) -> App:
+    app = await get_app_by_client_id(session, client_id)
+    app.enabled = enabled
+    if not enabled:
+        await session.execute(delete(AccessToken).where(AccessToken.app_id == app.id))
+    await bump_security_epoch(session)
+    return app
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    principal: Principal
+    scope: str
+
+
+def _invalid_client() -> Unauthorized:
+    return Unauthorized("Client authentication failed: unknown client or wrong secret.", code="invalid_client")
+
+
+async def issue_token(db: Database, settings: Settings, client_id: str, client_secret: str) -> IssuedToken:
+    async with db.read() as session:
+        row = (await session.execute(
+            select(App, User).join(User, User.id == App.user_id).where(App.client_id == client_id)
+        )).first()
+    if row is None:
+        # Same cost as a real check, so response time does not reveal which client ids exist.
+        await asyncio.to_thread(verify_secret, _DUMMY_HASH, client_secret)
+        raise _invalid_client()
+    app, user = row
+    now = utcnow()
+    if app.locked_until is not None and app.locked_until > now:
+        retry = max(1, int((app.locked_until - now).total_seconds() + 0.999))
+        raise TooManyRequests(
+            f"Too many failed attempts for this client; try again in {retry} seconds.",
+            code="CLIENT_LOCKED", headers={"Retry-After": str(retry)},
+        )
+    ok = await asyncio.to_thread(verify_secret, app.secret_hash, client_secret)
+    if not ok:
+        await _record_failure(db, settings, app.id)
+        raise _invalid_client()
+    if not app.enabled or user.disabled:
+        raise _invalid_client()
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
+    async with db.write() as session:
+        if app.failed_attempts:
+            await session.execute(update(App).where(App.id == app.id).values(failed_attempts=0))
+        session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
+        principal = await load_principal(session, app.id, user, expires_at)
+    scope = "operator" if principal.is_operator else " ".join(
+        sorted({p for m in principal.memberships.values() for p in m.permissions}))
+    return IssuedToken(token, settings.token_ttl_seconds, principal, scope)
+
+
+async def _record_failure(db: Database, settings: Settings, app_id: int) -> None:
+    """Count in the database so every process agrees; lock on the Nth failure in a row."""
+    limit = settings.lockout_failures
+    until = utcnow() + timedelta(seconds=settings.lockout_seconds)
+    reached = App.failed_attempts + 1 >= limit
+    async with db.write() as session:
+        await session.execute(
+            update(App).where(App.id == app_id).values(
+                failed_attempts=case((reached, 0), else_=App.failed_attempts + 1),
+                locked_until=case((reached, until), else_=App.locked_until),
+            )
+        )
+
+
+async def load_principal(session: AsyncSession, app_id: int, user: User, expires_at: datetime) -> Principal:
+    memberships: dict[str, Membership] = {}
+    sites: frozenset[str] = frozenset()
+    if user.kind == "operator":
+        rows = await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user.id))
+        sites = frozenset(rows.scalars())
+    else:
+        rows = await session.execute(
+            select(AccountMembership.account_id, Account.master_account_id, AccountMembership.permissions)
+            .join(Account, Account.id == AccountMembership.account_id)
+            .where(AccountMembership.user_id == user.id)
+        )
+        for account_id, master_id, perms in rows:
+            memberships[account_id] = Membership(account_id, master_id, frozenset(perms.split()))
+    return Principal(
+        user_id=user.id, kind=user.kind, display_name=user.display_name,
+        master_account_id=user.master_account_id, app_id=app_id, expires_at=expires_at,
+        memberships=memberships, operator_sites=sites,
+    )
+
+
+class AuthCache:
+    """Per-process cache of validated tokens, so the hot path does no hashing-heavy or
+    multi-query work. Correctness across processes comes from the security epoch: it is
+    re-read at most every `ttl` seconds and any change empties the cache."""
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.tokens: dict[str, Principal] = {}
+        self.epoch: int | None = None
+        self.checked_at = 0.0
+
+    async def refresh(self, session: AsyncSession) -> None:
+        now = time.monotonic()
+        if now - self.checked_at < self.ttl:
+            return
+        self.checked_at = now
+        value = (await session.execute(select(SecurityEpoch.value).where(SecurityEpoch.id == 1))).scalar()
+        if value != self.epoch:
+            self.tokens.clear()
+            self.epoch = value
+
+    def invalidate(self) -> None:
+        self.tokens.clear()
+        self.checked_at = 0.0
+
+
+async def authenticate(db: Database, cache: AuthCache, token: str) -> Principal:
+    digest = token_digest(token)
+    now = utcnow()
+    if time.monotonic() - cache.checked_at >= cache.ttl:
+        async with db.read() as session:
+            await cache.refresh(session)
+    principal = cache.tokens.get(digest)
+    if principal is not None:
+        if principal.expires_at > now:
+            return principal
+        cache.tokens.pop(digest, None)
+        raise Unauthorized()
+    async with db.read() as session:
+        row = (await session.execute(
+            select(AccessToken.expires_at, App, User)
+            .join(App, App.id == AccessToken.app_id)
+            .join(User, User.id == App.user_id)
+            .where(AccessToken.token_hash == digest)
+        )).first()
+        if row is None:
+            raise Unauthorized()
+        expires_at, app, user = row
+        if expires_at <= now or not app.enabled or user.disabled:
+            raise Unauthorized()
+        principal = await load_principal(session, app.id, user, expires_at)
+    if len(cache.tokens) >= cache.MAX_ENTRIES:
+        cache.tokens.clear()
+    cache.tokens[digest] = principal
+    return principal
+
+
+async def purge_expired_tokens(db: Database) -> int:
+    async with db.write() as session:
+        result = await session.execute(delete(AccessToken).where(AccessToken.expires_at <= utcnow()))
+        return result.rowcount or 0

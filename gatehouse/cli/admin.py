@@ -1,0 +1,263 @@
+"""`gatehouse admin ...`: create and list tenancy, apps, sites and grants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from gatehouse.accounts import service as accounts
+from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.auth import service as auth
+from gatehouse.auth.models import App
+from gatehouse.cli.common import output, run_db
+from gatehouse.kit.db import Database
+from gatehouse.sites import service as sites
+from gatehouse.sites.models import Location, Site
+
+app = typer.Typer(help="Administer tenancy, apps, sites and grants.", no_args_is_help=True)
+master_app = typer.Typer(help="Master accounts (parent companies).", no_args_is_help=True)
+account_app = typer.Typer(help="Accounts (legal entities).", no_args_is_help=True)
+user_app = typer.Typer(help="Customer users and their account grants.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators: data-center staff scoped to sites.", no_args_is_help=True)
+app_app = typer.Typer(help="Apps: client credentials of a user or operator.", no_args_is_help=True)
+site_app = typer.Typer(help="Sites (facilities).", no_args_is_help=True)
+location_app = typer.Typer(help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
+grant_app = typer.Typer(help="Grant sites and locations to accounts.", no_args_is_help=True)
+for sub, name in ((master_app, "master-account"), (account_app, "account"), (user_app, "user"),
+                  (operator_app, "operator"), (app_app, "app"), (site_app, "site"),
+                  (location_app, "location"), (grant_app, "grant")):
+    app.add_typer(sub, name=name)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _rows(stmt):  # type: ignore[no-untyped-def]
+    async def fn(db: Database):  # type: ignore[no-untyped-def]
+        async with db.read() as s:
+            return list((await s.execute(stmt)).all())
+    return fn
+
+
+# --- master accounts ----------------------------------------------------------------------------
+@master_app.command("create")
+def master_create(id: Annotated[str, typer.Option(help="e.g. 100123")],
+                  name: Annotated[str, typer.Option()], json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            m = await accounts.create_master_account(s, id, name)
+            return {"masterAccountId": m.id, "name": m.name}
+    output(run_db(fn), json)
+
+
+@master_app.command("list")
+def master_list(json: Json = False) -> None:
+    rows = run_db(_rows(select(MasterAccount.id, MasterAccount.name).order_by(MasterAccount.id)))
+    output([{"masterAccountId": r[0], "name": r[1]} for r in rows], json)
+
+
+# --- accounts -----------------------------------------------------------------------------------
+@account_app.command("create")
+def account_create(id: Annotated[str, typer.Option(help="18 characters, e.g. 0011A00001AaAB1ABC")],
+                   master: Annotated[str, typer.Option(help="Master account id")],
+                   name: Annotated[str, typer.Option()],
+                   auto_approve: Annotated[bool, typer.Option("--auto-approve/--no-auto-approve")] = False,
+                   json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            a = await accounts.create_account(s, id, master, name, auto_approve)
+            return {"accountId": a.id, "masterAccountId": a.master_account_id, "name": a.name,
+                    "autoApprove": a.auto_approve}
+    output(run_db(fn), json)
+
+
+@account_app.command("set-auto-approve")
+def account_auto_approve(id: Annotated[str, typer.Option()],
+                         enabled: Annotated[bool, typer.Option("--on/--off")], json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            a = await accounts.set_auto_approve(s, id, enabled)
+            return {"accountId": a.id, "autoApprove": a.auto_approve}
+    output(run_db(fn), json)
+
+
+@account_app.command("list")
+def account_list(json: Json = False) -> None:
+    rows = run_db(_rows(select(Account.id, Account.master_account_id, Account.name, Account.auto_approve)
+                        .order_by(Account.id)))
+    output([{"accountId": r[0], "masterAccountId": r[1], "name": r[2], "autoApprove": r[3]} for r in rows], json)
+
+
+# --- users --------------------------------------------------------------------------------------
+@user_app.command("create")
+def user_create(name: Annotated[str, typer.Option(help="Display name, at most 40 characters")],
+                master: Annotated[str, typer.Option(help="Master account id")], json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            u = await accounts.create_user(s, name, master)
+            return {"userId": u.id, "name": u.display_name, "masterAccountId": u.master_account_id}
+    output(run_db(fn), json)
+
+
+@user_app.command("grant")
+def user_grant(name: Annotated[str, typer.Option(help="User display name")],
+               account: Annotated[str, typer.Option(help="Account id")],
+               permission: Annotated[list[str], typer.Option("--permission", "-p",
+                                                             help="Repeat: visitor-access:request, "
+                                                                  "visitor-access:approve, tickets:read, "
+                                                                  "attachments:write")],
+               default: Annotated[bool, typer.Option("--default", help="Mark as the default account")] = False,
+               json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            m = await accounts.grant_account(s, name, account, permission, default)
+            return {"user": name, "accountId": m.account_id, "permissions": m.permissions.split(),
+                    "defaultAccount": m.default_account}
+    output(run_db(fn), json)
+
+
+@user_app.command("list")
+def user_list(json: Json = False) -> None:
+    async def fn(db: Database) -> list[dict]:
+        async with db.read() as s:
+            users = (await s.execute(select(User).where(User.kind == "customer").order_by(User.id))).scalars().all()
+            grants = (await s.execute(select(AccountMembership))).scalars().all()
+        return [{"userId": u.id, "name": u.display_name, "masterAccountId": u.master_account_id,
+                 "disabled": u.disabled,
+                 "accounts": {g.account_id: g.permissions.split() for g in grants if g.user_id == u.id}}
+                for u in users]
+    output(run_db(fn), json)
+
+
+# --- operators ----------------------------------------------------------------------------------
+@operator_app.command("create")
+def operator_create(name: Annotated[str, typer.Option()],
+                    site: Annotated[list[str], typer.Option("--site", help="Repeat for each site")],
+                    json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            u = await accounts.create_operator(s, name, site)
+            return {"userId": u.id, "name": u.display_name, "sites": site}
+    output(run_db(fn), json)
+
+
+@operator_app.command("list")
+def operator_list(json: Json = False) -> None:
+    async def fn(db: Database) -> list[dict]:
+        async with db.read() as s:
+            ops = (await s.execute(select(User).where(User.kind == "operator").order_by(User.id))).scalars().all()
+            links = (await s.execute(select(OperatorSite))).scalars().all()
+        return [{"userId": u.id, "name": u.display_name,
+                 "sites": sorted(x.site_code for x in links if x.user_id == u.id)} for u in ops]
+    output(run_db(fn), json)
+
+
+# --- apps ---------------------------------------------------------------------------------------
+@app_app.command("create")
+def app_create(user: Annotated[str, typer.Option(help="Display name of the user or operator")],
+               name: Annotated[str, typer.Option(help="A label for the app")] = "default",
+               json: Json = False) -> None:
+    """Create an app. The client secret is printed once and never stored in clear."""
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            u = await accounts.get_user(s, user)
+            c = await auth.create_app(s, u.id, name)
+            return {"user": u.display_name, "client_id": c.client_id, "client_secret": c.client_secret}
+    output(run_db(fn), json)
+
+
+@app_app.command("rotate")
+def app_rotate(client_id: Annotated[str, typer.Option()], json: Json = False) -> None:
+    """Replace the secret; tokens issued before stop working within a second."""
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            c = await auth.rotate_secret(s, client_id)
+            return {"client_id": c.client_id, "client_secret": c.client_secret}
+    output(run_db(fn), json)
+
+
+def _set_enabled(client_id: str, enabled: bool, json: bool) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            a = await auth.set_app_enabled(s, client_id, enabled)
+            return {"client_id": a.client_id, "enabled": a.enabled}
+    output(run_db(fn), json)
+
+
+@app_app.command("disable")
+def app_disable(client_id: Annotated[str, typer.Option()], json: Json = False) -> None:
+    _set_enabled(client_id, False, json)
+
+
+@app_app.command("enable")
+def app_enable(client_id: Annotated[str, typer.Option()], json: Json = False) -> None:
+    _set_enabled(client_id, True, json)
+
+
+@app_app.command("list")
+def app_list(json: Json = False) -> None:
+    rows = run_db(_rows(select(App.client_id, App.name, User.display_name, App.enabled, App.locked_until)
+                        .join(User, User.id == App.user_id).order_by(App.id)))
+    output([{"client_id": r[0], "name": r[1], "user": r[2], "enabled": r[3], "lockedUntil": r[4]} for r in rows],
+           json)
+
+
+# --- sites and locations ------------------------------------------------------------------------
+@site_app.command("create")
+def site_create(code: Annotated[str, typer.Option(help="6 letters or digits, e.g. IAD024")],
+                timezone: Annotated[str, typer.Option(help="IANA timezone, e.g. America/New_York")],
+                address: Annotated[str, typer.Option()] = "", city: Annotated[str, typer.Option()] = "",
+                metro: Annotated[str, typer.Option()] = "", country: Annotated[str, typer.Option()] = "",
+                json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            x = await sites.create_site(s, code, address=address, city=city, metro=metro, country=country,
+                                        timezone=timezone)
+            return {"site": x.code, "address": x.address, "city": x.city, "metro": x.metro,
+                    "country": x.country, "timezone": x.timezone}
+    output(run_db(fn), json)
+
+
+@site_app.command("list")
+def site_list(json: Json = False) -> None:
+    rows = run_db(_rows(select(Site).order_by(Site.code)))
+    output([{"site": r[0].code, "city": r[0].city, "timezone": r[0].timezone} for r in rows], json)
+
+
+@location_app.command("create")
+def location_create(site: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+                    parent: Annotated[str | None, typer.Option(help="Parent location name")] = None,
+                    json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            loc = await sites.create_location(s, site, name, parent)
+            return {"id": loc.id, "site": loc.site_code, "location": loc.name, "parentId": loc.parent_id}
+    output(run_db(fn), json)
+
+
+@location_app.command("list")
+def location_list(site: Annotated[str, typer.Option()], json: Json = False) -> None:
+    rows = run_db(_rows(select(Location.id, Location.name, Location.parent_id)
+                        .where(Location.site_code == site).order_by(Location.id)))
+    output([{"id": r[0], "location": r[1], "parentId": r[2]} for r in rows], json)
+
+
+@grant_app.command("site")
+def grant_site_cmd(account: Annotated[str, typer.Option()], site: Annotated[str, typer.Option()],
+                   json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            await sites.grant_site(s, account, site)
+        return {"accountId": account, "site": site}
+    output(run_db(fn), json)
+
+
+@grant_app.command("location")
+def grant_location_cmd(account: Annotated[str, typer.Option()], site: Annotated[str, typer.Option()],
+                       location: Annotated[str, typer.Option()], json: Json = False) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            await sites.grant_location(s, account, site, location)
+        return {"accountId": account, "site": site, "location": location}
+    output(run_db(fn), json)

@@ -1,0 +1,75 @@
+"""CLI plumbing: one event loop per command, one-line errors, --json output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from sqlalchemy.exc import IntegrityError, OperationalError
+from pydantic import ValidationError
+
+from gatehouse.config import Settings
+from gatehouse.kit.db import Database
+from gatehouse.kit.errors import GatehouseError
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except (ValidationError, ValueError) as exc:
+        fail(str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else
+             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        raise  # unreachable
+
+
+def run_db(fn: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run `fn` against the configured database, turning every expected failure into one line."""
+    settings = settings or load_settings()
+
+    async def main() -> T:
+        db = Database(settings)
+        try:
+            return await fn(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except GatehouseError as exc:
+        fail(exc.message)
+    except IntegrityError as exc:
+        fail(f"conflicts with existing data ({str(exc.orig).splitlines()[0]})")
+    except OperationalError as exc:
+        fail(f"database error: {str(exc.orig).splitlines()[0]} (has 'gatehouse db upgrade' been run?)")
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+def output(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    elif human is not None:
+        typer.echo(human(data))
+    elif isinstance(data, list):
+        for row in data:
+            typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+        if not data:
+            typer.echo("(none)", err=True)
+    else:
+        typer.echo("  ".join(f"{k}={v}" for k, v in data.items()))
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,103 @@
+"""The `gatehouse` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gatehouse.cli.admin import app as admin_app
+from gatehouse.cli.common import fail, load_settings
+
+cli = typer.Typer(help="Gatehouse: facility access and work-order attachments API.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_app, name="db")
+cli.add_typer(admin_app, name="admin")
+
+try:  # the operator CLI lives with the operator domain
+    from gatehouse.operators.cli import app as ops_app
+
+    cli.add_typer(ops_app, name="ops")
+except ImportError:  # pragma: no cover - absent until that domain lands
+    pass
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _upgrade(settings) -> None:  # type: ignore[no-untyped-def]
+    from gatehouse.migrations.runner import upgrade
+
+    try:
+        upgrade(settings)
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        fail(f"migration failed: {str(exc).splitlines()[0]}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest revision (idempotent)."""
+    settings = load_settings()
+    _upgrade(settings)
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first")] = True,
+) -> None:
+    """Serve the API (settings from GATEHOUSE_* environment variables)."""
+    import uvicorn
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    if migrate:
+        _upgrade(settings)
+    uvicorn.run("gatehouse.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="warning", proxy_headers=False)
+
+
+@cli.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Where the SQLite file, blobs and credentials live")] = Path(
+        "./gatehouse-data"),
+) -> None:
+    """Start a ready sandbox on the embedded defaults (SQLite + local files) with the seeds' world."""
+    import uvicorn
+
+    from gatehouse.app import create_app
+    from gatehouse.demo import banner, seed_demo
+    from gatehouse.kit.db import Database
+
+    settings = load_settings(data_dir=data_dir)
+    _configure_logging(settings.log_level)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _upgrade(settings)
+    cred_path = (data_dir / "demo-credentials.json").resolve()
+
+    async def seed():  # type: ignore[no-untyped-def]
+        db = Database(settings)
+        try:
+            return await seed_demo(db, cred_path)
+        finally:
+            await db.dispose()
+
+    creds = asyncio.run(seed())
+    typer.echo(banner(creds, f"http://{host}:{port}", cred_path))
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,69 @@
+"""Typed settings, read from GATEHOUSE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEHOUSE_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./gatehouse-data")
+    # Empty means the embedded default: a SQLite file in data_dir.
+    database_url: str = ""
+    # Empty means the embedded default: files under data_dir/blobs. Else s3://bucket?endpoint=...
+    storage_url: str = ""
+    token_ttl_seconds: int = Field(3599, ge=60, le=86400)
+    # How stale a process's token/grant cache may be: disabled apps stop working within this.
+    auth_cache_seconds: float = Field(0.5, gt=0, le=1.0)
+    lockout_failures: int = 5
+    lockout_seconds: int = 900
+    max_json_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    staged_attachment_days: int = 40
+    jobs_enabled: bool = True
+    jobs_interval_seconds: float = Field(60.0, gt=0)
+    log_level: str = "INFO"
+    access_log: bool = True
+    db_pool_size: int = Field(10, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> "Settings":
+        # Outside development an operator must choose where data lives, explicitly.
+        if self.environment == "production" and not self.database_url:
+            raise ValueError("GATEHOUSE_DATABASE_URL must be set when GATEHOUSE_ENVIRONMENT=production")
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'gatehouse.db').resolve()}"
+        return to_async_url(url)
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @cached_property
+    def effective_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+
+def to_async_url(url: str) -> str:
+    """Accept the URLs people write (postgresql://, sqlite:///) and pick the async driver."""
+    for prefix, driver in (
+        ("postgresql+asyncpg://", None),
+        ("postgresql+psycopg://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite+aiosqlite://", None),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return url if driver is None else driver + url[len(prefix):]
+    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")

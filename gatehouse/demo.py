@@ -1,0 +1,131 @@
+"""The sandbox world of SPEC §6: seeded idempotently, credentials kept across restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gatehouse.accounts import service as accounts
+from gatehouse.accounts.models import Account, MasterAccount, User
+from gatehouse.auth import service as auth
+from gatehouse.auth.models import App
+from gatehouse.kit.db import Database
+from gatehouse.sites import service as sites
+from gatehouse.sites.models import Location, Site
+
+ALL = ["visitor-access:request", "tickets:read", "attachments:write"]
+SITES = [
+    dict(code="IAD024", address="43830 Devin Shafron Drive (Bldg F)", city="Ashburn",
+         metro="Northern Virginia", country="United States", timezone="America/New_York"),
+    dict(code="DFW010", address="2323 Bryan Street", city="Dallas", metro="Dallas",
+         country="United States", timezone="America/Chicago"),
+]
+LOCATIONS = [("IAD024", "ABC Cage F150-B"), ("DFW010", "ABC Cage 12"), ("IAD024", "XYZ Suite 210")]
+MASTERS = [("100123", "ABC Holding Company"), ("200456", "XYZ Corp")]
+ACCOUNTS = [("0011A00001AaAB1ABC", "100123", "ABC Company"), ("0012E00002dmMWbQAM", "200456", "XYZ Networks")]
+LOCATION_GRANTS = [
+    ("0011A00001AaAB1ABC", "IAD024", "ABC Cage F150-B"),
+    ("0011A00001AaAB1ABC", "DFW010", "ABC Cage 12"),
+    ("0012E00002dmMWbQAM", "IAD024", "XYZ Suite 210"),
+]
+# (display name, master account, account, permissions); None master = operator.
+USERS = [
+    ("Random User", "100123", "0011A00001AaAB1ABC", ALL),
+    ("Ann Approver", "100123", "0011A00001AaAB1ABC", ALL + ["visitor-access:approve"]),
+    ("Other Customer", "200456", "0012E00002dmMWbQAM", ALL),
+    ("Site Security IAD024", None, None, []),
+]
+
+
+@dataclass
+class DemoCredential:
+    client_id: str
+    client_secret: str
+    master_account_id: str | None = None
+    account_id: str | None = None
+
+    def as_json(self) -> dict:
+        data = {"client_id": self.client_id, "client_secret": self.client_secret}
+        if self.account_id:
+            data.update(master_account_id=self.master_account_id, account_id=self.account_id)
+        return data
+
+
+async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCredential]:
+    saved: dict = {}
+    if credentials_path.exists():
+        saved = json.loads(credentials_path.read_text())
+    creds: dict[str, DemoCredential] = {}
+    async with db.write() as s:
+        for code_kw in SITES:
+            if await s.get(Site, code_kw["code"]) is None:
+                await sites.create_site(s, **code_kw)
+        for site_code, name in LOCATIONS:
+            exists = (await s.execute(select(Location.id).where(Location.site_code == site_code,
+                                                                Location.name == name))).first()
+            if not exists:
+                await sites.create_location(s, site_code, name)
+        for master_id, name in MASTERS:
+            if await s.get(MasterAccount, master_id) is None:
+                await accounts.create_master_account(s, master_id, name)
+        for account_id, master_id, name in ACCOUNTS:
+            if await s.get(Account, account_id) is None:
+                await accounts.create_account(s, account_id, master_id, name)
+        for account_id, site_code, loc in LOCATION_GRANTS:
+            await sites.grant_location(s, account_id, site_code, loc)
+        for name, master_id, account_id, perms in USERS:
+            user = (await s.execute(select(User).where(User.display_name == name))).scalar_one_or_none()
+            if user is None:
+                if master_id is None:
+                    user = await accounts.create_operator(s, name, ["IAD024"])
+                else:
+                    user = await accounts.create_user(s, name, master_id)
+            if account_id:
+                await accounts.grant_account(s, name, account_id, perms, default=True)
+            creds[name] = await _ensure_app(s, user.id, saved.get(name))
+            creds[name].master_account_id = master_id
+            creds[name].account_id = account_id
+    credentials_path.parent.mkdir(parents=True, exist_ok=True)
+    # Written 0600 from the first byte: it holds live secrets.
+    fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({name: c.as_json() for name, c in creds.items()}, fh, indent=2)
+    os.chmod(credentials_path, 0o600)
+    return creds
+
+
+async def _ensure_app(session, user_id: int, saved: dict | None) -> DemoCredential:  # type: ignore[no-untyped-def]
+    """Keep the secrets a previous run printed; recreate what is missing."""
+    if saved and saved.get("client_id") and saved.get("client_secret"):
+        app = (await session.execute(select(App).where(App.client_id == saved["client_id"]))).scalar_one_or_none()
+        if app is None:
+            await auth.create_app(session, user_id, "demo", saved["client_id"], saved["client_secret"])
+        elif not auth.verify_secret(app.secret_hash, saved["client_secret"]):
+            await auth.rotate_secret(session, app.client_id, saved["client_secret"])
+        return DemoCredential(saved["client_id"], saved["client_secret"])
+    created = await auth.create_app(session, user_id, "demo")
+    return DemoCredential(created.client_id, created.client_secret)
+
+
+def banner(creds: dict[str, DemoCredential], base_url: str, credentials_path: Path) -> str:
+    ru = creds["Random User"]
+    lines = [
+        "", "Gatehouse demo sandbox", f"  API:       {base_url}", f"  API docs:  {base_url}/docs",
+        f"  Credentials (also in {credentials_path}, mode 0600):",
+    ]
+    for name, c in creds.items():
+        extra = f"  master_account_id={c.master_account_id} account_id={c.account_id}" if c.account_id else "  (operator)"
+        lines.append(f"    {name:<22} client_id={c.client_id} client_secret={c.client_secret}{extra}")
+    lines += [
+        "", "  Try it:",
+        f"    TOKEN=$(curl -s {base_url}/v2/auth/token -d grant_type=client_credentials \\",
+        f"      -d client_id={ru.client_id} -d client_secret={ru.client_secret} | python3 -c 'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')",
+        f"    curl -s {base_url}/v1/sites -H \"Authorization: Bearer $TOKEN\" \\",
+        f"      -H 'Master-Account-Id: {ru.master_account_id}' -H 'Account-Id: {ru.account_id}'",
+        "",
+    ]
+    return "\n".join(lines)

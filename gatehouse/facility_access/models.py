@@ -1,0 +1,116 @@
+"""Visitor access work orders (tickets), their locations, status history and list counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gatehouse.kit.db import Base, utcnow
+
+
+class WorkOrder(Base):
+    """One work order per (visitor, site) of an access request."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        # The list is always "one account, newest first", optionally filtered by one column.
+        Index("ix_work_orders_account_created", "account_id", "created_at", "id"),
+        Index("ix_work_orders_account_site_created", "account_id", "site_code", "created_at", "id"),
+        Index("ix_work_orders_account_status_created", "account_id", "status", "created_at", "id"),
+        Index("ix_work_orders_account_requester_created", "account_id", "requester", "created_at", "id"),
+        # The operator roster and the end-of-badge job.
+        Index("ix_work_orders_site_status_badge", "site_code", "status", "badge_end"),
+        Index("ix_work_orders_status_badge_end", "status", "badge_end"),
+    )
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)  # WO + 7 digits
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    master_account_id: Mapped[str] = mapped_column(String(40))
+    site_code: Mapped[str] = mapped_column(ForeignKey("sites.code"))
+    status: Mapped[str] = mapped_column(String(32))
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requester: Mapped[str] = mapped_column(String(40))
+    created_app_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    modified_by: Mapped[str] = mapped_column(String(40))
+
+    visitor_first_name: Mapped[str] = mapped_column(String(20))
+    visitor_last_name: Mapped[str] = mapped_column(String(20))
+    visitor_email: Mapped[str] = mapped_column(String(50))
+    visitor_phone: Mapped[str] = mapped_column(String(40), default="")
+    escorted: Mapped[bool] = mapped_column(Boolean, default=True)
+    escort_first_name: Mapped[str] = mapped_column(String(20), default="")
+    escort_last_name: Mapped[str] = mapped_column(String(20), default="")
+    host_first_name: Mapped[str] = mapped_column(String(20))
+    host_last_name: Mapped[str] = mapped_column(String(20))
+    host_company: Mapped[str] = mapped_column(String(120))
+    company: Mapped[str] = mapped_column(String(120))
+    badge_start: Mapped[date] = mapped_column(Date)
+    badge_end: Mapped[date] = mapped_column(Date)
+    extended_badge: Mapped[bool] = mapped_column(Boolean, default=False)
+    bulk_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_notifications: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    customer_external_reference: Mapped[str] = mapped_column(String(40), default="")
+    # Precomputed once at create: "<First> <Last> going to visit <SITE> - <locs> on MM/dd/yyyy".
+    title: Mapped[str] = mapped_column(String(400))
+    location_summary: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class WorkOrderLocation(Base):
+    __tablename__ = "work_order_locations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    location_name: Mapped[str] = mapped_column(String(100))
+    access_start: Mapped[date] = mapped_column(Date)
+    access_end: Mapped[date] = mapped_column(Date)
+
+
+class TicketEvent(Base):
+    """Every status change: who, when, from and to."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(40))
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketCount(Base):
+    """Per-(account, site, status, requester) ticket counts, kept in the same transaction as
+    every create and status change, so a list's totalElements never needs a scan."""
+
+    __tablename__ = "ticket_counts"
+
+    account_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    site_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    app_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # in_flight | done
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    claimed_until: Mapped[datetime] = mapped_column(DateTime)

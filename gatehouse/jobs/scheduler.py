@@ -1,0 +1,45 @@
+"""Periodic jobs run inside every API process. Each job must be safe to run in several
+processes at once (conditional updates / SKIP LOCKED), so no leader election is needed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from gatehouse.auth.service import purge_expired_tokens
+from gatehouse.kit.db import Database
+
+log = logging.getLogger("gatehouse.jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[Database], Awaitable[object]]
+
+
+def default_jobs(tick: float) -> list[Job]:
+    """`tick` is the base interval (GATEHOUSE_JOBS_INTERVAL_SECONDS); slower jobs are multiples."""
+    return [
+        Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
+    ]
+
+
+async def run_job_forever(db: Database, job: Job) -> None:
+    while True:
+        try:
+            result = await job.run(db)
+            if result:
+                log.info("job %s: %s", job.name, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s failed; will retry", job.name)
+        await asyncio.sleep(job.every_seconds)
+
+
+def start_jobs(db: Database, jobs: list[Job]) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(run_job_forever(db, job), name=f"job:{job.name}") for job in jobs]

@@ -1,0 +1,192 @@
+"""The one error hierarchy. Every 4xx/5xx leaves the service as SPEC §1's envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("gatehouse.errors")
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    correlationId: str
+    type: Literal["client", "server"]
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class GatehouseError(Exception):
+    status_code: ClassVar[int] = 500
+    default_code: ClassVar[str] = "INTERNAL_ERROR"
+    default_message: ClassVar[str] = "An unexpected error occurred."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.code = code or self.default_code
+        self.details = details or []
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(GatehouseError):
+    status_code = 400
+    default_code = "BAD_REQUEST"
+    default_message = "The request is not valid."
+
+
+class ValidationFailed(BadRequest):
+    """One or more field problems; each becomes a `details` entry."""
+
+    default_code = "CONSTRAINT_VIOLATION"
+
+    def __init__(self, details: list[ErrorDetail], message: str | None = None) -> None:
+        if message is None:
+            message = details[0].message if len(details) == 1 else (
+                f"The request has {len(details)} constraint violations; see details."
+            )
+        super().__init__(message, details=details)
+
+
+class Unauthorized(GatehouseError):
+    status_code = 401
+    default_code = "UNAUTHORIZED"
+    default_message = "Unauthorized. Access token is missing or invalid."
+
+
+class Forbidden(GatehouseError):
+    status_code = 403
+    default_code = "FORBIDDEN"
+    default_message = "The requested operation is not permitted for the user."
+
+
+class NotFound(GatehouseError):
+    status_code = 404
+    default_code = "NOT_FOUND"
+    default_message = "The requested resource was not found."
+
+
+class MethodNotAllowed(GatehouseError):
+    status_code = 405
+    default_code = "METHOD_NOT_ALLOWED"
+    default_message = "The method is not allowed for the requested resource."
+
+
+class Conflict(GatehouseError):
+    status_code = 409
+    default_code = "CONFLICT"
+    default_message = "The request conflicts with the current state of the resource."
+
+
+class PayloadTooLarge(GatehouseError):
+    status_code = 413
+    default_code = "PAYLOAD_TOO_LARGE"
+    default_message = "The request body is too large."
+
+
+class UnsupportedMediaType(GatehouseError):
+    status_code = 415
+    default_code = "UNSUPPORTED_MEDIA_TYPE"
+    default_message = "The content type is not supported."
+
+
+class Unprocessable(GatehouseError):
+    status_code = 422
+    default_code = "UNPROCESSABLE"
+    default_message = "The request cannot be processed."
+
+
+class TooManyRequests(GatehouseError):
+    status_code = 429
+    default_code = "TOO_MANY_REQUESTS"
+    default_message = "Too many requests; try again later."
+
+
+def correlation_id(scope_or_request: Any) -> str:
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    return scope.get("state", {}).get("correlation_id", "")
+
+
+def envelope(cid: str, status: int, code: str, message: str, details: list[ErrorDetail] | None = None) -> dict:
+    return {
+        "error": {
+            "correlationId": cid,
+            "type": "server" if status >= 500 else "client",
+            "code": code,
+            "message": message,
+            "details": [d.model_dump() for d in details or []],
+        }
+    }
+
+
+def error_response(request: Request, exc: GatehouseError) -> JSONResponse:
+    body = envelope(correlation_id(request), exc.status_code, exc.code, exc.message, exc.details)
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers or None)
+
+
+_STARLETTE_STATUS = {
+    404: (NotFound, "NOT_FOUND", "No resource exists at this path."),
+    405: (MethodNotAllowed, "METHOD_NOT_ALLOWED", None),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from gatehouse.kit.validation import details_from_request_errors
+
+    async def on_gatehouse_error(request: Request, exc: GatehouseError) -> JSONResponse:
+        return error_response(request, exc)
+
+    async def on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, ValidationFailed(details_from_request_errors(exc.errors())))
+
+    async def on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind, code, message = _STARLETTE_STATUS.get(exc.status_code, (None, None, None))
+        if kind is None:
+            status = exc.status_code
+            err = GatehouseError(str(exc.detail), code="HTTP_ERROR")
+            err.status_code = status  # type: ignore[misc]
+        else:
+            err = kind(message, code=code)
+        if exc.headers:
+            err.headers = dict(exc.headers)
+        return error_response(request, err)
+
+    app.add_exception_handler(GatehouseError, on_gatehouse_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)  # type: ignore[arg-type]
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given statuses, all with the envelope schema."""
+    descriptions = {
+        400: "Invalid input", 401: "Missing, invalid or expired token",
+        403: "Account headers not allowed for the caller, or a missing permission",
+        404: "Not found, or belongs to another account", 405: "Method not allowed",
+        409: "Not allowed in the ticket's current status", 413: "Too large",
+        415: "File type not allowed", 422: "Idempotency-Key misuse", 429: "Locked out",
+        500: "Server error",
+    }
+    return {s: {"model": ErrorEnvelope, "description": descriptions.get(s, "Error")} for s in statuses}

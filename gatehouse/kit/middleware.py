@@ -1,0 +1,72 @@
+"""Correlation ids, access logs and the last line of defence against 500s with stack traces."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatehouse.kit.errors import envelope
+
+_VALID_CID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
+access_log = logging.getLogger("gatehouse.access")
+error_log = logging.getLogger("gatehouse.errors")
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware) so it costs microseconds on the hot path."""
+
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
+        self.app = app
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = None
+        for name, value in scope["headers"]:
+            if name == b"x-correlation-id":
+                if _VALID_CID.match(value):
+                    cid = value.decode()
+                break
+        if cid is None:
+            cid = str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = cid
+        cid_header = (b"x-correlation-id", cid.encode())
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_cid(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), cid_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cid)
+        except Exception:
+            # Logged with its traceback server-side; the client sees only the envelope.
+            error_log.exception("unhandled error", extra={"correlation_id": cid})
+            if status == 0:
+                body = json.dumps(envelope(cid, 500, "INTERNAL_ERROR", "An unexpected error occurred.")).encode()
+                await send_with_cid({
+                    "type": "http.response.start", "status": 500,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())],
+                })
+                await send({"type": "http.response.body", "body": body})
+            status = status or 500
+        finally:
+            if self.log_requests and access_log.isEnabledFor(logging.INFO):
+                # Path only: query strings and headers can carry secrets, so they are never logged.
+                access_log.info(json.dumps({
+                    "event": "request", "method": scope["method"], "path": scope["path"],
+                    "status": status, "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "correlationId": cid,
+                }))

@@ -1,0 +1,50 @@
+"""Wire formats shared by every endpoint: date-times, dates and the API model base."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
+
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    """`yyyy-MM-dd HH:mm:ss` UTC; an absent value is "" as on the real API."""
+    return value.strftime(DATETIME_FORMAT) if value else ""
+
+
+def fmt_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def fmt_iso_ms(value: datetime) -> str:
+    """ISO 8601 UTC with milliseconds, as operator B writes it: 2019-07-02T02:46:27.105Z."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("INVALID_DATE", "is not a valid date in the format yyyy-MM-dd") from None
+
+
+# A calendar date written exactly as yyyy-MM-dd (no times, no other layouts).
+WireDate = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    AfterValidator(_parse_date),
+]
+
+
+class ApiModel(BaseModel):
+    """Request bodies: unknown fields are refused so typos are never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")

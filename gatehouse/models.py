@@ -1,0 +1,22 @@
+"""Imports every domain's models so the metadata (and Alembic) sees the whole schema."""
+
+from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
+from gatehouse.auth.models import AccessToken, App, SecurityEpoch
+from gatehouse.comments.models import Comment
+from gatehouse.facility_access.models import (
+    IdempotencyKey,
+    TicketCount,
+    TicketEvent,
+    WorkOrder,
+    WorkOrderLocation,
+)
+from gatehouse.kit.db import Base
+from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
+
+__all__ = [
+    "AccessToken", "Account", "AccountLocation", "AccountMembership", "AccountSite", "App",
+    "Attachment", "Base", "Blob", "Comment", "IdempotencyKey", "Location", "MasterAccount",
+    "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
+    "User", "WorkOrder", "WorkOrderLocation",
+]

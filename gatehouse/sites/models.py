@@ -1,0 +1,51 @@
+"""Sites (facilities), their location trees, and what each account is granted."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gatehouse.kit.db import Base
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    metro: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class Location(Base):
+    """A cage, suite or room; names are unique within their site."""
+
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("site_code", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_code: Mapped[str] = mapped_column(ForeignKey("sites.code", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), nullable=True)
+
+
+class AccountSite(Base):
+    __tablename__ = "account_sites"
+    __table_args__ = (UniqueConstraint("account_id", "site_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    site_code: Mapped[str] = mapped_column(ForeignKey("sites.code", ondelete="CASCADE"))
+
+
+class AccountLocation(Base):
+    """A grant of a location (and, through it, all its children) to an account."""
+
+    __tablename__ = "account_locations"
+    __table_args__ = (UniqueConstraint("account_id", "location_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))

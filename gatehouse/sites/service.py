@@ -1,0 +1,85 @@
+"""Administration of sites, location trees and site/location grants to accounts."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.accounts.service import get_account
+from gatehouse.auth.service import bump_security_epoch
+from gatehouse.kit.errors import BadRequest, Conflict, NotFound
+from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
+
+_SITE_CODE = re.compile(r"^[A-Za-z0-9]{6}$")
+
+
+async def create_site(session: AsyncSession, code: str, *, address: str = "", city: str = "", metro: str = "",
+                      country: str = "", timezone: str = "UTC") -> Site:
+    if not _SITE_CODE.match(code):
+        raise BadRequest("site code must be exactly 6 letters or digits")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"'{timezone}' is not an IANA timezone") from None
+    if await session.get(Site, code):
+        raise Conflict(f"site {code} already exists")
+    site = Site(code=code, address=address, city=city, metro=metro, country=country, timezone=timezone)
+    session.add(site)
+    await session.flush()
+    return site
+
+
+async def get_site(session: AsyncSession, code: str) -> Site:
+    site = await session.get(Site, code)
+    if site is None:
+        raise NotFound(f"site {code} does not exist")
+    return site
+
+
+async def get_location(session: AsyncSession, site_code: str, name: str) -> Location:
+    row = (await session.execute(
+        select(Location).where(Location.site_code == site_code, Location.name == name))).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"location '{name}' does not exist in site {site_code}")
+    return row
+
+
+async def create_location(session: AsyncSession, site_code: str, name: str, parent: str | None = None) -> Location:
+    await get_site(session, site_code)
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise BadRequest("location name must be 1-100 characters")
+    parent_id = (await get_location(session, site_code, parent)).id if parent else None
+    if (await session.execute(select(Location.id).where(
+            Location.site_code == site_code, Location.name == name))).first():
+        raise Conflict(f"location '{name}' already exists in site {site_code}")
+    loc = Location(site_code=site_code, name=name, parent_id=parent_id)
+    session.add(loc)
+    await session.flush()
+    return loc
+
+
+async def grant_site(session: AsyncSession, account_id: str, site_code: str) -> None:
+    await get_account(session, account_id)
+    await get_site(session, site_code)
+    exists = (await session.execute(select(AccountSite.id).where(
+        AccountSite.account_id == account_id, AccountSite.site_code == site_code))).first()
+    if not exists:
+        session.add(AccountSite(account_id=account_id, site_code=site_code))
+        await session.flush()
+        await bump_security_epoch(session)
+
+
+async def grant_location(session: AsyncSession, account_id: str, site_code: str, name: str) -> None:
+    """Grants the location (and so its children), and the site it is in."""
+    await grant_site(session, account_id, site_code)
+    loc = await get_location(session, site_code, name)
+    exists = (await session.execute(select(AccountLocation.id).where(
+        AccountLocation.account_id == account_id, AccountLocation.location_id == loc.id))).first()
+    if not exists:
+        session.add(AccountLocation(account_id=account_id, location_id=loc.id))
+        await session.flush()
+        await bump_security_epoch(session)

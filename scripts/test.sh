@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the tests need into .venv (from nothing) and runs the suite twice:
+# on the embedded SQLite default, then on PostgreSQL (required in CI, never skipped there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade "pip>=24" 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis" # fail loudly if install failed
+
+PG_URL=${GATEHOUSE_TEST_PG_URL:-postgresql://127.0.0.1:5432/test}
+pg_ok() { .venv/bin/python - "$PG_URL" <<'PYEOF'
+import asyncio, sys, asyncpg
+async def main():
+    conn = await asyncpg.connect(sys.argv[1], timeout=5)
+    await conn.close()
+asyncio.run(main())
+PYEOF
+}
+
+echo "== tests on SQLite =="
+.venv/bin/python -m pytest -q "$@"
+
+echo "== tests on PostgreSQL ($PG_URL) =="
+if ! pg_ok 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    sleep 2
+  fi
+fi
+if ! pg_ok; then
+  echo "PostgreSQL is not reachable at $PG_URL; the PostgreSQL run is required." >&2
+  exit 1
+fi
+GATEHOUSE_TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,112 @@
+"""Factories: build a tenant (master account, account, user, app, token, sites) in one call."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+
+import httpx
+
+from gatehouse.accounts import service as accounts
+from gatehouse.auth import service as auth
+from gatehouse.kit.db import Database
+from gatehouse.sites import service as sites
+
+ALL_CUSTOMER_PERMS = ["visitor-access:request", "visitor-access:approve", "tickets:read", "attachments:write"]
+_ALNUM = string.ascii_uppercase + string.digits
+
+
+def rand(n: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+@dataclass
+class Caller:
+    name: str
+    client_id: str
+    client_secret: str
+    token: str = ""
+    master_account_id: str | None = None
+    account_id: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"}
+        if self.account_id:
+            h.update({"Master-Account-Id": self.master_account_id or "", "Account-Id": self.account_id})
+        return h
+
+    @property
+    def token_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Tenant:
+    master_account_id: str
+    account_id: str
+    sites: dict[str, list[str]] = field(default_factory=dict)  # site -> granted location names
+    users: dict[str, Caller] = field(default_factory=dict)
+
+
+class Factory:
+    def __init__(self, db: Database, client: httpx.AsyncClient) -> None:
+        self.db = db
+        self.client = client
+
+    async def site(self, timezone: str = "America/New_York", locations: list[str] | tuple = ("Cage A",),
+                   code: str | None = None) -> str:
+        code = code or rand(6)
+        async with self.db.write() as s:
+            await sites.create_site(s, code, address=f"{code} Street 1", city="City", metro="Metro",
+                                    country="United States", timezone=timezone)
+            for loc in locations:
+                await sites.create_location(s, code, loc)
+        return code
+
+    async def tenant(self, *, perms: list[str] | None = None, site_count: int = 1,
+                     timezone: str = "America/New_York", auto_approve: bool = False,
+                     locations: tuple[str, ...] = ("Cage A", "Cage B")) -> Tenant:
+        master_id = rand(6)
+        account_id = rand(18)
+        async with self.db.write() as s:
+            await accounts.create_master_account(s, master_id, f"Master {master_id}")
+            await accounts.create_account(s, account_id, master_id, f"Account {account_id}", auto_approve)
+        tenant = Tenant(master_id, account_id)
+        for _ in range(site_count):
+            code = await self.site(timezone=timezone, locations=locations)
+            async with self.db.write() as s:
+                for loc in locations:
+                    await sites.grant_location(s, account_id, code, loc)
+            tenant.sites[code] = list(locations)
+        await self.user(tenant, perms=perms if perms is not None else ALL_CUSTOMER_PERMS)
+        return tenant
+
+    async def user(self, tenant: Tenant, *, perms: list[str], name: str | None = None) -> Caller:
+        name = name or f"User {rand(8)}"
+        async with self.db.write() as s:
+            user = await accounts.create_user(s, name, tenant.master_account_id)
+            await accounts.grant_account(s, name, tenant.account_id, perms, default=True)
+            creds = await auth.create_app(s, user.id)
+        caller = Caller(name, creds.client_id, creds.client_secret,
+                        master_account_id=tenant.master_account_id, account_id=tenant.account_id)
+        caller.token = await self.token(caller)
+        tenant.users[name] = caller
+        return caller
+
+    async def operator(self, sites_: list[str], name: str | None = None) -> Caller:
+        name = name or f"Operator {rand(8)}"
+        async with self.db.write() as s:
+            user = await accounts.create_operator(s, name, sites_)
+            creds = await auth.create_app(s, user.id)
+        caller = Caller(name, creds.client_id, creds.client_secret)
+        caller.token = await self.token(caller)
+        return caller
+
+    async def token(self, caller: Caller) -> str:
+        r = await self.client.post("/v2/auth/token", data={
+            "grant_type": "client_credentials", "client_id": caller.client_id,
+            "client_secret": caller.client_secret})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
