@@ -21,6 +21,10 @@ from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import RequestContextMiddleware
 from gatehouse.kit.openapi import install_openapi
 from gatehouse.sites.endpoints import router as sites_router
+from gatehouse.facility_access.endpoints import router as facility_access_router
+from gatehouse.comments.endpoints import router as comments_router
+from gatehouse.attachments.endpoints import router as attachments_router
+from gatehouse.operators.endpoints import router as operators_router
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with the operator APIs in
@@ -54,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 
-    for router in (health_router, auth_router, accounts_router, sites_router):
+    for router in (health_router, auth_router, accounts_router, sites_router, facility_access_router,
+                   comments_router, attachments_router, operators_router):
         app.include_router(router)
 
     install_error_handlers(app)

@@ -1,0 +1,137 @@
+"""The ticket status state machine: every status change in Gatehouse goes through `apply`.
+
+It validates the move, writes it with a conditional UPDATE (so two processes, or the periodic
+job racing a user, can never both move the same ticket), keeps the list counters in step, and
+records who/when/from/to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
+from gatehouse.kit.db import utcnow
+from gatehouse.kit.errors import Conflict
+
+
+class Status(StrEnum):
+    PENDING = "Pending Approval"
+    APPROVED = "Approved"
+    IN_PROGRESS = "In Progress"
+    COMPLETED = "Completed"
+    DENIED = "Approval Denied"
+    CANCELLED = "Cancelled"
+
+
+FINAL = frozenset({Status.COMPLETED, Status.DENIED, Status.CANCELLED})
+# Statuses in which a ticket may still be edited, commented on or given attachments.
+OPEN = frozenset(Status) - FINAL
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    APPROVE = "approve"
+    DENY = "deny"
+    CHECK_IN = "check-in"
+    CHECK_OUT = "check-out"  # stays In Progress before the badge end date
+    CHECK_OUT_FINAL = "check-out-final"  # on/after the badge end date: Completed
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    EXPIRE = "expire"  # the periodic job, after the badge end date
+
+
+TRANSITIONS: dict[tuple[Status, Action], Status] = {
+    (Status.PENDING, Action.APPROVE): Status.APPROVED,
+    (Status.PENDING, Action.DENY): Status.DENIED,
+    (Status.APPROVED, Action.CHECK_IN): Status.IN_PROGRESS,
+    (Status.IN_PROGRESS, Action.CHECK_IN): Status.IN_PROGRESS,  # standard badges check in daily
+    (Status.IN_PROGRESS, Action.CHECK_OUT): Status.IN_PROGRESS,
+    (Status.IN_PROGRESS, Action.CHECK_OUT_FINAL): Status.COMPLETED,
+    (Status.APPROVED, Action.COMPLETE): Status.COMPLETED,
+    (Status.IN_PROGRESS, Action.COMPLETE): Status.COMPLETED,
+    (Status.PENDING, Action.CANCEL): Status.CANCELLED,
+    (Status.APPROVED, Action.CANCEL): Status.CANCELLED,
+    (Status.IN_PROGRESS, Action.CANCEL): Status.CANCELLED,
+    (Status.APPROVED, Action.EXPIRE): Status.COMPLETED,
+    (Status.IN_PROGRESS, Action.EXPIRE): Status.COMPLETED,
+    (Status.PENDING, Action.EXPIRE): Status.CANCELLED,
+}
+
+_VERBS = {
+    Action.APPROVE: "approved", Action.DENY: "denied", Action.CHECK_IN: "checked in",
+    Action.CHECK_OUT: "checked out", Action.CHECK_OUT_FINAL: "checked out", Action.COMPLETE: "completed",
+    Action.CANCEL: "cancelled", Action.EXPIRE: "expired",
+}
+
+
+def target_of(current: str, action: Action) -> Status | None:
+    return TRANSITIONS.get((Status(current), action))
+
+
+def conflict(ticket_id: str, current: str, action: Action) -> Conflict:
+    return Conflict(
+        f"Work order {ticket_id} is '{current}' and cannot be {_VERBS.get(action, action.value)}.",
+        code="INVALID_TICKET_STATUS",
+    )
+
+
+async def apply(
+    session: AsyncSession,
+    ticket: WorkOrder,
+    action: Action,
+    *,
+    actor: str,
+    actor_user_id: int | None,
+    note: str = "",
+    now: datetime | None = None,
+    changes: dict | None = None,
+) -> Status:
+    """Move `ticket` by `action` or raise 409. `changes` are extra column values written in the
+    same conditional UPDATE (e.g. cancel_reason, badge_number)."""
+    current = Status(ticket.status)
+    target = TRANSITIONS.get((current, action))
+    if target is None:
+        raise conflict(ticket.id, current, action)
+    now = now or utcnow()
+    values = {"status": target.value, "updated_at": now, "modified_by": actor, **(changes or {})}
+    if target in FINAL:
+        values["closed_at"] = now
+    result = await session.execute(
+        update(WorkOrder).where(WorkOrder.id == ticket.id, WorkOrder.status == current.value).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        # Someone else moved it first: report against what it is now.
+        raise Conflict(f"Work order {ticket.id} was changed concurrently; retry.", code="CONCURRENT_UPDATE")
+    for key, value in values.items():
+        setattr(ticket, key, value)
+    if target != current:
+        await bump_count(session, ticket, current.value, -1)
+        await bump_count(session, ticket, target.value, +1)
+    session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=actor, actor_user_id=actor_user_id,
+                            action=action.value, from_status=current.value, to_status=target.value, note=note))
+    return target
+
+
+async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user_id: int | None) -> None:
+    """The creation is the first event of every ticket; counters include it from the start."""
+    await bump_count(session, ticket, ticket.status, +1)
+    session.add(TicketEvent(work_order_id=ticket.id, at=ticket.created_at, actor=ticket.requester,
+                            actor_user_id=actor_user_id, action=Action.CREATE.value, from_status=None,
+                            to_status=ticket.status))
+
+
+async def bump_count(session: AsyncSession, ticket: WorkOrder, status: str, delta: int) -> None:
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(TicketCount).values(account_id=ticket.account_id, site_code=ticket.site_code, status=status,
+                                      requester=ticket.requester, n=delta)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_id", "site_code", "status", "requester"],
+        set_={"n": TicketCount.n + delta},
+    )
+    await session.execute(stmt)
