@@ -110,3 +110,54 @@ class Factory:
             "client_secret": caller.client_secret})
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
+
+
+async def make_ticket(db: Database, tenant: Tenant, *, status: str = "Approved", site: str | None = None,
+                      requester: str | None = None, badge_start=None, badge_end=None, access_start=None,
+                      access_end=None) -> str:
+    """A work order written straight to the database (for tests of domains that act on tickets
+    without going through the create endpoint). Counters and the creation event are kept."""
+    import random
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from gatehouse.facility_access import lifecycle
+    from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
+    from gatehouse.kit.db import utcnow
+    from gatehouse.sites.models import Location
+
+    site = site or next(iter(tenant.sites))
+    loc_name = tenant.sites[site][0]
+    user = tenant.users[requester] if requester else next(iter(tenant.users.values()))
+    today = date.today()
+    badge_start = badge_start or today
+    badge_end = badge_end or badge_start + timedelta(days=1)
+    now = utcnow()
+    async with db.write() as s:
+        from gatehouse.accounts.models import User
+
+        user_row = (await s.execute(select(User).where(User.display_name == user.name))).scalar_one()
+        loc = (await s.execute(select(Location).where(Location.site_code == site,
+                                                      Location.name == loc_name))).scalar_one()
+        wo_id = f"WO{random.randint(0, 9_999_999):07d}"
+        while await s.get(WorkOrder, wo_id) is not None:
+            wo_id = f"WO{random.randint(0, 9_999_999):07d}"
+        ticket = WorkOrder(
+            id=wo_id, account_id=tenant.account_id, master_account_id=tenant.master_account_id, site_code=site,
+            status=status, created_by_user_id=user_row.id, requester=user.name, created_at=now, updated_at=now,
+            modified_by=user.name, visitor_first_name="Jake", visitor_last_name="Doe",
+            visitor_email="jake_doe@email.com", visitor_phone="1234567890", escorted=True,
+            escort_first_name="Jane", escort_last_name="Doe", host_first_name="John", host_last_name="Doe",
+            host_company="ABC Company", company="DEF Company", badge_start=badge_start, badge_end=badge_end,
+            extended_badge=False, bulk_request=False, email_notifications="", notes="Datacenter Tour",
+            title=f"Jake Doe going to visit {site} - {loc_name} on {badge_start.strftime('%m/%d/%Y')}",
+            location_summary=loc_name,
+            closed_at=now if status in ("Completed", "Cancelled", "Approval Denied") else None,
+        )
+        s.add(ticket)
+        await s.flush()
+        s.add(WorkOrderLocation(work_order_id=wo_id, location_id=loc.id, location_name=loc_name,
+                                access_start=access_start or badge_start, access_end=access_end or badge_end))
+        await lifecycle.record_created(s, ticket, actor_user_id=user_row.id)
+    return wo_id
