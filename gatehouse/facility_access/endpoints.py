@@ -1,3 +1,151 @@
-from fastapi import APIRouter
+"""Seed 001 endpoints. Thin: parse, call the service, return the wire shape."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
+
+from gatehouse.auth.dependencies import CanApprove, CanRead, CanRequest
+from gatehouse.facility_access import idempotency, service
+from gatehouse.facility_access.lifecycle import Status
+from gatehouse.facility_access.schemas import (
+    AccessRequestIn,
+    AccessRequestsIn,
+    CancelIn,
+    CancelOut,
+    CreateResponse,
+    DenyIn,
+    EditIn,
+    EditOut,
+    StatusChangeOut,
+    TicketOut,
+    TicketPageOut,
+)
+from gatehouse.kit.db import DatabaseDep, SessionDep
+from gatehouse.kit.errors import ErrorDetail, ValidationFailed, error_responses
+from gatehouse.kit.validation import JsonBody
 
 router = APIRouter(tags=["Facility access"])
+
+_create_body = JsonBody(AccessRequestsIn, name="AccessRequests")
+_edit_body = JsonBody(EditIn, name="EditAccessTicket")
+_cancel_body = JsonBody(CancelIn, name="CancelAccessTicket", required=False)
+_deny_body = JsonBody(DenyIn, name="DenyAccessTicket")
+_requests_adapter = TypeAdapter(list[AccessRequestIn])
+
+TicketId = Annotated[str, Path(max_length=20, description="Work order id, e.g. WO8744051.")]
+ADDITION = {"x-gatehouse-addition": True}
+
+
+@router.post(
+    "/v1/facility-access/visitors/access-requests",
+    response_model=CreateResponse,
+    summary="Request facility access for visitors (one work order per visitor and site)",
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
+    openapi_extra={**_create_body.openapi_extra, "parameters": [{
+        "name": "Idempotency-Key", "in": "header", "required": False, "x-gatehouse-addition": True,
+        "description": "1-255 printable ASCII characters; a retry with the same key and body within 24 h "
+                       "replays the first response and creates nothing.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255}}]},
+)
+async def create_access_requests(
+    ctx: CanRequest,
+    db: DatabaseDep,
+    body: Annotated[list[AccessRequestIn], Depends(_create_body)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
+):  # type: ignore[no-untyped-def]
+    if idempotency_key is None:
+        return await service.create_requests(db, ctx, body)
+    key = idempotency.check_key(idempotency_key)
+    fp = idempotency.fingerprint(_requests_adapter.dump_python(body, mode="json"), ctx.account_id)
+    claim = await idempotency.claim(db, ctx.principal.app_id, key, fp)
+    if claim.replay is not None:
+        return JSONResponse(claim.replay, headers={"Idempotent-Replayed": "true"})
+    try:
+        return await service.create_requests(db, ctx, body, claim)
+    except BaseException:
+        await idempotency.release(db, claim)
+        raise
+
+
+@router.get(
+    "/v1/facility-access/access-tickets/{ticketId}",
+    response_model=TicketOut,
+    summary="Retrieve a visitor access ticket",
+    responses=error_responses(400, 401, 403, 404),
+)
+async def get_access_ticket(ctx: CanRead, session: SessionDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+    return await service.get_ticket_detail(session, ctx.account_id, ticketId)
+
+
+@router.get(
+    "/v1/facility-access/visitors",
+    response_model=TicketPageOut,
+    summary="List the account's visitor access tickets, newest first",
+    responses=error_responses(400, 401, 403),
+)
+async def list_visitor_access(
+    ctx: CanRead,
+    session: SessionDep,
+    site: Annotated[str | None, Query(max_length=6, description="Filter by site code.")] = None,
+    status: Annotated[str | None, Query(max_length=32, description="Filter by ticket status.",
+                                        json_schema_extra={"enum": [s.value for s in Status]})] = None,
+    createdBy: Annotated[str | None, Query(max_length=40, description="Filter by requester name.")] = None,
+    size: Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")] = 25,
+    page: Annotated[int, Query(ge=0, le=10_000_000, description="Page number, from 0.")] = 0,
+):  # type: ignore[no-untyped-def]
+    if status is not None and status not in Status._value2member_map_:
+        raise ValidationFailed([ErrorDetail(field="status", code="INVALID_VALUE",
+                                            message="Query parameter 'status' has an unexpected value.")])
+    return await service.list_tickets(session, ctx.account_id, site=site, status=status, created_by=createdBy,
+                                      size=size, page=page)
+
+
+@router.put(
+    "/v1/facility-access/access-tickets/{ticketId}",
+    response_model=EditOut,
+    summary="Edit a visitor access ticket (visitorPhone, emailNotifications)",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415),
+    openapi_extra=_edit_body.openapi_extra,
+)
+async def edit_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: TicketId,
+                             body: Annotated[EditIn, Depends(_edit_body)]):  # type: ignore[no-untyped-def]
+    return await service.edit_ticket(db, ctx, ticketId, body)
+
+
+@router.put(
+    "/v1/facility-access/access-tickets/{ticketId}/cancel",
+    response_model=CancelOut,
+    summary="Cancel a visitor access ticket",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415),
+    openapi_extra=_cancel_body.openapi_extra,
+)
+async def cancel_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: TicketId,
+                               body: Annotated[CancelIn, Depends(_cancel_body)]):  # type: ignore[no-untyped-def]
+    return await service.cancel_ticket(db, ctx, ticketId, body)
+
+
+@router.put(
+    "/v1/facility-access/access-tickets/{ticketId}/approve",
+    response_model=StatusChangeOut,
+    summary="Approve a pending visitor access ticket (approvers)",
+    responses=error_responses(400, 401, 403, 404, 409),
+    openapi_extra=ADDITION,
+)
+async def approve_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+    return await service.approve_ticket(db, ctx, ticketId)
+
+
+@router.put(
+    "/v1/facility-access/access-tickets/{ticketId}/deny",
+    response_model=StatusChangeOut,
+    summary="Deny a pending visitor access ticket (approvers)",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415),
+    openapi_extra={**_deny_body.openapi_extra, **ADDITION},
+)
+async def deny_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: TicketId,
+                             body: Annotated[DenyIn, Depends(_deny_body)]):  # type: ignore[no-untyped-def]
+    return await service.deny_ticket(db, ctx, ticketId, body.reason)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+import re
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -25,19 +27,22 @@ def fmt_iso_ms(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PydanticCustomError("INVALID_DATE", "is not a valid date in the format yyyy-MM-dd") from None
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: object) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("INVALID_DATE", "must be a date in the format yyyy-MM-dd")
 
 
 # A calendar date written exactly as yyyy-MM-dd (no times, no other layouts).
-WireDate = Annotated[
-    str,
-    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
-    AfterValidator(_parse_date),
-]
+WireDate = Annotated[date, BeforeValidator(_parse_date)]
 
 
 class ApiModel(BaseModel):

@@ -1,0 +1,79 @@
+"""Ticket queries. Every statement is scoped to the caller's account: a foreign id is simply
+not found, so it can never be told apart from one that does not exist."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.comments.models import Comment
+from gatehouse.facility_access.models import TicketCount, WorkOrder, WorkOrderLocation
+from gatehouse.sites.models import Site
+
+WORK_ORDER_ID = re.compile(r"^WO\d{7}$")
+
+
+def scoped(account_id: str) -> Select:
+    return select(WorkOrder).where(WorkOrder.account_id == account_id)
+
+
+async def get_ticket(session: AsyncSession, account_id: str, ticket_id: str, *, for_update: bool = False
+                     ) -> WorkOrder | None:
+    if not WORK_ORDER_ID.match(ticket_id):
+        return None
+    stmt = scoped(account_id).where(WorkOrder.id == ticket_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_ticket_with_address(session: AsyncSession, account_id: str, ticket_id: str
+                                  ) -> tuple[WorkOrder, str, str] | None:
+    if not WORK_ORDER_ID.match(ticket_id):
+        return None
+    row = (await session.execute(
+        select(WorkOrder, Site.address, Site.timezone).join(Site, Site.code == WorkOrder.site_code)
+        .where(WorkOrder.account_id == account_id, WorkOrder.id == ticket_id)
+    )).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def ticket_locations(session: AsyncSession, ticket_id: str) -> Sequence[WorkOrderLocation]:
+    return (await session.execute(
+        select(WorkOrderLocation).where(WorkOrderLocation.work_order_id == ticket_id).order_by(WorkOrderLocation.id)
+    )).scalars().all()
+
+
+async def ticket_comments(session: AsyncSession, ticket_id: str) -> Sequence[Comment]:
+    return (await session.execute(
+        select(Comment).where(Comment.work_order_id == ticket_id).order_by(Comment.id)
+    )).scalars().all()
+
+
+async def existing_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
+    return set((await session.execute(select(WorkOrder.id).where(WorkOrder.id.in_(ids)))).scalars())
+
+
+async def list_page(session: AsyncSession, account_id: str, *, site: str | None, status: str | None,
+                    created_by: str | None, size: int, page: int) -> tuple[Sequence, int]:
+    """One page, newest first, and the total from the counters (never a COUNT over tickets)."""
+    cols = (WorkOrder.id, WorkOrder.title, WorkOrder.status, WorkOrder.site_code, WorkOrder.bulk_request,
+            WorkOrder.created_at, WorkOrder.updated_at, WorkOrder.closed_at, WorkOrder.requester,
+            WorkOrder.location_summary)
+    stmt = select(*cols).where(WorkOrder.account_id == account_id)
+    count = select(func.coalesce(func.sum(TicketCount.n), 0)).where(TicketCount.account_id == account_id)
+    for column, counter, value in ((WorkOrder.site_code, TicketCount.site_code, site),
+                                   (WorkOrder.status, TicketCount.status, status),
+                                   (WorkOrder.requester, TicketCount.requester, created_by)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+            count = count.where(counter == value)
+    stmt = stmt.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(size).offset(page * size)
+    total = int((await session.execute(count)).scalar() or 0)
+    if total == 0 or page * size >= total:
+        return [], total
+    rows = (await session.execute(stmt)).all()
+    return rows, total

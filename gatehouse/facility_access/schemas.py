@@ -1,0 +1,215 @@
+"""Wire shapes of seed 001 (FacilityAccess-v1), kept apart from the ORM models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from gatehouse.facility_access.lifecycle import Status
+from gatehouse.kit.wire import ApiModel, WireDate
+
+ADDITION = {"x-gatehouse-addition": True}
+
+
+def _email(value: str) -> str:
+    if not is_email(value):
+        raise PydanticCustomError("INVALID_EMAIL", "is not a valid email address")
+    return value
+
+
+def is_email(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - reads like a type
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length)]  # type: ignore[return-value]
+
+
+Email = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(_email)]
+
+
+class VisitorIn(ApiModel):
+    visitorFirstName: Text(20, 1)
+    visitorLastName: Text(20, 1)
+    visitorEmail: Email
+    visitorPhone: Text(40) = ""
+
+
+class LocationIn(ApiModel):
+    location: Text(100, 1)
+    accessStartDate: WireDate
+    accessEndDate: WireDate
+
+
+class SiteIn(ApiModel):
+    site: Text(6, 1)
+    locations: Annotated[list[LocationIn], Field(min_length=1, max_length=10)]
+
+
+class AttachmentRefIn(ApiModel):
+    """A staged attachment (seed 002) to link to every created work order."""
+
+    id: Text(36, 1)
+    name: Text(100, 1)
+
+
+class AccessRequestIn(ApiModel):
+    visitors: Annotated[list[VisitorIn], Field(min_length=1, max_length=10,
+                                               description="Up to 10 visitor/site combinations.")]
+    sites: Annotated[list[SiteIn], Field(min_length=1, max_length=10)]
+    visitorType: StrictBool = Field(True, description="true = Escorted visitor, false = Unescorted visitor.")
+    escortFirstName: Text(20) | None = None
+    escortLastName: Text(20) | None = None
+    visitorHostFirstName: Text(20, 1)
+    visitorHostLastName: Text(20, 1)
+    visitorHostCompany: Text(120, 1)
+    visitorBadgeStartDate: WireDate
+    visitorBadgeEndDate: WireDate
+    company: Text(120, 1)
+    emailNotifications: Text(32768) | None = ""
+    notes: Text(32768) | None = ""
+    isExtendedVisitorBadge: StrictBool | None = None
+    isBulkRequest: StrictBool = Field(description="Deprecated; stored and echoed as bulkRequest.")
+    attachments: Annotated[list[AttachmentRefIn], Field(max_length=5, json_schema_extra=ADDITION)] = []
+
+
+AccessRequestsIn = Annotated[list[AccessRequestIn], Field(min_length=1, max_length=10)]
+
+
+class WorkOrderRef(BaseModel):
+    workOrderId: str
+
+
+class CreateResponse(BaseModel):
+    workOrder: list[WorkOrderRef]
+
+
+class TicketLocationOut(BaseModel):
+    location: str
+    accessStartDate: str = Field(json_schema_extra=ADDITION)
+    accessEndDate: str = Field(json_schema_extra=ADDITION)
+
+
+class TicketSiteOut(BaseModel):
+    site: str
+    locations: list[TicketLocationOut]
+    address: str
+
+
+class CommentOut(BaseModel):
+    comment: str
+    commentedBy: str
+    commentedOn: str
+
+
+class TicketOut(BaseModel):
+    ticketId: str
+    ticketType: Literal["Facility Access"] = "Facility Access"
+    ticketStatus: Status
+    requester: str
+    ticketCreatedDate: str
+    ticketUpdatedDate: str
+    requestType: Literal["Visitor Access"] = "Visitor Access"
+    ticketCategory: Literal["New Visitor Access"] = "New Visitor Access"
+    contactFirstName: str
+    contactLastName: str
+    contactEmail: str
+    contactPhone: str
+    representingCompany: str
+    badgeStartDate: str
+    badgeEndDate: str
+    site: list[TicketSiteOut]
+    modifiedBy: str
+    emailNotifications: str
+    visitorType: Literal["Escorted visitor", "Unescorted visitor"]
+    visitorBadgeType: Literal["Visitor Access (Escorted)", "Visitor Access (Extended)", "Visitor Access (Unescorted)"]
+    visitorHostFirstName: str
+    visitorHostLastName: str
+    hostCompany: str
+    notes: str
+    contactType: str
+    escortFirstName: str
+    escortLastName: str
+    visitorBadgeStartDate: str
+    visitorBadgeEndDate: str
+    customerExternalReference: str
+    workDescription: str
+    description: str
+    bulkRequest: bool
+    closedOn: str = Field(json_schema_extra=ADDITION)
+    comments: list[CommentOut] = Field(json_schema_extra=ADDITION)
+
+
+class TicketRowOut(BaseModel):
+    id: str
+    title: str
+    status: Status
+    site: str
+    requestType: Literal["Visitor Access"] = "Visitor Access"
+    category: Literal["New Visitor Access"] = "New Visitor Access"
+    isBulkRequest: bool
+    createdOn: str
+    updatedOn: str
+    closedOn: str
+    createdBy: str
+    ticketType: Literal["Facility Access"] = "Facility Access"
+    description: Literal["New Visitor Access"] = "New Visitor Access"
+    location: str
+
+
+class Pageable(BaseModel):
+    last: bool
+    totalPages: int
+    totalElements: int
+    size: int
+    number: int
+    first: bool
+    numberOfElements: int
+    empty: bool
+
+
+class TicketPageOut(BaseModel):
+    content: list[TicketRowOut]
+    pageable: Pageable
+
+
+class EditIn(ApiModel):
+    """Only these two are editable; "" clears a field. Explicit null is refused."""
+
+    visitorPhone: Text(40) = None  # type: ignore[assignment]
+    emailNotifications: Text(32768) = None  # type: ignore[assignment]
+
+
+class EditOut(BaseModel):
+    workOrderId: str
+
+
+CancelReason = Literal["Duplicate request", "Request entered in error", "Request no longer needed"]
+
+
+class CancelIn(ApiModel):
+    cancelReason: CancelReason = "Request no longer needed"
+
+
+class CancelStatus(BaseModel):
+    status: str
+
+
+class CancelOut(BaseModel):
+    result: CancelStatus
+
+
+class DenyIn(ApiModel):
+    reason: Text(4000, 1)
+
+
+class StatusChangeOut(BaseModel):
+    workOrderId: str
+    ticketStatus: Status

@@ -1,0 +1,412 @@
+"""Facility access: create visitor access requests, read, list, edit, cancel, approve, deny."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.accounts.models import Account
+from gatehouse.attachments.linking import StagedRef, check_staged_refs, link_staged
+from gatehouse.auth.principal import AccountContext
+from gatehouse.facility_access import idempotency, lifecycle, repository
+from gatehouse.facility_access.lifecycle import Action, Status
+from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
+from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn, is_email
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from gatehouse.sites.repository import granted_site, visible_locations
+
+MAX_COMBINATIONS = 10
+BADGE_START_MAX_DAYS = 90
+BADGE_LENGTH_MAX_DAYS = 365
+EXTENDED_BADGE_MAX_DAYS = 30
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def site_today(timezone: str, now: datetime | None = None) -> date:
+    """Today's date at a site: `now` is naive UTC."""
+    now = now or utcnow()
+    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(timezone)).date()
+
+
+def ticket_not_found() -> NotFound:
+    return NotFound("The ticket was not found.", code="TICKET_NOTFOUND")
+
+
+def badge_type(escorted: bool, extended: bool) -> str:
+    if escorted:
+        return "Visitor Access (Escorted)"
+    return "Visitor Access (Extended)" if extended else "Visitor Access (Unescorted)"
+
+
+def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_start: date) -> str:
+    return f"{first} {last} going to visit {site} - {', '.join(locations)} on {badge_start.strftime('%m/%d/%Y')}"
+
+
+def normalise_emails(value: str | None, field: str, problems: list[ErrorDetail]) -> str:
+    """'a@x.com, b@y.com' -> 'a@x.com,b@y.com'; each address syntax-checked (no DNS)."""
+    if not value or not value.strip():
+        return ""
+    parts = [p.strip() for p in value.split(",")]
+    for index, part in enumerate(parts):
+        if not is_email(part):
+            shown = part if len(part) <= 60 else part[:57] + "..."
+            problems.append(ErrorDetail(
+                field=field, code="INVALID_EMAIL",
+                message=f"Payload '{field}' entry {index + 1} ('{shown}') is not a valid email address."))
+    return ",".join(parts)
+
+
+# --- create -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SiteInfo:
+    code: str
+    address: str
+    timezone: str
+    today: date
+    locations: dict[str, int]  # visible location name -> id
+
+
+@dataclass
+class _Planned:
+    request_index: int
+    request: AccessRequestIn
+    visitor_index: int
+    site: _SiteInfo
+    site_index: int
+    emails: str
+
+
+async def _load_sites(session: AsyncSession, account_id: str, codes: set[str], now: datetime
+                      ) -> dict[str, _SiteInfo]:
+    out: dict[str, _SiteInfo] = {}
+    for code in codes:
+        site = await granted_site(session, account_id, code)
+        if site is None:
+            continue
+        locs = {loc.name: loc.id for loc in await visible_locations(session, account_id, code)}
+        out[code] = _SiteInfo(code, site.address, site.timezone, site_today(site.timezone, now), locs)
+    return out
+
+
+def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], problems: list[ErrorDetail]
+              ) -> list[_Planned]:
+    plans: list[_Planned] = []
+
+    def add(field: str, code: str, message: str) -> None:
+        problems.append(ErrorDetail(field=field, code=code, message=f"Payload '{field}' {message}."))
+
+    for i, req in enumerate(requests):
+        p = f"[{i}]"
+        combos = len(req.visitors) * len(req.sites)
+        if combos > MAX_COMBINATIONS:
+            add(p, "TOO_MANY_COMBINATIONS",
+                f"has {len(req.visitors)} visitors x {len(req.sites)} sites = {combos} combinations; at most "
+                f"{MAX_COMBINATIONS} are allowed")
+        seen_emails: set[str] = set()
+        for j, v in enumerate(req.visitors):
+            key = v.visitorEmail.strip().lower()
+            if key in seen_emails:
+                add(f"{p}.visitors[{j}].visitorEmail", "DUPLICATE_VISITOR", "repeats a visitor of this request")
+            seen_emails.add(key)
+        start, end = req.visitorBadgeStartDate, req.visitorBadgeEndDate
+        if end < start:
+            add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
+                f"({end}) must not be before visitorBadgeStartDate ({start})")
+        elif (end - start).days > BADGE_LENGTH_MAX_DAYS:
+            add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
+                f"({end}) must be at most {BADGE_LENGTH_MAX_DAYS} days after visitorBadgeStartDate ({start})")
+        if req.visitorType:
+            for name in ("escortFirstName", "escortLastName"):
+                if not (getattr(req, name) or "").strip():
+                    add(f"{p}.{name}", "MISSING_FIELD", "is mandatory for an escorted visitor (visitorType true)")
+            if req.isExtendedVisitorBadge:
+                add(f"{p}.isExtendedVisitorBadge", "EXTENDED_BADGE_NOT_ALLOWED",
+                    "must not be true for an escorted visitor; extended badges are for unescorted visitors")
+        else:
+            if req.isExtendedVisitorBadge is None:
+                add(f"{p}.isExtendedVisitorBadge", "MISSING_FIELD",
+                    "is mandatory for an unescorted visitor (visitorType false)")
+            elif req.isExtendedVisitorBadge and end >= start and (end - start).days > EXTENDED_BADGE_MAX_DAYS:
+                add(f"{p}.visitorBadgeEndDate", "EXTENDED_BADGE_TOO_LONG",
+                    f"must be at most {EXTENDED_BADGE_MAX_DAYS} days after visitorBadgeStartDate for an "
+                    "extended visitor badge")
+        emails = normalise_emails(req.emailNotifications, f"{p}.emailNotifications", problems)
+        seen_sites: set[str] = set()
+        for k, s in enumerate(req.sites):
+            sp = f"{p}.sites[{k}]"
+            if s.site in seen_sites:
+                add(f"{sp}.site", "DUPLICATE_SITE", f"repeats site {s.site} of this request")
+                continue
+            seen_sites.add(s.site)
+            info = sites.get(s.site)
+            if info is None:
+                add(f"{sp}.site", "SITE_NOTFOUND", f"('{s.site}') is not a site granted to the account")
+                continue
+            today = info.today
+            if start < today:
+                add(f"{p}.visitorBadgeStartDate", "DATE_IN_PAST",
+                    f"({start}) must not be before today ({today}) in site {info.code}'s timezone ({info.timezone})")
+            elif (start - today).days > BADGE_START_MAX_DAYS:
+                add(f"{p}.visitorBadgeStartDate", "DATE_TOO_FAR",
+                    f"({start}) must be at most {BADGE_START_MAX_DAYS} days after today ({today}) in site "
+                    f"{info.code}'s timezone ({info.timezone})")
+            seen_locs: set[str] = set()
+            for m, loc in enumerate(s.locations):
+                lp = f"{sp}.locations[{m}]"
+                if loc.location in seen_locs:
+                    add(f"{lp}.location", "DUPLICATE_LOCATION", f"repeats location '{loc.location}' of site {s.site}")
+                seen_locs.add(loc.location)
+                if loc.location not in info.locations:
+                    add(f"{lp}.location", "LOCATION_NOTFOUND",
+                        f"('{loc.location}') is not a location of site {s.site} granted to the account")
+                a_start, a_end = loc.accessStartDate, loc.accessEndDate
+                if a_start < start or a_start > end:
+                    add(f"{lp}.accessStartDate", "ACCESS_DATE_OUT_OF_RANGE",
+                        f"({a_start}) must be within the badge dates {start} to {end}")
+                if a_end < a_start:
+                    add(f"{lp}.accessEndDate", "INVALID_DATE_RANGE",
+                        f"({a_end}) must not be before accessStartDate ({a_start})")
+                elif a_end > end:
+                    add(f"{lp}.accessEndDate", "ACCESS_DATE_OUT_OF_RANGE",
+                        f"({a_end}) must not be after visitorBadgeEndDate ({end})")
+            for j in range(len(req.visitors)):
+                plans.append(_Planned(i, req, j, info, k, emails))
+    # body order: request, then visitor, then site
+    plans.sort(key=lambda pl: (pl.request_index, pl.visitor_index, pl.site_index))
+    return plans
+
+
+def _new_ids(n: int) -> list[str]:
+    ids: set[str] = set()
+    while len(ids) < n:
+        ids.add(f"WO{secrets.randbelow(10_000_000):07d}")
+    return list(ids)
+
+
+async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
+                          claim: idempotency.Claim | None = None) -> dict:
+    now = utcnow()
+    problems: list[ErrorDetail] = []
+    async with db.read() as session:
+        sites = await _load_sites(session, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
+        refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
+                           for i, r in enumerate(requests)]
+        plans = _validate(requests, sites, problems)
+        for refs in refs_by_request:
+            problems.extend(await check_staged_refs(session, ctx.user_id, refs))
+        auto_approve = (await session.execute(
+            select(Account.auto_approve).where(Account.id == ctx.account_id))).scalar()
+    if problems:
+        raise ValidationFailed(problems)
+    status = Status.APPROVED if ("visitor-access:approve" in ctx.permissions or auto_approve) else Status.PENDING
+    for attempt in range(3):
+        try:
+            return await _insert(db, ctx, plans, refs_by_request, status, now, claim)
+        except IntegrityError:
+            if attempt == 2:  # three random-id collisions in a row: not a collision
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _insert(db: Database, ctx: AccountContext, plans: list[_Planned], refs_by_request: list[list[StagedRef]],
+                  status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
+    async with db.write() as session:
+        ids = _new_ids(len(plans))
+        taken = await repository.existing_ids(session, ids)
+        while taken:
+            ids = [i for i in ids if i not in taken] + _new_ids(len(taken))
+            taken = await repository.existing_ids(session, ids)
+        by_request: dict[int, list[str]] = {}
+        for plan, wo_id in zip(plans, ids, strict=True):
+            req, site = plan.request, plan.site
+            visitor = req.visitors[plan.visitor_index]
+            site_in = req.sites[plan.site_index]
+            loc_names = [loc.location for loc in site_in.locations]
+            extended = bool(req.isExtendedVisitorBadge) and not req.visitorType
+            ticket = WorkOrder(
+                id=wo_id, account_id=ctx.account_id, master_account_id=ctx.master_account_id, site_code=site.code,
+                status=status.value, created_by_user_id=ctx.user_id, requester=ctx.display_name,
+                created_app_id=ctx.principal.app_id, created_at=now, updated_at=now, closed_at=None,
+                modified_by=ctx.display_name,
+                visitor_first_name=visitor.visitorFirstName, visitor_last_name=visitor.visitorLastName,
+                visitor_email=visitor.visitorEmail, visitor_phone=visitor.visitorPhone or "",
+                escorted=req.visitorType,
+                escort_first_name=(req.escortFirstName or "") if req.visitorType else "",
+                escort_last_name=(req.escortLastName or "") if req.visitorType else "",
+                host_first_name=req.visitorHostFirstName, host_last_name=req.visitorHostLastName,
+                host_company=req.visitorHostCompany, company=req.company,
+                badge_start=req.visitorBadgeStartDate, badge_end=req.visitorBadgeEndDate,
+                extended_badge=extended, bulk_request=req.isBulkRequest, email_notifications=plan.emails,
+                notes=req.notes or "",
+                title=title_of(visitor.visitorFirstName, visitor.visitorLastName, site.code, loc_names,
+                               req.visitorBadgeStartDate),
+                location_summary=", ".join(loc_names),
+            )
+            session.add(ticket)
+            for loc in site_in.locations:
+                session.add(WorkOrderLocation(work_order_id=wo_id, location_id=site.locations[loc.location],
+                                              location_name=loc.location, access_start=loc.accessStartDate,
+                                              access_end=loc.accessEndDate))
+            await lifecycle.record_created(session, ticket, actor_user_id=ctx.user_id)
+            by_request.setdefault(plan.request_index, []).append(wo_id)
+        await session.flush()
+        for index, wo_ids in by_request.items():
+            await link_staged(session, ctx.user_id, refs_by_request[index], wo_ids, ctx.display_name)
+        response = {"workOrder": [{"workOrderId": wo_id} for wo_id in ids]}
+        if claim is not None:
+            await idempotency.complete(session, claim, response)
+    return response
+
+
+# --- read ---------------------------------------------------------------------------------------
+
+
+async def get_ticket_detail(session: AsyncSession, account_id: str, ticket_id: str) -> dict:
+    found = await repository.get_ticket_with_address(session, account_id, ticket_id)
+    if found is None:
+        raise ticket_not_found()
+    ticket, address, _tz = found
+    locations = await repository.ticket_locations(session, ticket.id)
+    comments = await repository.ticket_comments(session, ticket.id)
+    return render_ticket(ticket, address, locations, comments)
+
+
+def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
+                  ) -> dict:
+    from gatehouse.kit.wire import fmt_date, fmt_datetime
+
+    return {
+        "ticketId": ticket.id, "ticketType": "Facility Access", "ticketStatus": ticket.status,
+        "requester": ticket.requester, "ticketCreatedDate": fmt_datetime(ticket.created_at),
+        "ticketUpdatedDate": fmt_datetime(ticket.updated_at), "requestType": "Visitor Access",
+        "ticketCategory": "New Visitor Access", "contactFirstName": ticket.visitor_first_name,
+        "contactLastName": ticket.visitor_last_name, "contactEmail": ticket.visitor_email,
+        "contactPhone": ticket.visitor_phone or "", "representingCompany": ticket.company,
+        "badgeStartDate": fmt_date(ticket.badge_start), "badgeEndDate": fmt_date(ticket.badge_end),
+        "site": [{
+            "site": ticket.site_code,
+            "locations": [{"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
+                           "accessEndDate": fmt_date(loc.access_end)} for loc in locations],
+            "address": address,
+        }],
+        "modifiedBy": ticket.modified_by, "emailNotifications": ticket.email_notifications or "",
+        "visitorType": "Escorted visitor" if ticket.escorted else "Unescorted visitor",
+        "visitorBadgeType": badge_type(ticket.escorted, ticket.extended_badge),
+        "visitorHostFirstName": ticket.host_first_name, "visitorHostLastName": ticket.host_last_name,
+        "hostCompany": ticket.host_company, "notes": ticket.notes or "", "contactType": ticket.title,
+        "escortFirstName": ticket.escort_first_name or "", "escortLastName": ticket.escort_last_name or "",
+        "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": fmt_date(ticket.badge_end),
+        "customerExternalReference": ticket.customer_external_reference or "",
+        "workDescription": ticket.notes or "", "description": ticket.title, "bulkRequest": ticket.bulk_request,
+        "closedOn": fmt_datetime(ticket.closed_at),
+        "comments": [{"comment": c.comment, "commentedBy": c.commented_by,
+                      "commentedOn": fmt_datetime(c.created_at)} for c in comments],
+    }
+
+
+async def list_tickets(session: AsyncSession, account_id: str, *, site: str | None, status: str | None,
+                       created_by: str | None, size: int, page: int) -> dict:
+    from gatehouse.kit.wire import fmt_datetime
+
+    if site is not None and await granted_site(session, account_id, site) is None:
+        rows, total = [], 0
+    else:
+        rows, total = await repository.list_page(session, account_id, site=site, status=status,
+                                                 created_by=created_by, size=size, page=page)
+    total_pages = (total + size - 1) // size
+    content = [{
+        "id": r.id, "title": r.title, "status": r.status, "site": r.site_code, "requestType": "Visitor Access",
+        "category": "New Visitor Access", "isBulkRequest": r.bulk_request, "createdOn": fmt_datetime(r.created_at),
+        "updatedOn": fmt_datetime(r.updated_at), "closedOn": fmt_datetime(r.closed_at), "createdBy": r.requester,
+        "ticketType": "Facility Access", "description": "New Visitor Access", "location": r.location_summary,
+    } for r in rows]
+    return {"content": content, "pageable": {
+        "last": page >= total_pages - 1, "totalPages": total_pages, "totalElements": total, "size": size,
+        "number": page, "first": page == 0, "numberOfElements": len(content), "empty": not content,
+    }}
+
+
+# --- edit, cancel, approve, deny ------------------------------------------------------------------
+
+
+async def _locked_ticket(session: AsyncSession, account_id: str, ticket_id: str) -> WorkOrder:
+    ticket = await repository.get_ticket(session, account_id, ticket_id, for_update=True)
+    if ticket is None:
+        raise ticket_not_found()
+    return ticket
+
+
+async def edit_ticket(db: Database, ctx: AccountContext, ticket_id: str, body: EditIn) -> dict:
+    provided = body.model_fields_set
+    if not provided:
+        raise ValidationFailed([ErrorDetail(
+            field="", code="MISSING_FIELD",
+            message="Payload must contain visitorPhone and/or emailNotifications.")])
+    problems: list[ErrorDetail] = []
+    emails = normalise_emails(body.emailNotifications, "emailNotifications", problems) \
+        if "emailNotifications" in provided else None
+    if problems:
+        raise ValidationFailed(problems)
+    async with db.write() as session:
+        ticket = await _locked_ticket(session, ctx.account_id, ticket_id)
+        if ticket.status not in lifecycle.OPEN:
+            raise Conflict(f"Work order {ticket.id} is '{ticket.status}' and can no longer be edited.",
+                           code="INVALID_TICKET_STATUS")
+        now = utcnow()
+        if "visitorPhone" in provided:
+            ticket.visitor_phone = body.visitorPhone
+        if emails is not None:
+            ticket.email_notifications = emails
+        ticket.updated_at = now
+        ticket.modified_by = ctx.display_name
+        session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=ctx.display_name, actor_user_id=ctx.user_id,
+                                action="edit", from_status=ticket.status, to_status=ticket.status,
+                                note=",".join(sorted(provided))))
+    return {"workOrderId": ticket.id}
+
+
+async def cancel_ticket(db: Database, ctx: AccountContext, ticket_id: str, body: CancelIn) -> dict:
+    async with db.write() as session:
+        ticket = await _locked_ticket(session, ctx.account_id, ticket_id)
+        await lifecycle.apply(session, ticket, Action.CANCEL, actor=ctx.display_name, actor_user_id=ctx.user_id,
+                              note=body.cancelReason, changes={"cancel_reason": body.cancelReason})
+    return {"result": {"status": f"Work Order {ticket.id} has been cancelled."}}
+
+
+async def approve_ticket(db: Database, ctx: AccountContext, ticket_id: str) -> dict:
+    async with db.write() as session:
+        found = await repository.get_ticket_with_address(session, ctx.account_id, ticket_id)
+        if found is None:
+            raise ticket_not_found()
+        ticket, _address, timezone = found
+        if ticket.status == Status.PENDING and site_today(timezone) > ticket.badge_end:
+            raise Conflict(f"Work order {ticket.id} cannot be approved: its badge end date {ticket.badge_end} "
+                           "has passed.", code="BADGE_EXPIRED")
+        await lifecycle.apply(session, ticket, Action.APPROVE, actor=ctx.display_name, actor_user_id=ctx.user_id)
+    return {"workOrderId": ticket.id, "ticketStatus": ticket.status}
+
+
+async def deny_ticket(db: Database, ctx: AccountContext, ticket_id: str, reason: str) -> dict:
+    async with db.write() as session:
+        ticket = await _locked_ticket(session, ctx.account_id, ticket_id)
+        await lifecycle.apply(session, ticket, Action.DENY, actor=ctx.display_name, actor_user_id=ctx.user_id,
+                              note=reason)
+    return {"workOrderId": ticket.id, "ticketStatus": ticket.status}
+
+
+
