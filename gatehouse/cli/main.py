@@ -12,19 +12,14 @@ import typer
 
 from gatehouse.cli.admin import app as admin_app
 from gatehouse.cli.common import fail, load_settings
+from gatehouse.operators.cli import app as ops_app
 
 cli = typer.Typer(help="Gatehouse: facility access and work-order attachments API.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_app, name="db")
 cli.add_typer(admin_app, name="admin")
-
-try:  # the operator CLI lives with the operator domain
-    from gatehouse.operators.cli import app as ops_app
-
-    cli.add_typer(ops_app, name="ops")
-except ImportError:  # pragma: no cover - absent until that domain lands
-    pass
+cli.add_typer(ops_app, name="ops")
 
 
 def _configure_logging(level: str) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from gatehouse.auth.service import purge_expired_tokens
+from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
+from gatehouse.facility_access.jobs import expire_tickets
 from gatehouse.kit.db import Database
 
 log = logging.getLogger("gatehouse.jobs")
@@ -24,7 +26,9 @@ class Job:
 def default_jobs(tick: float) -> list[Job]:
     """`tick` is the base interval (GATEHOUSE_JOBS_INTERVAL_SECONDS); slower jobs are multiples."""
     return [
+        Job("expire-tickets", tick, expire_tickets),
         Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
+        Job("purge-idempotency-keys", tick * 60, purge_idempotency_keys),
     ]
 
 

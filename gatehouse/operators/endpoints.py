@@ -1,3 +1,80 @@
-from fastapi import APIRouter
+"""Operator API (a Gatehouse addition): site-scoped tokens, no account headers."""
+
+from __future__ import annotations
+
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from gatehouse.auth.dependencies import CurrentOperator
+from gatehouse.auth.principal import Principal
+from gatehouse.comments.schemas import CommentOut, OperatorCommentIn
+from gatehouse.facility_access.lifecycle import Status
+from gatehouse.kit.db import DatabaseDep
+from gatehouse.kit.errors import error_responses
+from gatehouse.kit.validation import JsonBody
+from gatehouse.kit.wire import WireDate
+from gatehouse.operators import service
+from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterRow
 
 router = APIRouter(tags=["Operators"])
+ADDITION = {"x-gatehouse-addition": True}
+TicketId = Annotated[str, Path(max_length=20, description="Work order id, e.g. WO8744051.")]
+_check_in_body = JsonBody(CheckInIn, name="CheckIn")
+_comment_body = JsonBody(OperatorCommentIn, name="OperatorComment")
+
+
+def _op(p: Principal) -> service.Operator:
+    return service.Operator(p.user_id, p.display_name, p.operator_sites)
+
+
+@router.get("/ops/v1/access-tickets", response_model=list[RosterRow], openapi_extra=ADDITION,
+            summary="The roster: tickets at the operator's sites whose access covers a date",
+            responses=error_responses(400, 401, 403, 404))
+async def roster(
+    op: CurrentOperator, db: DatabaseDep,
+    site: Annotated[str | None, Query(max_length=6, description="One of the operator's sites; default all.")] = None,
+    status: Annotated[str | None, Query(max_length=32, json_schema_extra={"enum": [s.value for s in Status]})] = None,
+    date_: Annotated[WireDate | None, Query(alias="date", description="yyyy-MM-dd; default today in site time.")] = None,
+):  # type: ignore[no-untyped-def]
+    return await service.roster(db, _op(op), site=site, status=status, day=date_)
+
+
+@router.get("/ops/v1/access-tickets/{ticketId}", response_model=OperatorTicketOut, openapi_extra=ADDITION,
+            summary="A ticket at one of the operator's sites", responses=error_responses(400, 401, 403, 404))
+async def detail(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+    return await service.ticket_detail(db, _op(op), ticketId)
+
+
+@router.put("/ops/v1/access-tickets/{ticketId}/check-in", response_model=OperatorActionOut,
+            openapi_extra={**_check_in_body.openapi_extra, **ADDITION},
+            summary="Check the visitor in (Approved -> In Progress), recording the badge number",
+            responses=error_responses(400, 401, 403, 404, 409, 413, 415))
+async def check_in(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
+                   body: Annotated[CheckInIn, Depends(_check_in_body)]):  # type: ignore[no-untyped-def]
+    return await service.check_in(db, _op(op), ticketId, body.badgeNumber)
+
+
+@router.put("/ops/v1/access-tickets/{ticketId}/check-out", response_model=OperatorActionOut, openapi_extra=ADDITION,
+            summary="Check the visitor out (Completed on or after the badge end date)",
+            responses=error_responses(400, 401, 403, 404, 409))
+async def check_out(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+    return await service.check_out(db, _op(op), ticketId)
+
+
+@router.put("/ops/v1/access-tickets/{ticketId}/complete", response_model=OperatorActionOut, openapi_extra=ADDITION,
+            summary="Complete the ticket", responses=error_responses(400, 401, 403, 404, 409))
+async def complete(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+    return await service.complete(db, _op(op), ticketId)
+
+
+@router.post("/ops/v1/access-tickets/{ticketId}/comments", response_model=CommentOut,
+             openapi_extra={**_comment_body.openapi_extra, **ADDITION}, summary="Comment on a ticket",
+             responses=error_responses(400, 401, 403, 404, 409, 413, 415))
+async def comment(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
+                  body: Annotated[OperatorCommentIn, Depends(_comment_body)]):  # type: ignore[no-untyped-def]
+    return await service.comment(db, _op(op), ticketId, body.comment)
+
+
+

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from gatehouse.facility_access.lifecycle import Status
+from gatehouse.facility_access.schemas import TicketOut
+from gatehouse.kit.wire import ApiModel
+
+
+class CheckInIn(ApiModel):
+    badgeNumber: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class RosterLocation(BaseModel):
+    location: str
+    accessStartDate: str
+    accessEndDate: str
+
+
+class RosterRow(BaseModel):
+    ticketId: str
+    ticketStatus: Status
+    site: str
+    accountId: str
+    accountName: str
+    visitorFirstName: str
+    visitorLastName: str
+    visitorEmail: str
+    company: str
+    visitorType: str
+    visitorBadgeType: str
+    escortFirstName: str
+    escortLastName: str
+    badgeStartDate: str
+    badgeEndDate: str
+    badgeNumber: str
+    locations: list[RosterLocation]
+
+
+class OperatorTicketOut(TicketOut):
+    accountId: str = Field(description="The customer account that owns the ticket.")
+    badgeNumber: str = Field(description="Recorded at check-in; empty before.")
+
+
+class OperatorActionOut(BaseModel):
+    ticketId: str
+    ticketStatus: Status
+    badgeNumber: str
