@@ -15,6 +15,8 @@ from gatehouse.auth.endpoints import router as auth_router
 from gatehouse.auth.service import AuthCache
 from gatehouse.config import Settings
 from gatehouse.jobs.scheduler import default_jobs, start_jobs
+from gatehouse.attachments.service import sweep_pending_blobs
+from gatehouse.attachments.storage import open_storage
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import install_error_handlers
 from gatehouse.kit.health import router as health_router
@@ -36,16 +38,21 @@ Errors always use the envelope `{"error": {correlationId, type, code, message, d
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     db = Database(settings)
+    storage = open_storage(settings.effective_storage_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = start_jobs(db, default_jobs(settings.jobs_interval_seconds)) if settings.jobs_enabled else []
+        tasks = []
+        if settings.jobs_enabled:
+            await sweep_pending_blobs(db, storage)  # what a crash left behind, before serving
+            tasks = start_jobs(db, default_jobs(settings.jobs_interval_seconds, storage))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await storage.close()
             await db.dispose()
 
     app = FastAPI(
@@ -56,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.storage = storage
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 
     for router in (health_router, auth_router, accounts_router, sites_router, facility_access_router,

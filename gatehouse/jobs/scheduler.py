@@ -8,6 +8,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from functools import partial
+
+from gatehouse.attachments.service import purge_expired_staged, sweep_pending_blobs
+from gatehouse.attachments.storage import Storage
 from gatehouse.auth.service import purge_expired_tokens
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
 from gatehouse.facility_access.jobs import expire_tickets
@@ -23,12 +27,14 @@ class Job:
     run: Callable[[Database], Awaitable[object]]
 
 
-def default_jobs(tick: float) -> list[Job]:
+def default_jobs(tick: float, storage: Storage) -> list[Job]:
     """`tick` is the base interval (GATEHOUSE_JOBS_INTERVAL_SECONDS); slower jobs are multiples."""
     return [
         Job("expire-tickets", tick, expire_tickets),
         Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
         Job("purge-idempotency-keys", tick * 60, purge_idempotency_keys),
+        Job("purge-expired-staged-attachments", tick * 60, partial(purge_expired_staged, storage=storage)),
+        Job("sweep-pending-blobs", tick * 60, partial(sweep_pending_blobs, storage=storage)),
     ]
 
 

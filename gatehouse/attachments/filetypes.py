@@ -1,0 +1,106 @@
+"""What may be uploaded: the extension allow-list, and content that agrees with the extension."""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+STAGED_EXTENSIONS = frozenset("bmp jpg jpeg gif png tif tiff txt doc docx xls xlsx ppt pps ppsx pdf vsd".split())
+WORK_ORDER_EXTENSIONS = STAGED_EXTENSIONS | {"csv"}
+
+MEDIA_TYPES = {
+    "bmp": "image/bmp", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "png": "image/png",
+    "tif": "image/tiff", "tiff": "image/tiff", "txt": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf", "doc": "application/msword", "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint", "pps": "application/vnd.ms-powerpoint", "vsd": "application/vnd.visio",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppsx": "application/vnd.openxmlformats-officedocument.presentationml.slideshow",
+}
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "bmp": (b"BM",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",), "gif": (b"GIF87a", b"GIF89a"),
+    "png": (b"\x89PNG\r\n\x1a\n",), "tif": (b"II*\x00", b"MM\x00*"), "tiff": (b"II*\x00", b"MM\x00*"),
+    "pdf": (b"%PDF-",), "doc": (_OLE2,), "xls": (_OLE2,), "ppt": (_OLE2,), "pps": (_OLE2,), "vsd": (_OLE2,),
+    "docx": (b"PK\x03\x04",), "xlsx": (b"PK\x03\x04",), "ppsx": (b"PK\x03\x04",),
+}
+_OOXML = frozenset({"docx", "xlsx", "ppsx"})
+_TEXT = frozenset({"txt", "csv"})
+_CONTENT_TYPES = b"[Content_Types].xml"
+_EOCD = b"PK\x05\x06"
+_TAIL = 65_557  # the end-of-central-directory record lies within this many bytes of the end
+
+
+def sanitize_name(raw: str, limit: int = 100) -> str:
+    """Display name only: no path parts, no control characters, at most `limit` characters."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    name = name.strip()
+    if name in (".", ".."):
+        name = ""
+    if len(name) > limit:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: limit - len(ext) - 1] + dot + ext) if dot and len(ext) < 10 else name[:limit]
+    return name
+
+
+def extension_of(name: str) -> str:
+    _stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot else ""
+
+
+class ContentSniffer:
+    """Fed the file as it streams; decides at the end whether content agrees with the extension.
+    Keeps only a few bytes of state (head, a short overlap, the ZIP tail)."""
+
+    def __init__(self, extension: str | None = None) -> None:
+        self.head = b""
+        self.size = 0
+        self.ok_text = True
+        self.found_content_types = False
+        self.overlap = b""
+        self.tail = b""
+        self.ext = ""
+        self.decoder = None
+        if extension is not None:
+            self.set_extension(extension)
+
+    def set_extension(self, extension: str) -> None:
+        """Staged uploads learn their extension from the part headers, before any content."""
+        self.ext = extension
+        self.decoder = codecs.getincrementaldecoder("utf-8")() if extension in _TEXT else None
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if len(self.head) < 16:
+            self.head += chunk[: 16 - len(self.head)]
+        if self.decoder is not None and self.ok_text:
+            if b"\x00" in chunk:
+                self.ok_text = False
+            else:
+                try:
+                    self.decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    self.ok_text = False
+        if self.ext in _OOXML:
+            if not self.found_content_types:
+                window = self.overlap + chunk
+                self.found_content_types = _CONTENT_TYPES in window
+                self.overlap = window[-len(_CONTENT_TYPES):]
+            self.tail = (self.tail + chunk)[-_TAIL:]
+
+    def agrees(self) -> bool:
+        if self.decoder is not None:
+            if self.ok_text:
+                try:
+                    self.decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    return False
+            return self.ok_text
+        signatures = _SIGNATURES.get(self.ext)
+        if not signatures or not any(self.head.startswith(sig) for sig in signatures):
+            return False
+        if self.ext in _OOXML:
+            return self.found_content_types and _EOCD in self.tail
+        return True

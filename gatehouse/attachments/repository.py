@@ -1,0 +1,45 @@
+"""Attachment lookups: work-order files scoped to the caller's account, staged files to the
+uploading user; an expired staged file is treated as gone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
+from gatehouse.facility_access.models import WorkOrder
+from gatehouse.kit.db import utcnow
+
+
+async def list_for_ticket(session: AsyncSession, ticket_id: str) -> Sequence[Attachment]:
+    return (await session.execute(
+        select(Attachment).where(Attachment.work_order_id == ticket_id)
+        .order_by(Attachment.created_at, Attachment.id))).scalars().all()
+
+
+async def work_order_file(session: AsyncSession, account_id: str, ticket_id: str, attachment_id: str
+                          ) -> tuple[Attachment, Blob] | None:
+    row = (await session.execute(
+        select(Attachment, Blob).join(Blob, Blob.id == Attachment.blob_id)
+        .join(WorkOrder, WorkOrder.id == Attachment.work_order_id)
+        .where(Attachment.id == attachment_id, Attachment.work_order_id == ticket_id,
+               WorkOrder.account_id == account_id, Blob.state == "committed"))).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def staged(session: AsyncSession, user_id: int, attachment_id: str) -> tuple[StagedAttachment, Blob] | None:
+    row = (await session.execute(
+        select(StagedAttachment, Blob).join(Blob, Blob.id == StagedAttachment.blob_id)
+        .where(StagedAttachment.id == attachment_id, StagedAttachment.user_id == user_id,
+               StagedAttachment.expires_at > utcnow(), Blob.state == "committed"))).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def blob_is_referenced(session: AsyncSession, blob_id: str) -> bool:
+    used = (await session.execute(select(Attachment.id).where(Attachment.blob_id == blob_id).limit(1))).first()
+    if used:
+        return True
+    return bool((await session.execute(
+        select(StagedAttachment.id).where(StagedAttachment.blob_id == blob_id).limit(1))).first())

@@ -1,0 +1,319 @@
+"""Attachments: streamed uploads (work order and staged), listing, downloads, deletion, sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+from urllib.parse import quote
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from gatehouse.attachments import repository
+from gatehouse.attachments.filetypes import (
+    MEDIA_TYPES,
+    STAGED_EXTENSIONS,
+    WORK_ORDER_EXTENSIONS,
+    ContentSniffer,
+    extension_of,
+    sanitize_name,
+)
+from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
+from gatehouse.attachments.storage import Storage
+from gatehouse.attachments.upload import check_declared_length, receive
+from gatehouse.auth.principal import AccountContext, Principal
+from gatehouse.config import Settings
+from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access import repository as tickets
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.errors import (
+    Conflict,
+    ErrorDetail,
+    Forbidden,
+    GatehouseError,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from gatehouse.kit.wire import fmt_datetime, fmt_iso_ms
+
+T = TypeVar("T")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+PENDING_GRACE = timedelta(minutes=15)
+PURPOSES = ("LOA", "PO_DOCUMENT")
+
+
+class RangeNotSatisfiable(GatehouseError):
+    status_code = 416
+    default_code = "RANGE_NOT_SATISFIABLE"
+    default_message = "The requested range cannot be served."
+
+
+def request_id_invalid() -> NotFound:
+    return NotFound("The requestId does not identify a ticket of this account.", code="REQUEST_ID_INVALID")
+
+
+def attachment_not_found() -> NotFound:
+    return NotFound("The attachment was not found.", code="ATTACHMENT_NOTFOUND")
+
+
+def checked_name(raw: str, field: str, allowed: frozenset[str]) -> tuple[str, str]:
+    name = sanitize_name(raw)
+    if not name:
+        raise ValidationFailed([ErrorDetail(field=field, code="INVALID_FILE_NAME",
+                                            message=f"'{field}' must be a file name.")])
+    ext = extension_of(name)
+    if ext not in allowed:
+        raise UnsupportedMediaType(
+            f"Files of type '.{ext}' are not allowed; allowed: {', '.join(sorted(allowed))}." if ext else
+            f"The file name must have one of the extensions: {', '.join(sorted(allowed))}.",
+            code="FILE_TYPE_NOT_ALLOWED")
+    return name, ext
+
+
+async def _store(db: Database, storage: Storage, settings: Settings, request: Request, *, extension: str | None,
+                 part_names: tuple[str, ...], make_record: Callable[[AsyncSession, Blob, str | None], Awaitable[T]],
+                 on_filename: Callable[[str], str] | None = None) -> T:
+    """Pending row first, then bytes, then (one transaction) committed blob + its record.
+    Any failure on the way removes both the object and the row."""
+    blob_id = uuid.uuid4().hex
+    key = blob_id  # generated: never derived from anything a client sent
+    async with db.write() as session:
+        session.add(Blob(id=blob_id, storage_key=key, state="pending", created_at=utcnow()))
+    writer = None
+    object_written = False
+    try:
+        writer = await storage.writer(key)
+        sniffer = ContentSniffer(extension)
+        hook = None if on_filename is None else (lambda name: sniffer.set_extension(on_filename(name)))
+        got = await receive(request, writer, part_names=part_names, max_bytes=settings.max_upload_bytes,
+                            sniffer=sniffer, on_filename=hook)
+        extension = sniffer.ext
+        if not sniffer.agrees():
+            raise UnsupportedMediaType(f"The file's content is not a valid .{extension} file.",
+                                       code="FILE_CONTENT_MISMATCH")
+        await writer.commit()
+        object_written = True
+        async with db.write() as session:
+            values = {"state": "committed", "size": got.size, "sha256": got.sha256,
+                      "content_type": MEDIA_TYPES.get(extension, "application/octet-stream")}
+            done = await session.execute(update(Blob).where(Blob.id == blob_id, Blob.state == "pending")
+                                         .values(**values).execution_options(synchronize_session=False))
+            if done.rowcount != 1:
+                raise GatehouseError("The upload took too long and was discarded; please retry.",
+                                     code="UPLOAD_EXPIRED")
+            blob = Blob(id=blob_id, storage_key=key, **values)
+            return await make_record(session, blob, got.part_filename)
+    except BaseException:
+        await asyncio.shield(_discard(db, storage, key, blob_id, writer, object_written))
+        raise
+
+
+async def _discard(db: Database, storage: Storage, key: str, blob_id: str, writer, object_written: bool) -> None:  # type: ignore[no-untyped-def]
+    try:
+        if writer is not None and not object_written:
+            await writer.abort()
+        else:
+            await storage.delete(key)
+    finally:
+        async with db.write() as session:
+            await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "pending"))
+
+
+def _wo_out(a: Attachment, blob: Blob) -> dict:
+    return {"id": a.id, "contentType": "multipart/form-data", "filename": a.filename, "hash": blob.sha256,
+            "createdBy": a.created_by, "createdOn": fmt_datetime(a.created_at)}
+
+
+async def upload_to_work_order(db: Database, storage: Storage, settings: Settings, ctx: AccountContext,
+                               request: Request, request_id: str, file_name: str) -> dict:
+    name, ext = checked_name(file_name, "file_name", WORK_ORDER_EXTENSIONS)
+    async with db.read() as session:  # refuse before reading a byte of the body
+        ticket = await tickets.get_ticket(session, ctx.account_id, request_id)
+    if ticket is None:
+        raise request_id_invalid()
+    if ticket.status not in lifecycle.OPEN:
+        raise Conflict(f"Work order {ticket.id} is '{ticket.status}' and takes no more attachments.",
+                       code="INVALID_TICKET_STATUS")
+    check_declared_length(request, settings.max_upload_bytes)
+
+    async def record(session: AsyncSession, blob: Blob, _part_name: str | None) -> dict:
+        current = await tickets.get_ticket(session, ctx.account_id, request_id)
+        if current is None or current.status not in lifecycle.OPEN:
+            raise Conflict(f"Work order {request_id} was closed during the upload.", code="INVALID_TICKET_STATUS")
+        attachment = Attachment(id=uuid.uuid4().hex, work_order_id=request_id, blob_id=blob.id, filename=name,
+                                created_by=ctx.display_name, user_id=ctx.user_id, created_at=utcnow())
+        session.add(attachment)
+        return {**_wo_out(attachment, blob), "ticketId": request_id}
+
+    return await _store(db, storage, settings, request, extension=ext, part_names=("file",), make_record=record)
+
+
+async def list_work_order(session: AsyncSession, account_id: str, ticket_id: str) -> list[dict]:
+    ticket = await tickets.get_ticket(session, account_id, ticket_id)
+    if ticket is None:
+        raise NotFound("The ticket was not found.", code="TICKET_NOTFOUND")
+    rows = await repository.list_for_ticket(session, ticket_id)
+    blobs = {b.id: b for b in (await session.execute(
+        select(Blob).where(Blob.id.in_({a.blob_id for a in rows})))).scalars()} if rows else {}
+    return [_wo_out(a, blobs[a.blob_id]) for a in rows if a.blob_id in blobs]
+
+
+def _staged_out(s: StagedAttachment) -> dict:
+    return {"attachmentId": s.id, "attachmentName": s.name, "attachmentType": s.extension,
+            "attachmentSize": s.size, "createdDate": fmt_iso_ms(s.created_at), "createdBy": s.created_by,
+            "lastUpdatedDate": fmt_iso_ms(s.last_updated_at)}
+
+
+async def upload_staged(db: Database, storage: Storage, settings: Settings, principal: Principal,
+                        request: Request, purpose: str | None) -> dict:
+    if not principal.has_permission_anywhere("attachments:write"):
+        raise Forbidden(code="PERMISSION_DENIED")
+    if purpose is not None and purpose not in PURPOSES:
+        raise ValidationFailed([ErrorDetail(field="purpose", code="INVALID_VALUE",
+                                            message="Query parameter 'purpose' must be one of: LOA, PO_DOCUMENT.")])
+    check_declared_length(request, settings.max_upload_bytes)
+    named: dict[str, str] = {}
+
+    def check_part_name(raw: str) -> str:
+        name, ext = checked_name(raw, "uploadFile", STAGED_EXTENSIONS)
+        named.update(name=name, ext=ext)
+        return ext
+
+    async def record(session: AsyncSession, blob: Blob, _part_name: str | None) -> dict:
+        now = utcnow()
+        staged = StagedAttachment(id=str(uuid.uuid4()), user_id=principal.user_id, blob_id=blob.id,
+                                  name=named["name"], extension=named["ext"], size=blob.size, purpose=purpose,
+                                  created_by=principal.display_name, created_at=now, last_updated_at=now,
+                                  expires_at=now + timedelta(days=settings.staged_attachment_days))
+        session.add(staged)
+        return _staged_out(staged)
+
+    return await _store(db, storage, settings, request, extension=None, part_names=("uploadFile", "file"),
+                        make_record=record, on_filename=check_part_name)
+
+
+async def staged_metadata(session: AsyncSession, principal: Principal, attachment_id: str) -> dict:
+    found = await repository.staged(session, principal.user_id, attachment_id)
+    if found is None:
+        raise attachment_not_found()
+    return _staged_out(found[0])
+
+
+async def delete_staged(db: Database, storage: Storage, principal: Principal, attachment_id: str) -> dict:
+    async with db.write() as session:
+        found = await repository.staged(session, principal.user_id, attachment_id)
+        if found is None:
+            raise attachment_not_found()
+        staged, blob = found
+        await session.delete(staged)
+        await session.flush()
+        orphan = not await repository.blob_is_referenced(session, blob.id)
+        if orphan:
+            await session.execute(delete(Blob).where(Blob.id == blob.id))
+    if orphan:
+        await storage.delete(blob.storage_key)
+    return {"status": True}
+
+
+# --- downloads ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Download:
+    body: AsyncIterator[bytes] | None
+    status: int
+    headers: dict[str, str]
+    media_type: str
+
+
+def _disposition(name: str) -> str:
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """A single `bytes=a-b` range -> (start, end) inclusive; None = whole file; 416 if unsatisfiable."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    spec = header[6:].strip()
+    first, dash, last = spec.partition("-")
+    if not dash:
+        return None
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                raise ValueError
+            start, end = max(0, size - length), size - 1
+        else:
+            start = int(first)
+            end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start < 0 or start >= size or end < start:
+        raise RangeNotSatisfiable(f"Range {spec} is outside the file of {size} bytes.",
+                                  headers={"Content-Range": f"bytes */{size}"})
+    return start, min(end, size - 1)
+
+
+def download(storage: Storage, blob: Blob, name: str, range_header: str | None, if_none_match: str | None
+             ) -> Download:
+    etag = f'"{blob.sha256}"'
+    headers = {"ETag": etag, "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff",
+               "Content-Disposition": _disposition(name), "Cache-Control": "private, no-cache"}
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Download(None, 304, headers, blob.content_type)
+    rng = parse_range(range_header, blob.size) if blob.size else None
+    if rng is None:
+        headers["Content-Length"] = str(blob.size)
+        return Download(storage.read(blob.storage_key), 200, headers, blob.content_type)
+    start, end = rng
+    headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return Download(storage.read(blob.storage_key, start, end), 206, headers, blob.content_type)
+
+
+# --- periodic jobs -------------------------------------------------------------------------------------
+
+
+async def sweep_pending_blobs(db: Database, storage: Storage, grace: timedelta = PENDING_GRACE) -> int:
+    """Blobs a crash left half-written: delete the object (or its partial upload), then the row."""
+    async with db.read() as session:
+        stale = (await session.execute(select(Blob.id, Blob.storage_key).where(
+            Blob.state == "pending", Blob.created_at < utcnow() - grace).limit(1000))).all()
+    for blob_id, key in stale:
+        await storage.delete(key)
+        async with db.write() as session:
+            await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "pending"))
+    return len(stale)
+
+
+async def purge_expired_staged(db: Database, storage: Storage) -> int:
+    """Staged files past their 40 days: the record goes; the file too unless a work order uses it."""
+    purged = 0
+    while True:
+        keys: list[str] = []
+        async with db.write() as session:
+            batch = (await session.execute(select(StagedAttachment).where(StagedAttachment.expires_at <= utcnow())
+                                           .limit(500))).scalars().all()
+            for staged in batch:
+                await session.delete(staged)
+            await session.flush()
+            for blob_id in {s.blob_id for s in batch}:
+                if not await repository.blob_is_referenced(session, blob_id):
+                    blob = await session.get(Blob, blob_id)
+                    if blob is not None:
+                        keys.append(blob.storage_key)
+                        await session.delete(blob)
+        for key in keys:
+            await storage.delete(key)
+        purged += len(batch)
+        if len(batch) < 500:
+            return purged

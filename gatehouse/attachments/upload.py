@@ -1,0 +1,152 @@
+"""Streaming a multipart upload into storage: parsed as it arrives, hashed and size-checked on
+the way, never buffered whole nor spooled to a temporary file."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from gatehouse.attachments.filetypes import ContentSniffer
+from gatehouse.attachments.storage import BlobWriter
+from gatehouse.kit.errors import BadRequest, ErrorDetail, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+# multipart framing around the file: boundaries, part headers, small extra fields
+FRAMING_ALLOWANCE = 64 * 1024
+
+
+@dataclass
+class Received:
+    size: int
+    sha256: str
+    part_filename: str | None
+
+
+def check_declared_length(request: Request, max_bytes: int) -> None:
+    """Refuse at once what cannot fit, before a byte is read or stored."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
+    try:
+        length = int(declared)
+    except ValueError:
+        raise BadRequest("Header 'Content-Length' is not a number.", code="INVALID_HEADER") from None
+    if length > max_bytes + FRAMING_ALLOWANCE:
+        raise PayloadTooLarge(f"The file exceeds the limit of {max_bytes} bytes.", code="FILE_TOO_LARGE")
+
+
+def boundary_of(request: Request) -> bytes:
+    media, params = parse_options_header(request.headers.get("content-type", ""))
+    if media != b"multipart/form-data" or not params.get(b"boundary"):
+        raise UnsupportedMediaType("Send the file as multipart/form-data.", code="UNSUPPORTED_MEDIA_TYPE")
+    return params[b"boundary"]
+
+
+class _Parts:
+    """Collects parser events; the parser's callbacks are synchronous, the storage is not."""
+
+    def __init__(self, names: Collection[str], on_filename: Callable[[str], None] | None) -> None:
+        self.names = names
+        self.on_filename = on_filename
+        self.field = b""
+        self.value = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.active = False
+        self.found: str | None = None
+        self.part_filename: str | None = None
+        self.pending: list[bytes] = []
+        self.problem: Exception | None = None
+        self.complete = False
+
+    def on_part_begin(self) -> None:
+        self.headers = {}
+        self.active = False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.field.strip().lower()] = self.value.strip()
+        self.field = self.value = b""
+
+    def on_headers_finished(self) -> None:
+        _disp, params = parse_options_header(self.headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        if name not in self.names or self.found is not None:
+            return
+        filename = params.get(b"filename")
+        if filename is None:
+            self.problem = ValidationFailed([ErrorDetail(
+                field=name, code="NOT_A_FILE",
+                message=f"Multipart part '{name}' must be a file (curl: --form '{name}=@path/to/file'), "
+                        "not a text value.")])
+            return
+        self.found = name
+        self.part_filename = filename.decode("utf-8", "replace")
+        if self.on_filename is not None:
+            try:
+                self.on_filename(self.part_filename)
+            except Exception as exc:  # surfaced after parser.write returns
+                self.problem = exc
+                return
+        self.active = True
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.active:
+            self.pending.append(bytes(data[start:end]))
+
+    def on_part_end(self) -> None:
+        if self.active:
+            self.complete = True
+        self.active = False
+
+
+async def receive(request: Request, writer: BlobWriter, *, part_names: Collection[str], max_bytes: int,
+                  sniffer: ContentSniffer, on_filename: Callable[[str], None] | None = None) -> Received:
+    """`on_filename` sees the file part's own filename before its content (and may refuse it)."""
+    boundary = boundary_of(request)
+    parts = _Parts(part_names, on_filename)
+    parser = MultipartParser(boundary, {
+        "on_part_begin": parts.on_part_begin, "on_header_field": parts.on_header_field,
+        "on_header_value": parts.on_header_value, "on_header_end": parts.on_header_end,
+        "on_headers_finished": parts.on_headers_finished, "on_part_data": parts.on_part_data,
+        "on_part_end": parts.on_part_end,
+    })
+    digest = hashlib.sha256()
+    size = 0
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > max_bytes + FRAMING_ALLOWANCE * 16:
+                raise PayloadTooLarge(f"The file exceeds the limit of {max_bytes} bytes.", code="FILE_TOO_LARGE")
+            parser.write(chunk)
+            if parts.problem is not None:
+                raise parts.problem
+            for data in parts.pending:
+                size += len(data)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"The file exceeds the limit of {max_bytes} bytes.", code="FILE_TOO_LARGE")
+                digest.update(data)
+                sniffer.feed(data)
+                await writer.write(data)
+            parts.pending.clear()
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise BadRequest(f"The multipart body is malformed: {exc}.", code="MALFORMED_MULTIPART") from None
+    except ClientDisconnect:
+        raise
+    if parts.found is None:
+        names = "' or '".join(part_names)
+        raise ValidationFailed([ErrorDetail(field=next(iter(part_names)), code="MISSING_FIELD",
+                                            message=f"Multipart file part '{names}' is missing.")])
+    if not parts.complete:
+        raise BadRequest("The multipart body ended before the file part was complete.", code="MALFORMED_MULTIPART")
+    return Received(size, digest.hexdigest(), parts.part_filename)
