@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gatehouse import __version__
 from gatehouse.accounts.endpoints import router as accounts_router
@@ -22,6 +22,7 @@ from gatehouse.kit.errors import install_error_handlers
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import RequestContextMiddleware
 from gatehouse.kit.openapi import install_openapi
+from gatehouse.kit.validation import reject_unknown_query
 from gatehouse.sites.endpoints import router as sites_router
 from gatehouse.facility_access.endpoints import router as facility_access_router
 from gatehouse.comments.endpoints import router as comments_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.settings = settings
     app.state.db = db

@@ -34,9 +34,14 @@ StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 def _multipart(*names: str) -> dict:
+    """Documented by hand: the body is parsed as a stream, not by FastAPI's form handling."""
     props = {name: {"type": "string", "format": "binary"} for name in names}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "properties": props, "required": [names[0]]}}}}}
+    schema: dict = {"type": "object", "properties": props, "additionalProperties": False}
+    if len(names) == 1:
+        schema["required"] = list(names)
+    else:  # exactly one of the accepted part names
+        schema.update(minProperties=1, maxProperties=1)
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
 _FILE_RESPONSES = {

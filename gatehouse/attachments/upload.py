@@ -79,7 +79,19 @@ class _Parts:
     def on_headers_finished(self) -> None:
         _disp, params = parse_options_header(self.headers.get(b"content-disposition", b""))
         name = params.get(b"name", b"").decode("utf-8", "replace")
-        if name not in self.names or self.found is not None:
+        if self.problem is not None:
+            return
+        if name not in self.names:
+            # like unknown JSON fields: a misspelt part name must not be silently ignored
+            shown = name[:40]
+            self.problem = ValidationFailed([ErrorDetail(
+                field=shown, code="UNKNOWN_FIELD",
+                message=f"Multipart part '{shown}' is not recognised; send the file as "
+                        f"'{next(iter(self.names))}'.")])
+            return
+        if self.found is not None:
+            self.problem = ValidationFailed([ErrorDetail(
+                field=name, code="DUPLICATE_FILE", message="Send exactly one file per upload.")])
             return
         filename = params.get(b"filename")
         if filename is None:

@@ -29,7 +29,7 @@ async def token_v2(
     settings: SettingsDep,
     client_id: Annotated[ClientId, Form()],
     client_secret: Annotated[ClientSecret, Form()],
-    grant_type: Annotated[str, Form(max_length=64)],
+    grant_type: Annotated[str, Form(max_length=64, json_schema_extra={"enum": ["client_credentials"]})],
 ) -> TokenResponse:
     if grant_type != "client_credentials":
         raise BadRequest("Only grant_type 'client_credentials' is supported.", code="unsupported_grant_type")

@@ -153,6 +153,18 @@ _STARLETTE_STATUS = {
 }
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route serves at this path (Starlette only names the first route's)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE or route.matches({**request.scope, "method": "POST"})[0] != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from gatehouse.kit.validation import details_from_request_errors
 
@@ -172,6 +184,8 @@ def install_error_handlers(app: FastAPI) -> None:
             err = kind(message, code=code)
         if exc.headers:
             err.headers = dict(exc.headers)
+        if exc.status_code == 405:
+            err.headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_response(request, err)
 
     app.add_exception_handler(GatehouseError, on_gatehouse_error)  # type: ignore[arg-type]

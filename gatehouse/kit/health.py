@@ -15,7 +15,7 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and database reachability",
-            responses=error_responses(500), openapi_extra={"x-gatehouse-addition": True})
+            responses=error_responses(400, 500), openapi_extra={"x-gatehouse-addition": True})
 async def healthz(session: SessionDep) -> Health:
     await session.execute(text("SELECT 1"))
     return Health(status="ok")

@@ -201,3 +201,35 @@ class JsonBody(Generic[T]):
             raise ValidationFailed(details_from_validation_error(exc)) from None
         except RecursionError:
             raise BadRequest("Request body is nested too deeply.", code="MALFORMED_JSON") from None
+
+
+_declared_query: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant) -> set[str]:  # type: ignore[no-untyped-def]
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Unknown query parameters are refused, like unknown body fields: a typo such as
+    `?stauts=Approved` must not silently return an unfiltered list. Computed once per route."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = _declared_query.get(id(route))
+    if allowed is None:
+        allowed = frozenset(_query_names(dependant))
+        _declared_query[id(route)] = allowed
+    unknown = [k for k in request.query_params.keys() if k not in allowed]
+    if unknown:
+        raise ValidationFailed([
+            ErrorDetail(field=k, code="UNKNOWN_PARAMETER",
+                        message=f"Query parameter '{k[:60]}' is not recognised"
+                                + (f"; accepted: {', '.join(sorted(allowed))}." if allowed else "."))
+            for k in dict.fromkeys(unknown)])
