@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = []
         if settings.jobs_enabled:
-            await sweep_pending_blobs(db, storage)  # what a crash left behind, before serving
+            # What a crash left half-written, before serving. No grace period: an upload that another
+            # process has under way right now fails cleanly (503, retry) rather than leave an orphan.
+            await sweep_pending_blobs(db, storage, grace=timedelta(0))
             tasks = start_jobs(db, default_jobs(settings.jobs_interval_seconds, storage))
         try:
             yield

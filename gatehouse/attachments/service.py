@@ -37,6 +37,7 @@ from gatehouse.kit.errors import (
     ErrorDetail,
     Forbidden,
     GatehouseError,
+    ServiceUnavailable,
     NotFound,
     UnsupportedMediaType,
     ValidationFailed,
@@ -106,8 +107,8 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
             done = await session.execute(update(Blob).where(Blob.id == blob_id, Blob.state == "pending")
                                          .values(**values).execution_options(synchronize_session=False))
             if done.rowcount != 1:
-                raise GatehouseError("The upload took too long and was discarded; please retry.",
-                                     code="UPLOAD_EXPIRED")
+                raise ServiceUnavailable("The upload was discarded by a storage sweep; please retry.",
+                                         code="UPLOAD_DISCARDED")
             blob = Blob(id=blob_id, storage_key=key, **values)
             return await make_record(session, blob, got.part_filename)
     except BaseException:

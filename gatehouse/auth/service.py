@@ -120,6 +120,8 @@ def _invalid_client() -> Unauthorized:
 
 
 async def issue_token(db: Database, settings: Settings, client_id: str, client_secret: str) -> IssuedToken:
+    if "\x00" in client_id:  # cannot exist, and PostgreSQL refuses NUL in text parameters
+        raise _invalid_client()
     async with db.read() as session:
         row = (await session.execute(
             select(App, User).join(User, User.id == App.user_id).where(App.client_id == client_id)

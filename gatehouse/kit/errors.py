@@ -125,6 +125,12 @@ class TooManyRequests(GatehouseError):
     default_message = "Too many requests; try again later."
 
 
+class ServiceUnavailable(GatehouseError):
+    status_code = 503
+    default_code = "SERVICE_UNAVAILABLE"
+    default_message = "The service cannot complete this request right now; retry."
+
+
 def correlation_id(scope_or_request: Any) -> str:
     scope = getattr(scope_or_request, "scope", scope_or_request)
     return scope.get("state", {}).get("correlation_id", "")

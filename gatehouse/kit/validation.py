@@ -193,7 +193,9 @@ class JsonBody(Generic[T]):
             else:
                 raise BadRequest("Request body is missing; a JSON body is required.", code="MISSING_BODY")
         try:
-            return self.adapter.validate_json(raw, strict=True)
+            value = self.adapter.validate_json(raw, strict=True)
+            _refuse_nul(raw)
+            return value
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             if any(e["type"] in ("json_invalid", "recursion_loop") for e in errors):
@@ -213,9 +215,43 @@ def _query_names(dependant) -> set[str]:  # type: ignore[no-untyped-def]
     return names
 
 
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            sub = f"{path}.{k}" if path else str(k)
+            out += [sub] if "\x00" in str(k) else _nul_paths(v, sub)
+        return out
+    return []
+
+
+def _refuse_nul(raw: bytes) -> None:
+    """NUL can never be stored (PostgreSQL text refuses it) and is never meaningful here."""
+    if b"\\u0000" not in raw.lower():
+        return
+    try:
+        paths = _nul_paths(json.loads(raw))
+    except (ValueError, RecursionError):
+        return
+    if paths:
+        raise ValidationFailed([ErrorDetail(field=p, code="INVALID_CHARACTER",
+                                            message=f"Payload '{p}' must not contain the NUL character (U+0000).")
+                                for p in paths])
+
+
 async def reject_unknown_query(request: Request) -> None:
     """Unknown query parameters are refused, like unknown body fields: a typo such as
-    `?stauts=Approved` must not silently return an unfiltered list. Computed once per route."""
+    `?stauts=Approved` must not silently return an unfiltered list. Computed once per route.
+    Also refuses NUL characters in path and query values, before anything reaches a query."""
+    for where, params in (("Path parameter", request.path_params), ("Query parameter", request.query_params)):
+        for key, value in params.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationFailed([ErrorDetail(field=key, code="INVALID_CHARACTER",
+                                                    message=f"{where} '{key}' must not contain the NUL character.")])
     if not request.query_params:
         return
     route = request.scope.get("route")
