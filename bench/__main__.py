@@ -1,0 +1,396 @@
+"""`python -m bench`: every SPEC §7 figure on SQLite and PostgreSQL, each beside a baseline
+measured in the same run, printed as a table and written to bench/results/<time>.json.
+
+Servers run as separate processes (uvicorn, one worker, same settings for Gatehouse and the bare
+baseline); the load comes from another process over loopback, bounded in time and count. Every
+figure is the median of --repeats runs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+ACCOUNT_HEADERS = {"Master-Account-Id": "100123", "Account-Id": "0011A00001AaAB1ABC"}
+MiB = 1024 * 1024
+DETAIL_WO = "WO1000001"  # the first seeded ticket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def serve(args: list[str], env: dict, port: int, health: str) -> subprocess.Popen:
+    proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_healthy(f"http://127.0.0.1:{port}{health}", proc)
+    return proc
+
+
+def uvicorn_args(app: str, port: int, factory: bool = False) -> list[str]:
+    # identical server settings for Gatehouse and the baseline
+    args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--log-level", "warning", "--no-access-log"]
+    return args + (["--factory"] if factory else [])
+
+
+def load(spec: dict) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout)
+
+
+def median_of(repeats: int, spec: dict) -> dict:
+    runs = [load(spec) for _ in range(repeats)]
+    return {"rps": statistics.median(r["rps"] for r in runs), "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs), "requests": sum(r["requests"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            "statuses": {k: sum(r["statuses"].get(k, 0) for r in runs) for r in runs for k in r["statuses"]}}
+
+
+class Env:
+    """One database flavour: data dir, URL, the demo world and seeded tickets."""
+
+    def __init__(self, kind: str, pg_admin: str) -> None:
+        self.kind = kind
+        self.dir = Path(tempfile.mkdtemp(prefix=f"gh-bench-{kind}-"))
+        self.pg_admin = pg_admin
+        self.pg_name = None
+        if kind == "sqlite":
+            self.url = f"sqlite:///{self.dir / 'gatehouse.db'}"
+        else:
+            import asyncpg
+
+            self.pg_name = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
+
+            async def create() -> None:
+                conn = await asyncpg.connect(pg_admin)
+                await conn.execute(f'CREATE DATABASE "{self.pg_name}"')
+                await conn.close()
+
+            asyncio.run(create())
+            self.url = pg_admin.rsplit("/", 1)[0] + "/" + self.pg_name
+        self.env = {"GATEHOUSE_DATABASE_URL": self.url, "GATEHOUSE_DATA_DIR": str(self.dir),
+                    "GATEHOUSE_JOBS_ENABLED": "false", "GATEHOUSE_LOG_LEVEL": "WARNING",
+                    "GATEHOUSE_ACCESS_LOG": "false"}
+
+    def setup(self) -> dict:
+        from gatehouse.config import Settings
+        from gatehouse.demo import seed_demo
+        from gatehouse.kit.db import Database
+        from gatehouse.migrations.runner import upgrade
+
+        settings = Settings(database_url=self.url, data_dir=self.dir)
+        upgrade(settings)
+
+        async def seed():  # type: ignore[no-untyped-def]
+            db = Database(settings)
+            try:
+                creds = await seed_demo(db, self.dir / "demo-credentials.json")
+                from sqlalchemy import select
+
+                from gatehouse.accounts.models import User
+                from gatehouse.sites.models import Location
+
+                async with db.read() as s:
+                    uid = (await s.execute(select(User.id).where(User.display_name == "Random User"))).scalar()
+                    lid = (await s.execute(select(Location.id).where(Location.name == "ABC Cage F150-B"))).scalar()
+                return creds, uid, lid
+            finally:
+                await db.dispose()
+
+        self.creds, self.user_id, self.location_id = asyncio.run(seed())
+        self.seeded = 0
+        return self.creds
+
+    def seed_tickets(self, total: int) -> float:
+        from bench.seed import seed_postgres, seed_sqlite
+
+        n = total - self.seeded
+        if n <= 0:
+            return 0.0
+        started = time.perf_counter()
+        if self.kind == "sqlite":
+            seed_sqlite(str(self.dir / "gatehouse.db"), n, self.user_id, self.location_id, 1_000_000 + self.seeded)
+        else:
+            asyncio.run(seed_postgres(self.url.replace("postgresql+asyncpg", "postgresql"), n, self.user_id,
+                                      self.location_id, 1_000_000 + self.seeded))
+        self.seeded = total
+        return time.perf_counter() - started
+
+    def drop(self) -> None:
+        if self.pg_name:
+            import asyncpg
+
+            async def drop() -> None:
+                conn = await asyncpg.connect(self.pg_admin)
+                await conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+                await conn.close()
+
+            asyncio.run(drop())
+
+
+def token_for(base: str, cred) -> str:  # type: ignore[no-untyped-def]
+    r = httpx.post(f"{base}/v2/auth/token", data={"grant_type": "client_credentials", "client_id": cred.client_id,
+                                                   "client_secret": cred.client_secret})
+    return r.json()["access_token"]
+
+
+def create_body(visitors: int) -> str:
+    today = date.today().isoformat()
+    return json.dumps([{
+        "visitors": [{"visitorFirstName": f"V{i}", "visitorLastName": "Doe", "visitorEmail": f"v{i}@example.com"}
+                     for i in range(visitors)],
+        "sites": [{"site": "IAD024", "locations": [{"location": "ABC Cage F150-B", "accessStartDate": today,
+                                                   "accessEndDate": today}]}],
+        "visitorType": True, "escortFirstName": "Jane", "escortLastName": "Doe", "visitorHostFirstName": "John",
+        "visitorHostLastName": "Doe", "visitorHostCompany": "ABC", "visitorBadgeStartDate": today,
+        "visitorBadgeEndDate": today, "company": "DEF", "isBulkRequest": False}])
+
+
+def fsync_write_baseline(path: Path, data: bytes, repeats: int) -> float:
+    """MB/s of SHA-256 + write + fsync of the same bytes to the same disk: the upload baseline."""
+    speeds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        digest = hashlib.sha256()
+        with open(path, "wb") as fh:
+            for i in range(0, len(data), 64 * 1024):
+                chunk = data[i:i + 64 * 1024]
+                digest.update(chunk)
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        speeds.append(len(data) / MiB / (time.perf_counter() - started))
+    path.unlink(missing_ok=True)
+    return statistics.median(speeds)
+
+
+def peak_rss_during(pid: int, fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    proc = psutil.Process(pid)
+    idle = proc.memory_info().rss / MiB
+    peak = idle
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, proc.memory_info().rss / MiB)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        t.join()
+    return idle, peak
+
+
+def run_flavour(kind: str, args: argparse.Namespace) -> dict:
+    env = Env(kind, args.pg)
+    results: dict = {"database": kind, "figures": []}
+    procs: list[subprocess.Popen] = []
+    try:
+        creds = env.setup()
+        port, bare_port = free_port(), free_port()
+        base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+        # flatness: detail and list p99 at the small and the large size
+        scale = {}
+        for size in (args.small, args.large):
+            secs = env.seed_tickets(size)
+            gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env.env, port, "/healthz")
+            procs.append(gh)
+            h = {"Authorization": f"Bearer {token_for(base, creds['Random User'])}", **ACCOUNT_HEADERS}
+            common = {"concurrency": args.concurrency, "duration": args.duration}
+            d = median_of(args.repeats, {**common, "url": f"{base}/v1/facility-access/access-tickets/{DETAIL_WO}",
+                                         "headers": h})
+            lst = median_of(args.repeats, {**common, "url": f"{base}/v1/facility-access/visitors", "headers": h})
+            scale[size] = {"detail_p99_ms": d["p99_ms"], "list_p99_ms": lst["p99_ms"], "detail_rps": d["rps"],
+                           "list_rps": lst["rps"], "seed_seconds": round(secs, 1)}
+            print(f"  {kind:<8} {size:>9,} tickets: detail p99 {d['p99_ms']:.2f} ms ({d['rps']:.0f} req/s), "
+                  f"list p99 {lst['p99_ms']:.2f} ms ({lst['rps']:.0f} req/s)  [seeded in {secs:.1f} s]", flush=True)
+            gh.terminate()
+            gh.wait()
+            procs.remove(gh)
+        small, large = scale[args.small], scale[args.large]
+        results["scale"] = {str(k): v for k, v in scale.items()}
+        results["scale_ratio"] = {
+            "detail_p99": round(large["detail_p99_ms"] / small["detail_p99_ms"], 2) if small["detail_p99_ms"] else None,
+            "list_p99": round(large["list_p99_ms"] / small["list_p99_ms"], 2) if small["list_p99_ms"] else None,
+            "target": 1.5}
+        print(f"  {kind:<8} p99 at {args.large:,} / at {args.small:,}: detail x{results['scale_ratio']['detail_p99']}, "
+              f"list x{results['scale_ratio']['list_p99']} (target <= 1.5)", flush=True)
+        # then every figure against the large database, beside its bare baseline
+        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env.env, port, "/healthz")
+        procs.append(gh)
+        token = token_for(base, creds["Random User"])
+        h = {"Authorization": f"Bearer {token}", **ACCOUNT_HEADERS}
+        detail_wo = DETAIL_WO
+        detail_bytes = httpx.get(f"{base}/v1/facility-access/access-tickets/{detail_wo}", headers=h).content
+        list_bytes = httpx.get(f"{base}/v1/facility-access/visitors", headers=h).content
+        body_file = env.dir / "bare-body.json"
+        common = {"concurrency": args.concurrency, "duration": args.duration}
+
+        def bare_server(body: bytes, blob: str = "") -> subprocess.Popen:
+            body_file.write_bytes(body)
+            p = serve(uvicorn_args("bench.bare_app:app", bare_port), {"BENCH_BARE_BODY": str(body_file),
+                                                                      "BENCH_BARE_FILE": blob}, bare_port, "/bare")
+            return p
+
+        def figure(name: str, spec: dict, baseline_body: bytes, target: float | None, method: str = "GET",
+                   body: str | None = None) -> dict:
+            measured = median_of(args.repeats, {**common, **spec})
+            b = bare_server(baseline_body)
+            try:
+                base_fig = median_of(args.repeats, {**common, "url": f"{bare}/bare", "method": method,
+                                                    "body": body})
+            finally:
+                b.terminate()
+                b.wait()
+            ratio = measured["rps"] / base_fig["rps"] if base_fig["rps"] else 0
+            row = {"name": name, **measured, "baseline_rps": base_fig["rps"], "baseline_p99_ms": base_fig["p99_ms"],
+                   "ratio": round(ratio, 3), "target": target}
+            results["figures"].append(row)
+            print(f"  {kind:<8} {name:<34} {measured['rps']:>8.0f} req/s  p50 {measured['p50_ms']:>7.2f} ms  "
+                  f"p99 {measured['p99_ms']:>7.2f} ms | bare {base_fig['rps']:>8.0f} req/s  ratio {ratio:6.1%}"
+                  + (f"  (target >= {target:.0%})" if target else "") + (f"  errors {measured['errors']}"
+                                                                        if measured["errors"] else ""), flush=True)
+            return row
+
+        tok_body = (f"grant_type=client_credentials&client_id={creds['Random User'].client_id}"
+                    f"&client_secret={creds['Random User'].client_secret}")
+        token_bytes = httpx.post(f"{base}/v2/auth/token", content=tok_body,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"}).content
+        figure("token issue", {"url": f"{base}/v2/auth/token", "method": "POST", "body": tok_body,
+                               "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+               token_bytes, None, "POST", tok_body)
+        figure("ticket detail", {"url": f"{base}/v1/facility-access/access-tickets/{detail_wo}", "headers": h},
+               detail_bytes, 0.20)
+        figure("ticket list page 0", {"url": f"{base}/v1/facility-access/visitors", "headers": h}, list_bytes, 0.10)
+        deep = max(0, args.large // 25 // 2)  # the middle of the list
+        deep_bytes = httpx.get(f"{base}/v1/facility-access/visitors?page={deep}", headers=h).content
+        figure(f"ticket list page {deep}", {"url": f"{base}/v1/facility-access/visitors?page={deep}", "headers": h},
+               deep_bytes, None)
+        for visitors, label in ((1, "create, 1 visitor"), (10, "create, 10 combinations")):
+            cb = create_body(visitors)
+            sample = httpx.post(f"{base}/v1/facility-access/visitors/access-requests", content=cb,
+                                headers={**h, "Content-Type": "application/json"}).content
+            figure(label, {"url": f"{base}/v1/facility-access/visitors/access-requests", "method": "POST",
+                           "body": cb, "headers": {**h, "Content-Type": "application/json"},
+                           "max_requests": 3000}, sample, 0.05 if visitors == 1 else None, "POST", cb)
+        cbody = json.dumps({"requestId": detail_wo, "comment": "bench"})
+        sample = httpx.post(f"{base}/v1/comments", content=cbody, headers={**h, "Content-Type": "application/json"}).content
+        figure("comment", {"url": f"{base}/v1/comments", "method": "POST", "body": cbody,
+                           "headers": {**h, "Content-Type": "application/json"}, "max_requests": 3000},
+               sample, None, "POST", cbody)
+
+        # uploads and downloads of 10 MiB
+        data = b"%PDF-1.4\n" + os.urandom(10 * MiB - 9)
+        upload_file = env.dir / "upload.pdf"
+        upload_file.write_bytes(data)
+        open_wo = json.loads(httpx.post(f"{base}/v1/facility-access/visitors/access-requests", content=create_body(1),
+                                        headers={**h, "Content-Type": "application/json"}).content)["workOrder"][0]["workOrderId"]
+        up_spec = {"url": f"{base}/v1/attachments?requestId={open_wo}&file_name=bench.pdf", "method": "POST",
+                   "headers": h, "multipart": {"field": "file", "filename": "bench.pdf", "path": str(upload_file)},
+                   "concurrency": 1, "duration": args.duration, "max_requests": 20}
+        up = median_of(args.repeats, up_spec)
+        up_mbs = up["rps"] * 10
+        base_mbs = fsync_write_baseline(env.dir / "baseline.bin", data, max(3, args.repeats))
+        row = {"name": "upload 10 MiB", "MBps": round(up_mbs, 1), "baseline_MBps": round(base_mbs, 1),
+               "ratio": round(up_mbs / base_mbs, 3), "target": 0.80, "p50_ms": up["p50_ms"], "errors": up["errors"]}
+        results["figures"].append(row)
+        print(f"  {kind:<8} {'upload 10 MiB':<34} {up_mbs:>8.1f} MB/s | sha256+write+fsync {base_mbs:8.1f} MB/s  "
+              f"ratio {row['ratio']:6.1%}  (target >= 80%)", flush=True)
+        att = httpx.post(f"{base}/v1/attachments?requestId={open_wo}&file_name=dl.pdf", headers=h,
+                         files={"file": ("dl.pdf", data)}).json()
+        blob_path = next((env.dir / "blobs").rglob("*"), None)
+        stored = [p for p in (env.dir / "blobs").rglob("*") if p.is_file() and p.stat().st_size == len(data)]
+        blob_path = stored[-1] if stored else blob_path
+        dl = median_of(args.repeats, {"url": f"{base}/v1/attachments/{open_wo}/file/{att['id']}", "headers": h,
+                                      "concurrency": 4, "duration": args.duration, "max_requests": 200})
+        b = serve(uvicorn_args("bench.bare_app:app", bare_port), {"BENCH_BARE_FILE": str(blob_path)}, bare_port, "/bare")
+        try:
+            bdl = median_of(args.repeats, {"url": f"{bare}/bare-file", "concurrency": 4, "duration": args.duration,
+                                           "max_requests": 200})
+        finally:
+            b.terminate()
+            b.wait()
+        row = {"name": "download 10 MiB", "MBps": round(dl["rps"] * 10, 1), "baseline_MBps": round(bdl["rps"] * 10, 1),
+               "ratio": round(dl["rps"] / bdl["rps"], 3) if bdl["rps"] else 0, "target": 0.80}
+        results["figures"].append(row)
+        print(f"  {kind:<8} {'download 10 MiB':<34} {row['MBps']:>8.1f} MB/s | bare streaming {row['baseline_MBps']:8.1f} MB/s"
+              f"  ratio {row['ratio']:6.1%}  (target >= 80%)", flush=True)
+        idle, peak = peak_rss_during(gh.pid, lambda: load({**up_spec, "concurrency": 20, "max_requests": 20,
+                                                          "duration": 60}))
+        row = {"name": "peak RSS, 20 concurrent 10 MiB uploads", "idle_MiB": round(idle, 1), "peak_MiB": round(peak, 1),
+               "growth_MiB": round(peak - idle, 1), "target_growth_MiB": 50}
+        results["figures"].append(row)
+        print(f"  {kind:<8} {'peak RSS, 20 x 10 MiB uploads':<34} idle {idle:.1f} MiB, peak {peak:.1f} MiB, "
+              f"growth {peak - idle:.1f} MiB (target <= 50)", flush=True)
+
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+        env.drop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg", default=os.environ.get("GATEHOUSE_BENCH_PG", "postgresql://127.0.0.1:5432/test"))
+    parser.add_argument("--small", type=int, default=10_000, help="tickets for the baseline size")
+    parser.add_argument("--large", type=int, default=1_000_000, help="tickets for the large size")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported")
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print(f"Gatehouse bench {datetime.now():%Y-%m-%d %H:%M}: {args.repeats} runs of {args.duration}s per figure, "
+          f"{args.concurrency} connections, one uvicorn worker for Gatehouse and the bare baseline alike", flush=True)
+    report = {"started": datetime.now().isoformat(timespec="seconds"), "args": vars(args),
+              "results": [run_flavour(kind, args) for kind in kinds]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
