@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+
 import io
 import os
-import socket
 import zipfile
 from dataclasses import dataclass
 
@@ -15,12 +15,8 @@ from asgi_lifespan import LifespanManager
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
+from tests.net import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

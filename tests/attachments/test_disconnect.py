@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from gatehouse.app import create_app
 from gatehouse.attachments.models import Blob
-from tests.attachments.conftest import free_port
 from tests.factories import make_ticket
+from tests.net import free_port
 
 
 async def test_client_killed_mid_upload_leaves_nothing(settings, factory, db):

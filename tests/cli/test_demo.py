@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -13,11 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.net import free_port
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
@@ -50,7 +47,7 @@ def _stop(proc: subprocess.Popen) -> str:
 
 
 def test_demo_starts_prints_credentials_and_keeps_them(tmp_path):
-    port = _free_port()
+    port = free_port()
     data = tmp_path / "data"
     proc = _start(data, port)
     try:

@@ -4,11 +4,11 @@ without record)."""
 
 from __future__ import annotations
 
+
 import asyncio
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +20,8 @@ from sqlalchemy import select
 from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from tests.facility_access.conftest import request_for
+from tests.net import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(settings, port: int) -> subprocess.Popen:  # type: ignore[no-untyped-def]
