@@ -8,12 +8,11 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.net import free_port
+from tests.net import free_port, wait_healthy
 
 
 
@@ -23,17 +22,7 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen:
         [sys.executable, "-m", "gatehouse", "demo", "--port", str(port), "--data-dir", str(data_dir)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise AssertionError(proc.stdout.read())
-    proc.kill()
-    raise AssertionError("demo did not start")
+    return wait_healthy(proc, port)
 
 
 def _stop(proc: subprocess.Popen) -> str:

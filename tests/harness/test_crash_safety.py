@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from tests.facility_access.conftest import request_for
-from tests.net import free_port
+from tests.net import free_port, wait_healthy
 
 
 
@@ -30,15 +29,7 @@ def start_server(settings, port: int) -> subprocess.Popen:  # type: ignore[no-un
            "GATEHOUSE_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "gatehouse", "serve", "--port", str(port), "--no-migrate"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start")
+    return wait_healthy(proc, port)
 
 
 async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, db):
