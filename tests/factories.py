@@ -114,7 +114,7 @@ class Factory:
 
 async def make_ticket(db: Database, tenant: Tenant, *, status: str = "Approved", site: str | None = None,
                       requester: str | None = None, badge_start=None, badge_end=None, access_start=None,
-                      access_end=None) -> str:
+                      access_end=None, extended: bool = False) -> str:
     """A work order written straight to the database (for tests of domains that act on tickets
     without going through the create endpoint). Counters and the creation event are kept."""
     import random
@@ -147,10 +147,10 @@ async def make_ticket(db: Database, tenant: Tenant, *, status: str = "Approved",
             id=wo_id, account_id=tenant.account_id, master_account_id=tenant.master_account_id, site_code=site,
             status=status, created_by_user_id=user_row.id, requester=user.name, created_at=now, updated_at=now,
             modified_by=user.name, visitor_first_name="Jake", visitor_last_name="Doe",
-            visitor_email="jake_doe@email.com", visitor_phone="1234567890", escorted=True,
-            escort_first_name="Jane", escort_last_name="Doe", host_first_name="John", host_last_name="Doe",
+            visitor_email="jake_doe@email.com", visitor_phone="1234567890", escorted=not extended,
+            escort_first_name="" if extended else "Jane", escort_last_name="" if extended else "Doe", host_first_name="John", host_last_name="Doe",
             host_company="ABC Company", company="DEF Company", badge_start=badge_start, badge_end=badge_end,
-            extended_badge=False, bulk_request=False, email_notifications="", notes="Datacenter Tour",
+            extended_badge=extended, bulk_request=False, email_notifications="", notes="Datacenter Tour",
             title=f"Jake Doe going to visit {site} - {loc_name} on {badge_start.strftime('%m/%d/%Y')}",
             location_summary=loc_name,
             closed_at=now if status in ("Completed", "Cancelled", "Approval Denied") else None,

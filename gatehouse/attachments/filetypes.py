@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import struct
 import unicodedata
 
 STAGED_EXTENSIONS = frozenset("bmp jpg jpeg gif png tif tiff txt doc docx xls xlsx ppt pps ppsx pdf vsd".split())
@@ -29,7 +30,9 @@ _OOXML = frozenset({"docx", "xlsx", "ppsx"})
 _TEXT = frozenset({"txt", "csv"})
 _CONTENT_TYPES = b"[Content_Types].xml"
 _EOCD = b"PK\x05\x06"
-_TAIL = 65_557  # the end-of-central-directory record lies within this many bytes of the end
+_CDH = b"PK\x01\x02"
+_EOCD_SPAN = 65_557  # the end-of-central-directory record lies within this many bytes of the end
+_TAIL = 256 * 1024  # kept while streaming: the EOCD and, for any ordinary document, the whole central directory
 
 
 def sanitize_name(raw: str, limit: int = 100) -> str:
@@ -60,7 +63,7 @@ class ContentSniffer:
         self.ok_text = True
         self.found_content_types = False
         self.overlap = b""
-        self.tail = b""
+        self.tail = bytearray()
         self.ext = ""
         self.decoder = None
         if extension is not None:
@@ -88,7 +91,9 @@ class ContentSniffer:
                 window = self.overlap + chunk
                 self.found_content_types = _CONTENT_TYPES in window
                 self.overlap = window[-len(_CONTENT_TYPES):]
-            self.tail = (self.tail + chunk)[-_TAIL:]
+            self.tail += chunk
+            if len(self.tail) > _TAIL:
+                del self.tail[: len(self.tail) - _TAIL]
 
     def agrees(self) -> bool:
         if self.decoder is not None:
@@ -102,5 +107,34 @@ class ContentSniffer:
         if not signatures or not any(self.head.startswith(sig) for sig in signatures):
             return False
         if self.ext in _OOXML:
-            return self.found_content_types and _EOCD in self.tail
+            return _zip_lists_content_types(self.tail, self.size, self.found_content_types)
         return True
+
+
+def _zip_lists_content_types(tail: bytes | bytearray, size: int, seen_in_stream: bool) -> bool:
+    """The ZIP's central directory (read from the kept tail) names `[Content_Types].xml`.
+    A central directory larger than the kept tail (thousands of entries) or a ZIP64 archive falls
+    back to the local headers seen while streaming."""
+    pos = tail.rfind(_EOCD, max(0, len(tail) - _EOCD_SPAN))
+    while pos >= 0 and pos + 22 > len(tail):
+        pos = tail.rfind(_EOCD, 0, pos)
+    if pos < 0:
+        return False
+    entries, cd_size, cd_offset = struct.unpack_from("<HII", tail, pos + 10)
+    if 0xFFFFFFFF in (cd_size, cd_offset) or entries == 0xFFFF:
+        return seen_in_stream  # ZIP64: not worth parsing for files of at most a few MiB
+    tail_start = size - len(tail)
+    start = cd_offset - tail_start
+    if cd_offset + cd_size > size - (len(tail) - pos) or start + cd_size > pos:
+        return False  # the central directory does not fit before its end record: not a sound ZIP
+    if start < 0:
+        return seen_in_stream
+    at = start
+    for _ in range(entries):
+        if at + 46 > pos or tail[at:at + 4] != _CDH:
+            return False
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", tail, at + 28)
+        if bytes(tail[at + 46:at + 46 + name_len]) == _CONTENT_TYPES:
+            return True
+        at += 46 + name_len + extra_len + comment_len
+    return False

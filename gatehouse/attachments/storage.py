@@ -119,10 +119,11 @@ class S3Writer:
             created = await client.create_multipart_upload(Bucket=self.s3.bucket, Key=self.key)
             self.upload_id = created["UploadId"]
         number = len(self.parts) + 1
+        # hand the buffer itself over (no 5 MiB copy) and start a fresh one
+        body, self.buffer = self.buffer, bytearray()
         resp = await client.upload_part(Bucket=self.s3.bucket, Key=self.key, UploadId=self.upload_id,
-                                        PartNumber=number, Body=bytes(self.buffer))
+                                        PartNumber=number, Body=body)
         self.parts.append({"ETag": resp["ETag"], "PartNumber": number})
-        self.buffer.clear()
 
     async def write(self, chunk: bytes) -> None:
         self.buffer += chunk
@@ -132,8 +133,8 @@ class S3Writer:
     async def commit(self) -> None:
         client = await self.s3.client()
         if self.upload_id is None:
-            await client.put_object(Bucket=self.s3.bucket, Key=self.key, Body=bytes(self.buffer))
-            self.buffer.clear()
+            body, self.buffer = self.buffer, bytearray()
+            await client.put_object(Bucket=self.s3.bucket, Key=self.key, Body=body)
             return
         if self.buffer:
             await self._flush_part()

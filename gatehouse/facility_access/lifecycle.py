@@ -6,6 +6,7 @@ records who/when/from/to."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from enum import StrEnum
 
@@ -90,9 +91,11 @@ async def apply(
     note: str = "",
     now: datetime | None = None,
     changes: dict | None = None,
+    counts: CountDeltas | None = None,
 ) -> Status:
     """Move `ticket` by `action` or raise 409. `changes` are extra column values written in the
-    same conditional UPDATE (e.g. cancel_reason, badge_number)."""
+    same conditional UPDATE (e.g. cancel_reason, badge_number). `counts`, for batches, collects
+    the counter changes so the caller writes them once, in key order, with `counts.flush`."""
     current = Status(ticket.status)
     target = TRANSITIONS.get((current, action))
     if target is None:
@@ -111,8 +114,11 @@ async def apply(
     for key, value in values.items():
         setattr(ticket, key, value)
     if target != current:
-        await bump_count(session, ticket, current.value, -1)
-        await bump_count(session, ticket, target.value, +1)
+        deltas = counts if counts is not None else CountDeltas()
+        deltas.add(ticket, current.value, -1)
+        deltas.add(ticket, target.value, +1)
+        if counts is None:
+            await deltas.flush(session)
     session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=actor, actor_user_id=actor_user_id,
                             action=action.value, from_status=current.value, to_status=target.value, note=note))
     return target
@@ -126,10 +132,33 @@ async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user
                             to_status=ticket.status))
 
 
+class CountDeltas:
+    """Counter changes written in one fixed order (sorted by key), so that transactions moving
+    tickets concurrently (several job processes, the job and a user) lock the counter rows in
+    the same order and cannot deadlock on them."""
+
+    def __init__(self) -> None:
+        self._deltas: dict[tuple[str, str, str, str], int] = defaultdict(int)
+
+    def add(self, ticket: WorkOrder, status: str, delta: int) -> None:
+        self._deltas[(ticket.account_id, ticket.site_code, status, ticket.requester)] += delta
+
+    async def flush(self, session: AsyncSession) -> None:
+        for key in sorted(self._deltas):
+            if self._deltas[key]:
+                await _bump(session, *key, self._deltas[key])
+        self._deltas.clear()
+
+
 async def bump_count(session: AsyncSession, ticket: WorkOrder, status: str, delta: int) -> None:
+    await _bump(session, ticket.account_id, ticket.site_code, status, ticket.requester, delta)
+
+
+async def _bump(session: AsyncSession, account_id: str, site_code: str, status: str, requester: str,
+                delta: int) -> None:
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(TicketCount).values(account_id=ticket.account_id, site_code=ticket.site_code, status=status,
-                                      requester=ticket.requester, n=delta)
+    stmt = insert(TicketCount).values(account_id=account_id, site_code=site_code, status=status,
+                                      requester=requester, n=delta)
     stmt = stmt.on_conflict_do_update(
         index_elements=["account_id", "site_code", "status", "requester"],
         set_={"n": TicketCount.n + delta},

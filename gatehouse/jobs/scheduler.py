@@ -14,7 +14,7 @@ from gatehouse.attachments.service import purge_expired_staged, sweep_pending_bl
 from gatehouse.attachments.storage import Storage
 from gatehouse.auth.service import purge_expired_tokens
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
-from gatehouse.facility_access.jobs import expire_tickets
+from gatehouse.operators.expiry import expire_tickets
 from gatehouse.kit.db import Database
 
 log = logging.getLogger("gatehouse.jobs")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
 import typer
 
 from gatehouse.cli.common import fail, output, run_db
-from gatehouse.facility_access.jobs import expire_tickets
+from gatehouse.operators.expiry import expire_tickets
 from gatehouse.kit.db import Database
 from gatehouse.operators import service
 
@@ -29,11 +30,14 @@ def roster(operator: OperatorName, site: Annotated[str | None, typer.Option()] =
            day: Annotated[str | None, typer.Option("--date", help="yyyy-MM-dd; default today in site time")] = None,
            json: Json = False) -> None:
     """Tickets whose access covers the date."""
-    try:
-        parsed = date.fromisoformat(day) if day else None
-    except ValueError:
-        fail(f"--date must be yyyy-MM-dd, not '{day}'")
-        return
+    parsed = None
+    if day is not None:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            fail(f"--date must be yyyy-MM-dd, not '{day}'")
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            fail(f"--date must be a real date in yyyy-MM-dd, not '{day}'")
     rows = _act(operator, lambda db, op: service.roster(db, op, site=site, status=status, day=parsed))
     output(rows, json, None if json else lambda rs: "\n".join(
         f"{r['ticketId']}  {r['ticketStatus']:<16} {r['site']}  {r['visitorFirstName']} {r['visitorLastName']}"
@@ -42,33 +46,34 @@ def roster(operator: OperatorName, site: Annotated[str | None, typer.Option()] =
 
 @app.command()
 def show(operator: OperatorName, ticket: Annotated[str, typer.Argument(help="Work order id")],
-         json: Json = False) -> None:
-    output(_act(operator, lambda db, op: service.ticket_detail(db, op, ticket)), json or True)
+         json: Json = True) -> None:
+    """The ticket as the API shows it (always JSON)."""
+    output(_act(operator, lambda db, op: service.ticket_detail(db, op, ticket)), True)
 
 
 @app.command("check-in")
 def check_in(operator: OperatorName, ticket: Annotated[str, typer.Argument()],
              badge_number: Annotated[str, typer.Option("--badge-number")], json: Json = False) -> None:
-    if not 1 <= len(badge_number) <= 40:
-        fail("--badge-number must be 1-40 characters")
+    """Approved -> In Progress (again each day for standard badges), recording the badge."""
     output(_act(operator, lambda db, op: service.check_in(db, op, ticket, badge_number)), json)
 
 
 @app.command("check-out")
 def check_out(operator: OperatorName, ticket: Annotated[str, typer.Argument()], json: Json = False) -> None:
+    """Check out: stays In Progress before the badge end date, Completed on or after it."""
     output(_act(operator, lambda db, op: service.check_out(db, op, ticket)), json)
 
 
 @app.command()
 def complete(operator: OperatorName, ticket: Annotated[str, typer.Argument()], json: Json = False) -> None:
+    """Complete the ticket."""
     output(_act(operator, lambda db, op: service.complete(db, op, ticket)), json)
 
 
 @app.command()
 def comment(operator: OperatorName, ticket: Annotated[str, typer.Argument()],
             text: Annotated[str, typer.Option("--text")], json: Json = False) -> None:
-    if not 1 <= len(text) <= 4000:
-        fail("--text must be 1-4000 characters")
+    """Add a comment as the operator."""
     output(_act(operator, lambda db, op: service.comment(db, op, ticket, text)), json)
 
 

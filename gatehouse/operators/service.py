@@ -1,5 +1,6 @@
 """What operators (site staff) do: the daily roster, check-in/out, completion, comments.
-Operators see every account's tickets, but only at their own sites."""
+Operators see every account's tickets, but only at their own sites. The API and the CLI both
+call these functions; every status change goes through `lifecycle.apply`."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.accounts.models import Account, OperatorSite, User
 from gatehouse.comments.service import add_comment
-from gatehouse.facility_access import lifecycle, repository
+from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.service import badge_type, render_ticket, site_today, ticket_not_found
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 from gatehouse.kit.wire import fmt_date
+from gatehouse.operators import repository
 from gatehouse.sites.models import Site
+
+BADGE_NUMBER_MAX = 40
 
 
 @dataclass(frozen=True)
@@ -32,51 +35,39 @@ class Operator:
 async def operator_by_name(db: Database, name: str) -> Operator:
     """For the CLI: act as a named operator."""
     async with db.read() as session:
-        user = (await session.execute(select(User).where(User.display_name == name, User.kind == "operator"))
-                ).scalar_one_or_none()
-        if user is None:
-            raise NotFound(f"no operator named '{name}'")
-        sites = (await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user.id))).scalars()
-        return Operator(user.id, user.display_name, frozenset(sites))
+        found = await repository.operator_named(session, name)
+    if found is None:
+        raise NotFound(f"no operator named '{name}'")
+    user, sites = found
+    if user.disabled:
+        raise Conflict(f"operator '{name}' is disabled")
+    return Operator(user.id, user.display_name, frozenset(sites))
 
 
-async def _ticket(session: AsyncSession, op: Operator, ticket_id: str) -> tuple[WorkOrder, Site]:
-    if not repository.WORK_ORDER_ID.match(ticket_id):
+async def _ticket(session: AsyncSession, op: Operator, ticket_id: str, *, share_lock: bool = False
+                  ) -> tuple[WorkOrder, Site]:
+    found = await repository.ticket_at_sites(session, op.sites, ticket_id, share_lock=share_lock)
+    if found is None:
         raise ticket_not_found()
-    row = (await session.execute(
-        select(WorkOrder, Site).join(Site, Site.code == WorkOrder.site_code)
-        .where(WorkOrder.id == ticket_id, WorkOrder.site_code.in_(op.sites))
-    )).first()
-    if row is None:
-        raise ticket_not_found()
-    return row[0], row[1]
+    return found
+
+
+def parse_status(status: str | None) -> str | None:
+    if status is not None and status not in Status._value2member_map_:
+        raise BadRequest("Query parameter 'status' has an unexpected value.", code="CONSTRAINT_VIOLATION")
+    return status
 
 
 async def roster(db: Database, op: Operator, *, site: str | None, status: str | None, day: date | None) -> list[dict]:
+    """Tickets whose access covers `day` (default: today in each site's own timezone)."""
     if site is not None and site not in op.sites:
         raise NotFound(f"Site '{site}' was not found.", code="SITE_NOTFOUND")
-    if status is not None and status not in Status._value2member_map_:
-        raise BadRequest("Query parameter 'status' has an unexpected value.", code="CONSTRAINT_VIOLATION")
+    status = parse_status(status)
     rows: list[dict] = []
     async with db.read() as session:
-        sites = (await session.execute(select(Site).where(Site.code.in_([site] if site else op.sites))
-                                       .order_by(Site.code))).scalars().all()
-        for s in sites:
-            d = day or site_today(s.timezone)
-            covers = exists().where(WorkOrderLocation.work_order_id == WorkOrder.id,
-                                    WorkOrderLocation.access_start <= d, WorkOrderLocation.access_end >= d)
-            stmt = (select(WorkOrder, Account.name).join(Account, Account.id == WorkOrder.account_id)
-                    .where(WorkOrder.site_code == s.code, WorkOrder.badge_start <= d, WorkOrder.badge_end >= d, covers)
-                    .order_by(WorkOrder.visitor_last_name, WorkOrder.visitor_first_name, WorkOrder.id))
-            if status:
-                stmt = stmt.where(WorkOrder.status == status)
-            found = (await session.execute(stmt)).all()
-            locs: dict[str, list[WorkOrderLocation]] = {}
-            if found:
-                for loc in (await session.execute(select(WorkOrderLocation).where(
-                        WorkOrderLocation.work_order_id.in_([t.id for t, _ in found]))
-                        .order_by(WorkOrderLocation.id))).scalars():
-                    locs.setdefault(loc.work_order_id, []).append(loc)
+        for s in await repository.sites(session, [site] if site else op.sites):
+            found = await repository.roster(session, s.code, day or site_today(s.timezone), status)
+            locs = await repository.locations_of(session, [t.id for t, _ in found])
             rows += [_roster_row(t, name, locs.get(t.id, [])) for t, name in found]
     return rows
 
@@ -98,8 +89,8 @@ def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocat
 async def ticket_detail(db: Database, op: Operator, ticket_id: str) -> dict:
     async with db.read() as session:
         ticket, site = await _ticket(session, op, ticket_id)
-        body = render_ticket(ticket, site.address, await repository.ticket_locations(session, ticket.id),
-                             await repository.ticket_comments(session, ticket.id))
+        body = render_ticket(ticket, site.address, await tickets.ticket_locations(session, ticket.id),
+                             await tickets.ticket_comments(session, ticket.id))
     return {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or ""}
 
 
@@ -107,16 +98,36 @@ def _result(ticket: WorkOrder) -> dict:
     return {"ticketId": ticket.id, "ticketStatus": ticket.status, "badgeNumber": ticket.badge_number or ""}
 
 
+def access_window(ticket: WorkOrder, locs: Collection[WorkOrderLocation]) -> tuple[date, date]:
+    """From the earliest location access start to the latest access end, inside the badge dates."""
+    start, end = ticket.badge_start, ticket.badge_end
+    if locs:
+        start = max(start, min(loc.access_start for loc in locs))
+        end = min(end, max(loc.access_end for loc in locs))
+    return start, end
+
+
+def check_badge_number(badge_number: str) -> str:
+    if not 1 <= len(badge_number) <= BADGE_NUMBER_MAX or not badge_number.strip() or not badge_number.isprintable():
+        raise BadRequest(f"badgeNumber must be 1-{BADGE_NUMBER_MAX} printable characters, not blank.",
+                         code="CONSTRAINT_VIOLATION")
+    return badge_number
+
+
 async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str) -> dict:
+    """Approved -> In Progress; again on In Progress for standard badges (returned every evening).
+    Only on a day inside the access window, in the site's timezone."""
+    check_badge_number(badge_number)
     async with db.write() as session:
         ticket, site = await _ticket(session, op, ticket_id)
+        if lifecycle.target_of(ticket.status, Action.CHECK_IN) is None:
+            raise lifecycle.conflict(ticket.id, ticket.status, Action.CHECK_IN)
+        if ticket.status == Status.IN_PROGRESS and ticket.extended_badge:
+            raise Conflict(f"Work order {ticket.id} has an extended badge that stays active: the visitor is "
+                           "already checked in.", code="ALREADY_CHECKED_IN")
         today = site_today(site.timezone)
-        locs = await repository.ticket_locations(session, ticket.id)
-        start, end = ticket.badge_start, ticket.badge_end
-        if locs:  # the access window is the union of its locations' windows, inside the badge dates
-            start = max(start, min(loc.access_start for loc in locs))
-            end = min(end, max(loc.access_end for loc in locs))
-        if lifecycle.target_of(ticket.status, Action.CHECK_IN) is not None and not (start <= today <= end):
+        start, end = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
+        if not start <= today <= end:
             raise Conflict(f"Work order {ticket.id} gives access from {start} to {end}; today at {site.code} is "
                            f"{today}.", code="OUTSIDE_ACCESS_WINDOW")
         await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
@@ -125,6 +136,7 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
 
 
 async def check_out(db: Database, op: Operator, ticket_id: str) -> dict:
+    """Before the badge end date (site time) the ticket stays In Progress; on or after it, Completed."""
     async with db.write() as session:
         ticket, site = await _ticket(session, op, ticket_id)
         final = site_today(site.timezone) >= ticket.badge_end
@@ -142,5 +154,5 @@ async def complete(db: Database, op: Operator, ticket_id: str) -> dict:
 
 async def comment(db: Database, op: Operator, ticket_id: str, text: str) -> dict:
     async with db.write() as session:
-        ticket, _site = await _ticket(session, op, ticket_id)
+        ticket, _site = await _ticket(session, op, ticket_id, share_lock=True)
         return await add_comment(session, ticket, text, op.display_name, op.user_id)

@@ -49,8 +49,12 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-async def s3_backend(settings: Settings, moto_endpoint):  # type: ignore[no-untyped-def]
-    s3_settings = Settings(**{**settings.model_dump(), "storage_url": f"s3://gatehouse-test?endpoint={moto_endpoint}"})
+def s3_settings(settings: Settings, moto_endpoint) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(**{**settings.model_dump(), "storage_url": f"s3://gatehouse-test?endpoint={moto_endpoint}"})
+
+
+@pytest.fixture(scope="session")
+async def s3_backend(s3_settings: Settings):  # type: ignore[no-untyped-def]
     app = create_app(s3_settings)
     async with LifespanManager(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s3.test") as c:
@@ -69,6 +73,42 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"x" * 2000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
 EXE = b"MZ\x90\x00\x03" + b"\x00" * 500
+
+
+async def stored_objects(storage) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(finished objects, unfinished writes) in a backend: temp files, or open S3 multipart uploads."""
+    if storage.kind == "local":
+        files = [p for p in storage.root.rglob("*") if p.is_file()]
+        unfinished = [p for p in files if p.parent == storage.tmp]
+        return len(files) - len(unfinished), len(unfinished)
+    client = await storage.client()
+    objects = 0
+    async for page in client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket):
+        objects += len(page.get("Contents", []))
+    uploads = await client.list_multipart_uploads(Bucket=storage.bucket)
+    return objects, len(uploads.get("Uploads", []))
+
+
+def xlsx_bytes() -> bytes:
+    """A minimal but real SpreadsheetML workbook, as Excel writes it (deflated parts)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+                   '2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+        z.writestr("_rels/.rels", "<Relationships/>")
+        z.writestr("xl/workbook.xml", "<workbook><sheets><sheet name=\"S\" sheetId=\"1\"/></sheets></workbook>")
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet><sheetData/></worksheet>")
+    return buf.getvalue()
+
+
+def zip_mentioning_content_types() -> bytes:
+    """A ZIP whose data contains the words `[Content_Types].xml` but which has no such entry."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("readme.txt", "see [Content_Types].xml")
+    return buf.getvalue()
 
 
 def docx_bytes(with_content_types: bool = True) -> bytes:

@@ -11,7 +11,16 @@ from sqlalchemy import func, select, update
 from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
 from gatehouse.attachments.service import purge_expired_staged
 from gatehouse.kit.db import utcnow
-from tests.attachments.conftest import EXE, OLE2, PDF, PNG, docx_bytes
+from tests.attachments.conftest import (
+    EXE,
+    OLE2,
+    PDF,
+    PNG,
+    docx_bytes,
+    stored_objects,
+    xlsx_bytes,
+    zip_mentioning_content_types,
+)
 from tests.facility_access.conftest import request_for
 from tests.factories import make_ticket
 
@@ -83,14 +92,21 @@ async def test_too_large_is_413_and_leaves_nothing(backend, factory, db, setting
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
     wo = await make_ticket(db, tenant)
-    before = await blob_count(db)
+    before, objects_before = await blob_count(db), await stored_objects(backend.storage)
+    # 11 MB with a Content-Length that cannot fit: refused at once
     big = b"%PDF-" + b"0" * (11 * 1024 * 1024)
     r = await upload_wo(backend, caller, wo, big)
     assert r.status_code == 413 and r.json()["error"]["type"] == "client"
+    assert r.json()["error"]["code"] == "FILE_TOO_LARGE"
+    # one byte over, with an honest Content-Length that passes the early check: stopped while streaming
+    r = await upload_wo(backend, caller, wo, b"%PDF-" + b"0" * (settings.max_upload_bytes - 4))
+    assert r.status_code == 413 and r.json()["error"]["code"] == "FILE_TOO_LARGE"
+    # exactly at the limit is fine
+    r = await upload_wo(backend, caller, wo, b"%PDF-" + b"0" * (settings.max_upload_bytes - 5))
+    assert r.status_code == 200, r.text
+    ok_id = r.json()["id"]
 
-    async def chunked():  # no Content-Length: stopped once past the limit
-        yield b""
-    # streamed without Content-Length: the cap applies while reading
+    # streamed without Content-Length (chunked): the cap applies while reading
     boundary = "gatehouseboundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
             "Content-Type: application/pdf\r\n\r\n").encode()
@@ -104,12 +120,11 @@ async def test_too_large_is_413_and_leaves_nothing(backend, factory, db, setting
     r = await backend.client.post("/v1/attachments", params={"requestId": wo, "file_name": "a.pdf"}, content=body(),
                                   headers={**caller.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert r.status_code == 413
-    assert await blob_count(db) == before
+    assert await blob_count(db) == before + 1
     listed = (await backend.client.get(f"/v1/attachments/{wo}", headers=caller.headers)).json()
-    assert listed == []
-    if backend.name == "local":
-        root = settings.data_dir / "blobs"
-        assert not list((root / "tmp").iterdir())
+    assert [a["id"] for a in listed] == [ok_id]
+    objects, unfinished = await stored_objects(backend.storage)
+    assert (objects, unfinished) == (objects_before[0] + 1, 0)
 
 
 async def test_type_checks(backend, factory, db):
@@ -118,12 +133,18 @@ async def test_type_checks(backend, factory, db):
     wo = await make_ticket(db, tenant)
     before = await blob_count(db)
     cases = [("setup.pdf", EXE, 415), ("notes.exe", EXE, 415), ("noext", PDF, 415), ("doc.docx", docx_bytes(False), 415),
-             ("t.txt", b"hello\x00world", 415), ("t.txt", b"\xff\xfe bad utf8", 415), ("x.png", PDF, 415)]
+             ("t.txt", b"hello\x00world", 415), ("t.txt", b"\xff\xfe bad utf8", 415), ("x.png", PDF, 415),
+             ("sly.docx", zip_mentioning_content_types(), 415), ("sheet.xlsx", OLE2, 415), ("legacy.xls", PDF, 415),
+             ("t.txt", "caf\u00e9".encode()[:-1], 415), ("sheet.csv", b"a,b\n\x00", 415)]
+    objects_before = await stored_objects(backend.storage)
     for name, data, status in cases:
         r = await upload_wo(backend, caller, wo, data, name=name)
         assert r.status_code == status, (name, r.text)
+        assert r.json()["error"]["type"] == "client"
     assert await blob_count(db) == before
-    for name, data in (("memo.docx", docx_bytes()), ("legacy.DOC", OLE2), ("sheet.csv", b"a,b\n1,2\n"),
+    assert await stored_objects(backend.storage) == objects_before
+    for name, data in (("memo.docx", docx_bytes()), ("book.XLSX", xlsx_bytes()), ("legacy.DOC", OLE2),
+                       ("old.xls", OLE2), ("drawing.vsd", OLE2), ("sheet.csv", b"a,b\n1,2\n"),
                        ("notes.txt", "h\u00e9llo".encode()), ("scan.jpeg", b"\xff\xd8\xff\xe0" + b"0" * 50)):
         r = await upload_wo(backend, caller, wo, data, name=name)
         assert r.status_code == 200, (name, r.text)

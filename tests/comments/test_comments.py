@@ -41,3 +41,35 @@ async def test_comment_rules(factory, client, db):
     reader = await factory.user(tenant, perms=["tickets:read"])
     r = await client.post("/v1/comments", json={"requestId": wo, "comment": "x"}, headers=reader.headers)
     assert r.status_code == 403
+
+
+async def test_comment_edges(factory, client, db):
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    pending = await make_ticket(db, tenant, status="Pending Approval")
+    running = await make_ticket(db, tenant, status="In Progress")
+    for wo in (pending, running):  # every open status takes comments
+        r = await client.post("/v1/comments", json={"requestId": wo, "comment": "ok"}, headers=caller.headers)
+        assert r.status_code == 200, r.text
+    for bad in ({"requestId": 8744051, "comment": "x"}, {"requestId": None, "comment": "x"},
+                {"comment": "x"}, [{"requestId": pending, "comment": "x"}], "x"):
+        r = await client.post("/v1/comments", json=bad, headers=caller.headers)
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["type"] == "client"
+    r = await client.post("/v1/comments", content=b'{"requestId": "' + pending.encode() + b'",}',
+                          headers={**caller.headers, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "MALFORMED_JSON"
+    assert (await client.post("/v1/comments", json={"requestId": pending, "comment": "x"})).status_code == 401
+    op = await factory.operator(list(tenant.sites))
+    r = await client.post("/v1/comments", json={"requestId": pending, "comment": "x"},
+                          headers={**op.token_headers, "Master-Account-Id": tenant.master_account_id,
+                                   "Account-Id": tenant.account_id})
+    assert r.status_code == 403
+    # an id of another account and an unknown one give the same answer
+    other = await factory.tenant()
+    foreign = await make_ticket(db, other)
+    a = await client.post("/v1/comments", json={"requestId": foreign, "comment": "x"}, headers=caller.headers)
+    b = await client.post("/v1/comments", json={"requestId": "WO0000000", "comment": "x"}, headers=caller.headers)
+    assert a.status_code == b.status_code == 404 and a.json()["error"]["message"] == b.json()["error"]["message"]
+    d = (await client.get(f"/v1/facility-access/access-tickets/{foreign}", headers=next(iter(other.users.values())).headers)).json()
+    assert d["comments"] == []

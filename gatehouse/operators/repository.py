@@ -1,0 +1,72 @@
+"""Operator queries. Every ticket lookup is scoped to the operator's sites in the statement:
+a ticket elsewhere is simply not found."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.accounts.models import Account, OperatorSite, User
+from gatehouse.facility_access.lifecycle import Status
+from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
+from gatehouse.facility_access.repository import WORK_ORDER_ID
+from gatehouse.sites.models import Site
+
+ALL_STATUSES = [s.value for s in Status]
+
+
+async def operator_named(session: AsyncSession, name: str) -> tuple[User, list[str]] | None:
+    user = (await session.execute(select(User).where(User.display_name == name, User.kind == "operator"))
+            ).scalar_one_or_none()
+    if user is None:
+        return None
+    sites = (await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user.id)
+                                   .order_by(OperatorSite.site_code))).scalars().all()
+    return user, list(sites)
+
+
+async def ticket_at_sites(session: AsyncSession, sites: Collection[str], ticket_id: str, *, share_lock: bool = False
+                          ) -> tuple[WorkOrder, Site] | None:
+    """`share_lock` (PostgreSQL; SQLite write transactions are serialized anyway) makes a concurrent
+    status change wait for this transaction, e.g. so a comment never lands after the ticket closed."""
+    if not WORK_ORDER_ID.match(ticket_id) or not sites:
+        return None
+    stmt = (select(WorkOrder, Site).join(Site, Site.code == WorkOrder.site_code)
+            .where(WorkOrder.id == ticket_id, WorkOrder.site_code.in_(list(sites))))
+    if share_lock:
+        stmt = stmt.with_for_update(read=True, of=WorkOrder)
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def sites(session: AsyncSession, codes: Collection[str]) -> Sequence[Site]:
+    if not codes:
+        return []
+    return (await session.execute(select(Site).where(Site.code.in_(list(codes))).order_by(Site.code))).scalars().all()
+
+
+async def roster(session: AsyncSession, site_code: str, day: date, status: str | None
+                 ) -> Sequence[tuple[WorkOrder, str]]:
+    """Tickets at a site whose badge dates and at least one location's access dates cover `day`.
+    The status list lets the (site_code, status, badge_end) index serve the query."""
+    covers = exists().where(WorkOrderLocation.work_order_id == WorkOrder.id,
+                            WorkOrderLocation.access_start <= day, WorkOrderLocation.access_end >= day)
+    stmt = (select(WorkOrder, Account.name).join(Account, Account.id == WorkOrder.account_id)
+            .where(WorkOrder.site_code == site_code,
+                   WorkOrder.status.in_([status] if status else ALL_STATUSES),
+                   WorkOrder.badge_end >= day, WorkOrder.badge_start <= day, covers)
+            .order_by(WorkOrder.visitor_last_name, WorkOrder.visitor_first_name, WorkOrder.id))
+    return [(t, name) for t, name in (await session.execute(stmt)).all()]
+
+
+async def locations_of(session: AsyncSession, ticket_ids: Collection[str]) -> dict[str, list[WorkOrderLocation]]:
+    found: dict[str, list[WorkOrderLocation]] = {}
+    if ticket_ids:
+        for loc in (await session.execute(select(WorkOrderLocation)
+                                          .where(WorkOrderLocation.work_order_id.in_(list(ticket_ids)))
+                                          .order_by(WorkOrderLocation.id))).scalars():
+            found.setdefault(loc.work_order_id, []).append(loc)
+    return found
