@@ -46,10 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = []
         if settings.jobs_enabled:
-            # What a crash left half-written, before serving. No grace period: an upload that another
-            # process has under way right now fails cleanly (503, retry) rather than leave an orphan.
-            await sweep_pending_blobs(db, storage, grace=timedelta(0))
-            tasks = start_jobs(db, default_jobs(settings.jobs_interval_seconds, storage))
+            # What a crash left half-written, before serving: only blobs whose upload has stopped
+            # refreshing its heartbeat, never an upload that another process has under way.
+            await sweep_pending_blobs(db, storage, grace=timedelta(seconds=settings.pending_blob_grace_seconds))
+            tasks = start_jobs(db, default_jobs(settings, storage))
         try:
             yield
         finally:

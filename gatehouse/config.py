@@ -27,17 +27,28 @@ class Settings(BaseSettings):
     max_json_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     staged_attachment_days: int = 40
+    # An upload refreshes its pending blob every `upload_heartbeat_seconds`; the sweep removes pending
+    # blobs silent for `pending_blob_grace_seconds` (must be several heartbeats).
+    upload_heartbeat_seconds: float = Field(30.0, gt=0)
+    pending_blob_grace_seconds: float = Field(300.0, gt=0)
     jobs_enabled: bool = True
     jobs_interval_seconds: float = Field(60.0, gt=0)
     log_level: str = "INFO"
     access_log: bool = True
     db_pool_size: int = Field(10, ge=1, le=200)
+    # HTTP server limits (README, "Server limits")
+    max_header_bytes: int = Field(32 * 1024, ge=4096, le=1024 * 1024)
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    keep_alive_seconds: int = Field(5, ge=1)
+    max_connections: int = Field(1000, ge=10)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> "Settings":
         # Outside development an operator must choose where data lives, explicitly.
         if self.environment == "production" and not self.database_url:
             raise ValueError("GATEHOUSE_DATABASE_URL must be set when GATEHOUSE_ENVIRONMENT=production")
+        if self.pending_blob_grace_seconds < 3 * self.upload_heartbeat_seconds:
+            raise ValueError("GATEHOUSE_PENDING_BLOB_GRACE_SECONDS must be at least 3 x GATEHOUSE_UPLOAD_HEARTBEAT_SECONDS")
         return self
 
     @cached_property

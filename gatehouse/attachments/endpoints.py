@@ -15,6 +15,7 @@ from gatehouse.attachments.schemas import (
     UploadedWorkOrderAttachmentOut,
     WorkOrderAttachmentOut,
 )
+from gatehouse.attachments.filetypes import MEDIA_TYPES
 from gatehouse.attachments.storage import Storage
 from gatehouse.auth.dependencies import CanRead, CanWriteAttachments, CurrentCustomer, get_account_context
 from gatehouse.facility_access.repository import WORK_ORDER_ID
@@ -44,11 +45,13 @@ def _multipart(*names: str) -> dict:
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
+# Files are served with the media type of their extension (nosniff), so each is documented.
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_FILE_CONTENT = {media: _BINARY for media in ["application/octet-stream",
+                                               *sorted({m.split(";")[0] for m in MEDIA_TYPES.values()})]}
 _FILE_RESPONSES = {
-    200: {"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string",
-                                                                                           "format": "binary"}}}},
-    206: {"description": "Part of the file (Range)",
-          "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    200: {"description": "The file, with the media type of its extension", "content": _FILE_CONTENT},
+    206: {"description": "Part of the file (Range)", "content": _FILE_CONTENT},
     304: {"description": "Not modified (If-None-Match)"},
 }
 
@@ -118,13 +121,17 @@ async def get_attachments(
     responses={**_FILE_RESPONSES, **error_responses(400, 401, 403, 404, 416)},
 )
 async def download_work_order_file(
-    ctx: CanRead, session: SessionDep, storage: StorageDep,
+    ctx: CanRead, db: DatabaseDep, storage: StorageDep,
     ticketId: Annotated[str, Path(max_length=20)], id: Annotated[str, Path(max_length=40)],
     range_: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ):  # type: ignore[no-untyped-def]
-    found = await service.repository.work_order_file(session, ctx.account_id, ticketId, id) \
-        if WORK_ORDER_ID.match(ticketId) else None
+    found = None
+    if WORK_ORDER_ID.match(ticketId):
+        # The session is closed before a byte is streamed: a slow reader must never hold a
+        # database connection (a few of them would exhaust the pool).
+        async with db.read() as session:
+            found = await service.repository.work_order_file(session, ctx.account_id, ticketId, id)
     if found is None:
         raise service.attachment_not_found()
     attachment, blob = found
@@ -139,13 +146,15 @@ async def download_work_order_file(
     openapi_extra=ADDITION,
 )
 async def download_staged_file(
-    principal: CurrentCustomer, session: SessionDep, storage: StorageDep,
+    principal: CurrentCustomer, db: DatabaseDep, storage: StorageDep,
     attachmentId: Annotated[str, Path(max_length=40)],
     range_: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ):  # type: ignore[no-untyped-def]
-    found = await service.repository.staged(session, principal.user_id, attachmentId) \
-        if service.UUID_RE.match(attachmentId) else None
+    found = None
+    if service.UUID_RE.match(attachmentId):
+        async with db.read() as session:  # closed before streaming, as above
+            found = await service.repository.staged(session, principal.user_id, attachmentId)
     if found is None:
         raise service.attachment_not_found()
     staged, blob = found

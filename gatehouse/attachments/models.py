@@ -15,7 +15,8 @@ class Blob(Base):
     so a crash leaves a findable pending row rather than an orphan object."""
 
     __tablename__ = "blobs"
-    __table_args__ = (Index("ix_blobs_state_created", "state", "created_at"),)
+    __table_args__ = (Index("ix_blobs_state_created", "state", "created_at"),
+                      Index("ix_blobs_state_heartbeat", "state", "heartbeat_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     storage_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -24,6 +25,9 @@ class Blob(Base):
     sha256: Mapped[str] = mapped_column(String(64), default="")
     content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A pending blob's owner (the upload under way) refreshes this; the sweep only removes pending
+    # blobs whose owner has been silent far longer than the refresh interval.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Attachment(Base):

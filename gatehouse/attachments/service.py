@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from datetime import timedelta
 from typing import TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
@@ -25,7 +27,7 @@ from gatehouse.attachments.filetypes import (
     sanitize_name,
 )
 from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
-from gatehouse.attachments.storage import Storage
+from gatehouse.attachments.storage import BlobWriter, Storage
 from gatehouse.attachments.upload import check_declared_length, receive
 from gatehouse.auth.principal import AccountContext, Principal
 from gatehouse.config import Settings
@@ -45,6 +47,7 @@ from gatehouse.kit.errors import (
 from gatehouse.kit.wire import fmt_datetime, fmt_iso_ms
 
 T = TypeVar("T")
+log = logging.getLogger("gatehouse.attachments")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 PENDING_GRACE = timedelta(minutes=15)
 PURPOSES = ("LOA", "PO_DOCUMENT")
@@ -78,6 +81,37 @@ def checked_name(raw: str, field: str, allowed: frozenset[str]) -> tuple[str, st
     return name, ext
 
 
+class _Heartbeat:
+    """Wraps the upload's writer: every `every` seconds of upload it refreshes the pending blob's
+    heartbeat, so no sweep (in any process) takes a live upload's blob; and it finds out early,
+    with a clean 503, when a sweep took the blob of an upload that had stalled too long."""
+
+    def __init__(self, db: Database, writer: BlobWriter, blob_id: str, every: float) -> None:
+        self.db = db
+        self.writer = writer
+        self.blob_id = blob_id
+        self.every = every
+        self.last = time.monotonic()
+
+    async def touch(self) -> None:
+        async with self.db.write() as session:
+            done = await session.execute(update(Blob).where(Blob.id == self.blob_id, Blob.state == "pending")
+                                         .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+        if done.rowcount != 1:
+            raise _discarded()
+        self.last = time.monotonic()
+
+    async def write(self, chunk: bytes) -> None:
+        await self.writer.write(chunk)
+        if time.monotonic() - self.last >= self.every:
+            await self.touch()
+
+
+def _discarded() -> ServiceUnavailable:
+    return ServiceUnavailable("The upload was discarded by a storage sweep; please retry.", code="UPLOAD_DISCARDED",
+                              headers={"Retry-After": "1"})
+
+
 async def _store(db: Database, storage: Storage, settings: Settings, request: Request, *, extension: str | None,
                  part_names: tuple[str, ...], make_record: Callable[[AsyncSession, Blob, str | None], Awaitable[T]],
                  on_filename: Callable[[str], str] | None = None) -> T:
@@ -86,20 +120,28 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
     blob_id = uuid.uuid4().hex
     key = blob_id  # generated: never derived from anything a client sent
     async with db.write() as session:
-        session.add(Blob(id=blob_id, storage_key=key, state="pending", created_at=utcnow()))
+        now = utcnow()
+        session.add(Blob(id=blob_id, storage_key=key, state="pending", created_at=now, heartbeat_at=now))
     writer = None
     object_written = False
     try:
         writer = await storage.writer(key)
+        beat = _Heartbeat(db, writer, blob_id, settings.upload_heartbeat_seconds)
         sniffer = ContentSniffer(extension)
         hook = None if on_filename is None else (lambda name: sniffer.set_extension(on_filename(name)))
-        got = await receive(request, writer, part_names=part_names, max_bytes=settings.max_upload_bytes,
+        got = await receive(request, beat, part_names=part_names, max_bytes=settings.max_upload_bytes,
                             sniffer=sniffer, on_filename=hook)
         extension = sniffer.ext
         if not sniffer.agrees():
             raise UnsupportedMediaType(f"The file's content is not a valid .{extension} file.",
                                        code="FILE_CONTENT_MISMATCH")
-        await writer.commit()
+        # Fresh heartbeat just before the object is made final: a sweep now leaves this blob alone
+        # for the whole grace period, far longer than the rename and the commit below take.
+        await beat.touch()
+        try:
+            await writer.commit()
+        except FileNotFoundError:  # the partial file was swept while this upload stalled
+            raise _discarded() from None
         object_written = True
         async with db.write() as session:
             values = {"state": "committed", "size": got.size, "sha256": got.sha256,
@@ -107,8 +149,7 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
             done = await session.execute(update(Blob).where(Blob.id == blob_id, Blob.state == "pending")
                                          .values(**values).execution_options(synchronize_session=False))
             if done.rowcount != 1:
-                raise ServiceUnavailable("The upload was discarded by a storage sweep; please retry.",
-                                         code="UPLOAD_DISCARDED")
+                raise _discarded()
             blob = Blob(id=blob_id, storage_key=key, **values)
             return await make_record(session, blob, got.part_filename)
     except BaseException:
@@ -118,13 +159,14 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
 
 async def _discard(db: Database, storage: Storage, key: str, blob_id: str, writer, object_written: bool) -> None:  # type: ignore[no-untyped-def]
     try:
+        async with db.write() as session:  # only ever a blob this upload still owns
+            gone = await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "pending"))
         if writer is not None and not object_written:
             await writer.abort()
-        else:
+        elif gone.rowcount == 1:
             await storage.delete(key)
-    finally:
-        async with db.write() as session:
-            await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "pending"))
+    except Exception:  # noqa: BLE001 - the sweep removes whatever is left
+        log.warning("could not discard pending blob %s; the sweep will", blob_id, exc_info=True)
 
 
 def _wo_out(a: Attachment, blob: Blob) -> dict:
@@ -139,15 +181,14 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
         ticket = await tickets.get_ticket(session, ctx.account_id, request_id)
     if ticket is None:
         raise request_id_invalid()
-    if ticket.status not in lifecycle.OPEN:
-        raise Conflict(f"Work order {ticket.id} is '{ticket.status}' and takes no more attachments.",
-                       code="INVALID_TICKET_STATUS")
+    lifecycle.ensure_open(ticket, "attachments")
     check_declared_length(request, settings.max_upload_bytes)
 
     async def record(session: AsyncSession, blob: Blob, _part_name: str | None) -> dict:
-        current = await tickets.get_ticket(session, ctx.account_id, request_id)
-        if current is None or current.status not in lifecycle.OPEN:
-            raise Conflict(f"Work order {request_id} was closed during the upload.", code="INVALID_TICKET_STATUS")
+        current = await tickets.get_ticket(session, ctx.account_id, request_id, share_lock=True)
+        if current is None:
+            raise request_id_invalid()
+        lifecycle.ensure_open(current, "attachments")
         attachment = Attachment(id=uuid.uuid4().hex, work_order_id=request_id, blob_id=blob.id, filename=name,
                                 created_by=ctx.display_name, user_id=ctx.user_id, created_at=utcnow())
         session.add(attachment)
@@ -285,14 +326,24 @@ def download(storage: Storage, blob: Blob, name: str, range_header: str | None, 
 
 
 async def sweep_pending_blobs(db: Database, storage: Storage, grace: timedelta = PENDING_GRACE) -> int:
-    """Blobs a crash left half-written: delete the object (or its partial upload), then the row."""
+    """Blobs whose upload died (a crash, a killed process): pending rows whose heartbeat has been
+    silent for `grace`. Each is first marked `sweeping` with a conditional UPDATE, so an upload
+    that comes back to life finds its row gone from `pending` and fails with 503 instead of
+    committing a record whose object is being deleted; then the object goes, then the row."""
+    cutoff = utcnow() - grace
+    stale_pending = (Blob.state == "pending") & (func.coalesce(Blob.heartbeat_at, Blob.created_at) < cutoff)
     async with db.read() as session:
         stale = (await session.execute(select(Blob.id, Blob.storage_key).where(
-            Blob.state == "pending", Blob.created_at < utcnow() - grace).limit(1000))).all()
+            stale_pending | (Blob.state == "sweeping")).limit(1000))).all()
     for blob_id, key in stale:
+        async with db.write() as session:
+            mine = await session.execute(update(Blob).where(Blob.id == blob_id, stale_pending | (Blob.state == "sweeping"))
+                                         .values(state="sweeping").execution_options(synchronize_session=False))
+        if mine.rowcount != 1:
+            continue
         await storage.delete(key)
         async with db.write() as session:
-            await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "pending"))
+            await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "sweeping"))
     return len(stale)
 
 

@@ -17,6 +17,7 @@ from gatehouse.kit.errors import BadRequest, ErrorDetail, PayloadTooLarge, Unsup
 
 # multipart framing around the file: boundaries, part headers, small extra fields
 FRAMING_ALLOWANCE = 64 * 1024
+MAX_BOUNDARY = 70
 
 
 @dataclass
@@ -43,7 +44,11 @@ def boundary_of(request: Request) -> bytes:
     media, params = parse_options_header(request.headers.get("content-type", ""))
     if media != b"multipart/form-data" or not params.get(b"boundary"):
         raise UnsupportedMediaType("Send the file as multipart/form-data.", code="UNSUPPORTED_MEDIA_TYPE")
-    return params[b"boundary"]
+    boundary = params[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY:  # RFC 2046 allows 70; the parser refuses more than 256
+        raise BadRequest(f"The multipart boundary must be 1-{MAX_BOUNDARY} characters (RFC 2046).",
+                         code="INVALID_HEADER")
+    return boundary
 
 
 class _Parts:

@@ -131,24 +131,33 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
         await asyncio.to_thread(verify_secret, _DUMMY_HASH, client_secret)
         raise _invalid_client()
     app, user = row
+    # Count the attempt before the secret is checked: a burst of concurrent guesses each takes
+    # a numbered try from the database, and only the first `lockout_failures` get verified.
+    attempt, locked_until = await _reserve_attempt(db, settings, app.id)
     now = utcnow()
-    if app.locked_until is not None and app.locked_until > now:
-        retry = max(1, int((app.locked_until - now).total_seconds() + 0.999))
+    if locked_until is not None and locked_until > now:
+        retry = max(1, int((locked_until - now).total_seconds() + 0.999))
         raise TooManyRequests(
             f"Too many failed attempts for this client; try again in {retry} seconds.",
             code="CLIENT_LOCKED", headers={"Retry-After": str(retry)},
         )
+    if attempt > settings.lockout_failures:
+        # More tries at once than a run of failures may have: refused unverified. A legitimate burst
+        # retries after a second (the successes reset the count); a guessing burst gets no more tries.
+        raise TooManyRequests("Too many concurrent attempts for this client; try again shortly.",
+                              code="CLIENT_LOCKED", headers={"Retry-After": "1"})
     ok = await asyncio.to_thread(verify_secret, app.secret_hash, client_secret)
     if not ok:
-        await _record_failure(db, settings, app.id)
+        if attempt >= settings.lockout_failures:
+            await _lock(db, settings, app.id)
         raise _invalid_client()
     if not app.enabled or user.disabled:
         raise _invalid_client()
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
     async with db.write() as session:
-        if app.failed_attempts:
-            await session.execute(update(App).where(App.id == app.id).values(failed_attempts=0))
+        # Success ends the run of failures (only if no lock was set meanwhile by a concurrent failure).
+        await session.execute(update(App).where(App.id == app.id, App.locked_until.is_(None)).values(failed_attempts=0))
         session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
         principal = await load_principal(session, app.id, user, expires_at)
     scope = "operator" if principal.is_operator else " ".join(
@@ -156,18 +165,26 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     return IssuedToken(token, settings.token_ttl_seconds, principal, scope)
 
 
-async def _record_failure(db: Database, settings: Settings, app_id: int) -> None:
-    """Count in the database so every process agrees; lock on the Nth failure in a row."""
-    limit = settings.lockout_failures
-    until = utcnow() + timedelta(seconds=settings.lockout_seconds)
-    reached = App.failed_attempts + 1 >= limit
+async def _reserve_attempt(db: Database, settings: Settings, app_id: int) -> tuple[int, datetime | None]:
+    """Atomically take the next attempt number (an expired lock starts a fresh run). Attempts past
+    the limit are refused unverified, so no interleaving gets more than `lockout_failures` tries."""
+    now = utcnow()
+    expired = App.locked_until.is_not(None) & (App.locked_until <= now)
     async with db.write() as session:
-        await session.execute(
+        number, locked_until = (await session.execute(
             update(App).where(App.id == app_id).values(
-                failed_attempts=case((reached, 0), else_=App.failed_attempts + 1),
-                locked_until=case((reached, until), else_=App.locked_until),
-            )
-        )
+                failed_attempts=case((expired, 1), else_=App.failed_attempts + 1),
+                locked_until=case((expired, None), else_=App.locked_until),
+            ).returning(App.failed_attempts, App.locked_until)
+        )).one()
+    return number, locked_until
+
+
+async def _lock(db: Database, settings: Settings, app_id: int) -> None:
+    """The last allowed try failed: lock now (the run's count stays until the lock expires)."""
+    async with db.write() as session:
+        await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None))
+                              .values(locked_until=utcnow() + timedelta(seconds=settings.lockout_seconds)))
 
 
 async def load_principal(session: AsyncSession, app_id: int, user: User, expires_at: datetime) -> Principal:
@@ -210,6 +227,8 @@ class AuthCache:
             return
         self.checked_at = now
         value = (await session.execute(select(SecurityEpoch.value).where(SecurityEpoch.id == 1))).scalar()
+        if self.epoch is not None and value is not None and value < self.epoch:
+            return  # an older snapshot than one already seen (another read raced ahead): keep
         if value != self.epoch:
             self.tokens.clear()
             self.epoch = value
@@ -231,23 +250,35 @@ async def authenticate(db: Database, cache: AuthCache, token: str) -> Principal:
             return principal
         cache.tokens.pop(digest, None)
         raise Unauthorized()
-    async with db.read() as session:
-        row = (await session.execute(
-            select(AccessToken.expires_at, App, User)
-            .join(App, App.id == AccessToken.app_id)
-            .join(User, User.id == App.user_id)
-            .where(AccessToken.token_hash == digest)
-        )).first()
-        if row is None:
-            raise Unauthorized()
-        expires_at, app, user = row
-        if expires_at <= now or not app.enabled or user.disabled:
-            raise Unauthorized()
-        principal = await load_principal(session, app.id, user, expires_at)
-    if len(cache.tokens) >= cache.MAX_ENTRIES:
-        cache.tokens.clear()
-    cache.tokens[digest] = principal
-    return principal
+    for _ in range(3):
+        async with db.read() as session:
+            # The token row and the security epoch in ONE statement, so from one snapshot: a
+            # revocation (which deletes the row and bumps the epoch in one transaction) is either
+            # wholly visible here or wholly after the epoch this read carries.
+            row = (await session.execute(
+                select(AccessToken.expires_at, App, User, SecurityEpoch.value)
+                .join(App, App.id == AccessToken.app_id)
+                .join(User, User.id == App.user_id)
+                .join(SecurityEpoch, SecurityEpoch.id == 1)
+                .where(AccessToken.token_hash == digest)
+            )).first()
+            if row is None:
+                raise Unauthorized()
+            expires_at, app, user, epoch = row
+            if expires_at <= now or not app.enabled or user.disabled:
+                raise Unauthorized()
+            principal = await load_principal(session, app.id, user, expires_at)
+        if cache.epoch is not None and epoch < cache.epoch:
+            continue  # read before a revocation this process already knows of: read again
+        if epoch != cache.epoch:
+            cache.tokens.clear()  # a newer epoch than the cache's: everything cached is suspect
+            cache.epoch = epoch
+            cache.checked_at = time.monotonic()
+        if len(cache.tokens) >= cache.MAX_ENTRIES:
+            cache.tokens.clear()
+        cache.tokens[digest] = principal
+        return principal
+    raise Unauthorized()
 
 
 async def purge_expired_tokens(db: Database) -> int:

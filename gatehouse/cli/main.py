@@ -52,14 +52,13 @@ def serve(
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first")] = True,
 ) -> None:
     """Serve the API (settings from GATEHOUSE_* environment variables)."""
-    import uvicorn
+    from gatehouse.kit import server
 
     settings = load_settings()
     _configure_logging(settings.log_level)
     if migrate:
         _upgrade(settings)
-    uvicorn.run("gatehouse.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_level="warning", proxy_headers=False)
+    server.run("gatehouse.app:create_app", settings, host=host, port=port, workers=workers, factory=True)
 
 
 @cli.command()
@@ -70,9 +69,8 @@ def demo(
         "./gatehouse-data"),
 ) -> None:
     """Start a ready sandbox on the embedded defaults (SQLite + local files) with the seeds' world."""
-    import uvicorn
-
     from gatehouse.app import create_app
+    from gatehouse.kit import server
     from gatehouse.demo import banner, seed_demo
     from gatehouse.kit.db import Database
 
@@ -91,7 +89,7 @@ def demo(
 
     creds = asyncio.run(seed())
     typer.echo(banner(creds, f"http://{host}:{port}", cred_path))
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+    server.run(create_app(settings), settings, host=host, port=port)
 
 
 def main() -> None:

@@ -24,9 +24,7 @@ async def add_comment(session: AsyncSession, ticket: WorkOrder, text: str, autho
     The caller owns the transaction and has already scoped the ticket lookup."""
     if not 1 <= len(text) <= MAX_LENGTH:
         raise BadRequest(f"A comment must be 1-{MAX_LENGTH} characters.", code="CONSTRAINT_VIOLATION")
-    if ticket.status not in lifecycle.OPEN:
-        raise Conflict(f"Work order {ticket.id} is '{ticket.status}' and takes no more comments.",
-                       code="INVALID_TICKET_STATUS")
+    lifecycle.ensure_open(ticket, "comments")
     comment = await repository.insert(session, ticket.id, text, author, user_id, utcnow())
     return {"comment": comment.comment, "commentedBy": comment.commented_by,
             "commentedOn": fmt_datetime(comment.created_at)}

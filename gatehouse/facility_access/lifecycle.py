@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,8 @@ class Status(StrEnum):
 FINAL = frozenset({Status.COMPLETED, Status.DENIED, Status.CANCELLED})
 # Statuses in which a ticket may still be edited, commented on or given attachments.
 OPEN = frozenset(Status) - FINAL
+# What the desk's roster shows unless asked for a status: visitors it can expect or has seen.
+ROSTER_DEFAULT = [Status.PENDING.value, Status.APPROVED.value, Status.IN_PROGRESS.value, Status.COMPLETED.value]
 
 
 class Action(StrEnum):
@@ -70,6 +72,14 @@ _VERBS = {
 }
 
 
+def ensure_open(ticket: WorkOrder, takes: str) -> None:
+    """The one "is the ticket still open?" guard: edits, comments and attachments all ask here.
+    Callers hold the ticket row (share lock or SQLite's write lock) until they commit."""
+    if ticket.status not in OPEN:
+        raise Conflict(f"Work order {ticket.id} is '{ticket.status}' and takes no more {takes}.",
+                       code="INVALID_TICKET_STATUS")
+
+
 def target_of(current: str, action: Action) -> Status | None:
     return TRANSITIONS.get((Status(current), action))
 
@@ -100,7 +110,12 @@ async def apply(
     target = TRANSITIONS.get((current, action))
     if target is None:
         raise conflict(ticket.id, current, action)
-    now = now or utcnow()
+    if now is None:
+        # Wait for whatever holds the row (a comment or upload committing on PostgreSQL), THEN take
+        # the time: closedOn is never before anything that was added while the ticket was open.
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(select(WorkOrder.id).where(WorkOrder.id == ticket.id).with_for_update())
+        now = utcnow()
     values = {"status": target.value, "updated_at": now, "modified_by": actor, **(changes or {})}
     if target in FINAL:
         values["closed_at"] = now

@@ -51,8 +51,17 @@ def badge_type(escorted: bool, extended: bool) -> str:
     return "Visitor Access (Extended)" if extended else "Visitor Access (Unescorted)"
 
 
+TITLE_MAX = 400  # the column's length: PostgreSQL refuses longer, SQLite would silently keep it
+
+
 def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_start: date) -> str:
-    return f"{first} {last} going to visit {site} - {', '.join(locations)} on {badge_start.strftime('%m/%d/%Y')}"
+    head = f"{first} {last} going to visit {site} - "
+    tail = f" on {badge_start.strftime('%m/%d/%Y')}"
+    places = ", ".join(locations)
+    room = TITLE_MAX - len(head) - len(tail)
+    if len(places) > room:  # many long location names: shortened, never refused
+        places = places[: room - 1] + "…"
+    return head + places + tail
 
 
 def normalise_emails(value: str | None, field: str, problems: list[ErrorDetail]) -> str:
@@ -364,9 +373,7 @@ async def edit_ticket(db: Database, ctx: AccountContext, ticket_id: str, body: E
         raise ValidationFailed(problems)
     async with db.write() as session:
         ticket = await _locked_ticket(session, ctx.account_id, ticket_id)
-        if ticket.status not in lifecycle.OPEN:
-            raise Conflict(f"Work order {ticket.id} is '{ticket.status}' and can no longer be edited.",
-                           code="INVALID_TICKET_STATUS")
+        lifecycle.ensure_open(ticket, "edits")
         now = utcnow()
         if "visitorPhone" in provided:
             ticket.visitor_phone = body.visitorPhone

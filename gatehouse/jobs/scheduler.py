@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from datetime import timedelta
 from functools import partial
 
 from gatehouse.attachments.service import purge_expired_staged, sweep_pending_blobs
@@ -15,6 +16,7 @@ from gatehouse.attachments.storage import Storage
 from gatehouse.auth.service import purge_expired_tokens
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
 from gatehouse.operators.expiry import expire_tickets
+from gatehouse.config import Settings
 from gatehouse.kit.db import Database
 
 log = logging.getLogger("gatehouse.jobs")
@@ -27,14 +29,17 @@ class Job:
     run: Callable[[Database], Awaitable[object]]
 
 
-def default_jobs(tick: float, storage: Storage) -> list[Job]:
-    """`tick` is the base interval (GATEHOUSE_JOBS_INTERVAL_SECONDS); slower jobs are multiples."""
+def default_jobs(settings: Settings, storage: Storage) -> list[Job]:
+    """The base interval is GATEHOUSE_JOBS_INTERVAL_SECONDS; slower jobs are multiples."""
+    tick = settings.jobs_interval_seconds
+    grace = timedelta(seconds=settings.pending_blob_grace_seconds)
     return [
         Job("expire-tickets", tick, expire_tickets),
         Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
         Job("purge-idempotency-keys", tick * 60, purge_idempotency_keys),
         Job("purge-expired-staged-attachments", tick * 60, partial(purge_expired_staged, storage=storage)),
-        Job("sweep-pending-blobs", tick * 60, partial(sweep_pending_blobs, storage=storage)),
+        Job("sweep-pending-blobs", min(tick * 60, grace.total_seconds() / 2),
+            partial(sweep_pending_blobs, storage=storage, grace=grace)),
     ]
 
 

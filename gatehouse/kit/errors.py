@@ -63,12 +63,16 @@ class ValidationFailed(BadRequest):
 
     default_code = "CONSTRAINT_VIOLATION"
 
-    def __init__(self, details: list[ErrorDetail], message: str | None = None) -> None:
+    MAX_DETAILS = 100  # a hostile body must not buy a megabytes-long error reply
+
+    def __init__(self, details: list[ErrorDetail], message: str | None = None, total: int | None = None) -> None:
+        total = max(total or 0, len(details))
         if message is None:
-            message = details[0].message if len(details) == 1 else (
-                f"The request has {len(details)} constraint violations; see details."
+            message = details[0].message if total == 1 else (
+                f"The request has {total} constraint violations; see details."
+                + (f" Only the first {self.MAX_DETAILS} are listed." if total > self.MAX_DETAILS else "")
             )
-        super().__init__(message, details=details)
+        super().__init__(message, details=details[: self.MAX_DETAILS])
 
 
 class Unauthorized(GatehouseError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
@@ -86,7 +87,7 @@ def detail_from_error(err: dict[str, Any], noun: str = "Payload", loc: Sequence[
 
 
 def details_from_validation_error(exc: ValidationError, noun: str = "Payload") -> list[ErrorDetail]:
-    return [detail_from_error(e) for e in exc.errors(include_url=False)]
+    return [detail_from_error(e) for e in exc.errors(include_url=False)[: ValidationFailed.MAX_DETAILS]]
 
 
 def details_from_request_errors(errors: Sequence[dict[str, Any]]) -> list[ErrorDetail]:
@@ -123,6 +124,51 @@ def malformed_json(raw: bytes) -> BadRequest:
     except RecursionError:
         return BadRequest("Request body is nested too deeply.", code="MALFORMED_JSON")
     except json.JSONDecodeError as exc:
+        return _decode_error(text, exc)
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        return BadRequest(f"A number in the request body has more than {MAX_DIGITS} digits.", code="MALFORMED_JSON")
+    surrogate = _LONE_SURROGATE.search(text)
+    if surrogate is not None:  # json.loads accepts these; no JSON text can carry them as characters
+        line = text.count("\n", 0, surrogate.start()) + 1
+        col = surrogate.start() - (text.rfind("\n", 0, surrogate.start()) + 1) + 1
+        return BadRequest(f"Malformed JSON at line {line}, column {col}: the escape {surrogate.group(0)} is a lone "
+                          "UTF-16 surrogate, not a character.", code="MALFORMED_JSON")
+    return BadRequest("Request body is not valid JSON.", code="MALFORMED_JSON")
+
+
+MAX_DIGITS = 4300
+MAX_MEMBERS = 10_000  # object members in one body; far beyond any real request
+_LONE_SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*\\u[dD][89aAbB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89aAbB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _count_members(raw: bytes) -> None:
+    """A bound on the work a big body can cause before it is refused: validation time and error
+    count grow with the number of object members, so count them (C parser, no model) first."""
+    members = 0
+
+    def hook(pairs: list) -> dict:  # type: ignore[type-arg]
+        nonlocal members
+        members += len(pairs)
+        if members > MAX_MEMBERS:
+            raise _TooMany
+        return {}
+
+    try:
+        json.loads(raw, object_pairs_hook=hook)
+    except _TooMany:
+        raise BadRequest(f"The request body has more than {MAX_MEMBERS} object members.",
+                         code="TOO_MANY_MEMBERS") from None
+    except (ValueError, RecursionError):
+        return  # malformed: the validator reports it, with its position
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _decode_error(text: str, exc: json.JSONDecodeError) -> BadRequest:
+    if True:
         if exc.pos >= len(text):
             what = "unexpected end of input"
         else:
@@ -134,7 +180,6 @@ def malformed_json(raw: bytes) -> BadRequest:
             f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {what} ({exc.msg}).",
             code="MALFORMED_JSON",
         )
-    return BadRequest("Request body is not valid JSON.", code="MALFORMED_JSON")
 
 
 async def read_body_capped(request: Request, max_bytes: int) -> bytes:
@@ -192,6 +237,8 @@ class JsonBody(Generic[T]):
                 raw = b"{}"
             else:
                 raise BadRequest("Request body is missing; a JSON body is required.", code="MISSING_BODY")
+        if len(raw) > 64 * 1024:
+            _count_members(raw)
         try:
             value = self.adapter.validate_json(raw, strict=True)
             _refuse_nul(raw)
@@ -200,7 +247,7 @@ class JsonBody(Generic[T]):
             errors = exc.errors(include_url=False)
             if any(e["type"] in ("json_invalid", "recursion_loop") for e in errors):
                 raise malformed_json(raw) from None
-            raise ValidationFailed(details_from_validation_error(exc)) from None
+            raise ValidationFailed(details_from_validation_error(exc), total=exc.error_count()) from None
         except RecursionError:
             raise BadRequest("Request body is nested too deeply.", code="MALFORMED_JSON") from None
 
@@ -235,7 +282,7 @@ def _refuse_nul(raw: bytes) -> None:
         return
     try:
         paths = _nul_paths(json.loads(raw))
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # incl. integers past 4,300 digits
         return
     if paths:
         raise ValidationFailed([ErrorDetail(field=p, code="INVALID_CHARACTER",

@@ -28,8 +28,10 @@ def _act(name: str, fn):  # type: ignore[no-untyped-def]
 def roster(operator: OperatorName, site: Annotated[str | None, typer.Option()] = None,
            status: Annotated[str | None, typer.Option()] = None,
            day: Annotated[str | None, typer.Option("--date", help="yyyy-MM-dd; default today in site time")] = None,
+           page: Annotated[int, typer.Option(min=0, help="Page number, from 0")] = 0,
+           size: Annotated[int, typer.Option(min=1, max=service.ROSTER_PAGE_MAX, help="Rows per page")] = 100,
            json: Json = False) -> None:
-    """Tickets whose access covers the date."""
+    """Tickets whose access covers the date (without --status: not cancelled or denied ones)."""
     parsed = None
     if day is not None:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
@@ -38,10 +40,12 @@ def roster(operator: OperatorName, site: Annotated[str | None, typer.Option()] =
             parsed = date.fromisoformat(day)
         except ValueError:
             fail(f"--date must be a real date in yyyy-MM-dd, not '{day}'")
-    rows = _act(operator, lambda db, op: service.roster(db, op, site=site, status=status, day=parsed))
-    output(rows, json, None if json else lambda rs: "\n".join(
+    found = _act(operator, lambda db, op: service.roster(db, op, site=site, status=status, day=parsed,
+                                                          page=page, size=size))
+    output(found, json, None if json else lambda pg: ("\n".join(
         f"{r['ticketId']}  {r['ticketStatus']:<16} {r['site']}  {r['visitorFirstName']} {r['visitorLastName']}"
-        f"  ({r['company']})  badge {r['badgeNumber'] or '-'}" for r in rs) or "(no tickets)")
+        f"  ({r['company']})  badge {r['badgeNumber'] or '-'}" for r in pg["content"]) or "(no tickets)")
+        + ("" if pg["pageable"]["last"] else f"\n(more: --page {page + 1})"))
 
 
 @app.command()

@@ -16,7 +16,7 @@ from gatehouse.kit.errors import error_responses
 from gatehouse.kit.validation import JsonBody
 from gatehouse.kit.wire import WireDate
 from gatehouse.operators import service
-from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterRow
+from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterPage
 
 router = APIRouter(tags=["Operators"])
 ADDITION = {"x-gatehouse-addition": True}
@@ -29,7 +29,7 @@ def _op(p: Principal) -> service.Operator:
     return service.Operator(p.user_id, p.display_name, p.operator_sites)
 
 
-@router.get("/ops/v1/access-tickets", response_model=list[RosterRow], openapi_extra=ADDITION,
+@router.get("/ops/v1/access-tickets", response_model=RosterPage, openapi_extra=ADDITION,
             summary="The roster: tickets at the operator's sites whose access covers a date",
             responses=error_responses(400, 401, 403, 404))
 async def roster(
@@ -37,8 +37,10 @@ async def roster(
     site: Annotated[str | None, Query(max_length=6, description="One of the operator's sites; default all.")] = None,
     status: Annotated[str | None, Query(max_length=32, json_schema_extra={"enum": [s.value for s in Status]})] = None,
     date_: Annotated[WireDate | None, Query(alias="date", description="yyyy-MM-dd; default today in site time.")] = None,
+    page: Annotated[int, Query(ge=0, le=100_000, description="Page number, from 0.")] = 0,
+    size: Annotated[int, Query(ge=1, le=service.ROSTER_PAGE_MAX, description="Rows per page.")] = 100,
 ):  # type: ignore[no-untyped-def]
-    return await service.roster(db, _op(op), site=site, status=status, day=date_)
+    return await service.roster(db, _op(op), site=site, status=status, day=date_, page=page, size=size)
 
 
 @router.get("/ops/v1/access-tickets/{ticketId}", response_model=OperatorTicketOut, openapi_extra=ADDITION,

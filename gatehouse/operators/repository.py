@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, OperatorSite, User
@@ -48,17 +48,23 @@ async def sites(session: AsyncSession, codes: Collection[str]) -> Sequence[Site]
     return (await session.execute(select(Site).where(Site.code.in_(list(codes))).order_by(Site.code))).scalars().all()
 
 
-async def roster(session: AsyncSession, site_code: str, day: date, status: str | None
-                 ) -> Sequence[tuple[WorkOrder, str]]:
-    """Tickets at a site whose badge dates and at least one location's access dates cover `day`.
-    The status list lets the (site_code, status, badge_end) index serve the query."""
-    covers = exists().where(WorkOrderLocation.work_order_id == WorkOrder.id,
-                            WorkOrderLocation.access_start <= day, WorkOrderLocation.access_end >= day)
+async def roster(session: AsyncSession, days: Sequence[tuple[str, date]], statuses: Sequence[str], *,
+                 limit: int, offset: int) -> Sequence[tuple[WorkOrder, str]]:
+    """One page of the tickets at the given sites whose badge dates and at least one location's
+    access dates cover that site's day. The (site_code, status, badge_end) index bounds the scan
+    to tickets still running on the day, whatever the history; LIMIT bounds the reply."""
+    if not days:
+        return []
+    covers_site_day = []
+    for site_code, day in days:
+        covers = exists().where(WorkOrderLocation.work_order_id == WorkOrder.id,
+                                WorkOrderLocation.access_start <= day, WorkOrderLocation.access_end >= day)
+        covers_site_day.append(and_(WorkOrder.site_code == site_code, WorkOrder.badge_end >= day,
+                                    WorkOrder.badge_start <= day, covers))
     stmt = (select(WorkOrder, Account.name).join(Account, Account.id == WorkOrder.account_id)
-            .where(WorkOrder.site_code == site_code,
-                   WorkOrder.status.in_([status] if status else ALL_STATUSES),
-                   WorkOrder.badge_end >= day, WorkOrder.badge_start <= day, covers)
-            .order_by(WorkOrder.visitor_last_name, WorkOrder.visitor_first_name, WorkOrder.id))
+            .where(WorkOrder.status.in_(list(statuses)), or_(*covers_site_day))
+            .order_by(WorkOrder.site_code, WorkOrder.visitor_last_name, WorkOrder.visitor_first_name, WorkOrder.id)
+            .limit(limit).offset(offset))
     return [(t, name) for t, name in (await session.execute(stmt)).all()]
 
 

@@ -39,6 +39,17 @@ class RosterRow(BaseModel):
     locations: list[RosterLocation]
 
 
+class RosterPageable(BaseModel):
+    page: int
+    size: int
+    last: bool = Field(description="True when no page follows this one.")
+
+
+class RosterPage(BaseModel):
+    content: list[RosterRow]
+    pageable: RosterPageable
+
+
 class OperatorTicketOut(TicketOut):
     accountId: str = Field(description="The customer account that owns the ticket.")
     badgeNumber: str = Field(description="Recorded at check-in; empty before.")

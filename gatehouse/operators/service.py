@@ -58,18 +58,26 @@ def parse_status(status: str | None) -> str | None:
     return status
 
 
-async def roster(db: Database, op: Operator, *, site: str | None, status: str | None, day: date | None) -> list[dict]:
-    """Tickets whose access covers `day` (default: today in each site's own timezone)."""
+ROSTER_PAGE_MAX = 500
+
+
+async def roster(db: Database, op: Operator, *, site: str | None, status: str | None, day: date | None,
+                 page: int = 0, size: int = 100) -> dict:
+    """One page of the tickets whose access covers `day` (default: today in each site's own
+    timezone), ordered by site and visitor name. Without `status`, the visitors the desk can expect
+    or has seen: cancelled and denied tickets only when asked for."""
     if site is not None and site not in op.sites:
         raise NotFound(f"Site '{site}' was not found.", code="SITE_NOTFOUND")
     status = parse_status(status)
-    rows: list[dict] = []
+    statuses = [status] if status else lifecycle.ROSTER_DEFAULT
     async with db.read() as session:
-        for s in await repository.sites(session, [site] if site else op.sites):
-            found = await repository.roster(session, s.code, day or site_today(s.timezone), status)
-            locs = await repository.locations_of(session, [t.id for t, _ in found])
-            rows += [_roster_row(t, name, locs.get(t.id, [])) for t, name in found]
-    return rows
+        days = [(s.code, day or site_today(s.timezone)) for s in await repository.sites(session, [site] if site else op.sites)]
+        found = await repository.roster(session, days, statuses, limit=size + 1, offset=page * size)
+        more = len(found) > size
+        found = found[:size]
+        locs = await repository.locations_of(session, [t.id for t, _ in found])
+    return {"content": [_roster_row(t, name, locs.get(t.id, [])) for t, name in found],
+            "pageable": {"page": page, "size": size, "last": not more}}
 
 
 def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocation]) -> dict:

@@ -35,9 +35,9 @@ async def list_sites(ctx: CanRead, session: SessionDep) -> list[SiteOut]:
 async def list_locations(
     ctx: CanRead,
     session: SessionDep,
-    site: Annotated[str | None, Query(max_length=64, description="Site code, e.g. IAD024.")] = None,
+    site: Annotated[str, Query(max_length=64, description="Site code, e.g. IAD024.")],
 ) -> list[LocationOut]:
-    if not site:
+    if not site.strip():
         raise ValidationFailed([ErrorDetail(field="site", code="MISSING_FIELD",
                                             message="Mandatory query parameter 'site' is null or empty.")])
     if await granted_site(session, ctx.account_id, site) is None:

@@ -79,7 +79,37 @@ async def test_lockout_after_five_failures(factory, client, db):
     async with db.write() as s:
         app = (await s.execute(App.__table__.select().where(App.client_id == caller.client_id))).first()
         assert app.locked_until is not None
-        await s.execute(update(App).where(App.client_id == caller.client_id).values(locked_until=None))
+        await s.execute(update(App).where(App.client_id == caller.client_id).values(locked_until=None,
+                                                                                     failed_attempts=0))
+    assert (await client.post("/v2/auth/token", data=good)).status_code == 200
+
+
+async def test_concurrent_burst_gets_no_more_than_five_tries(factory, client):
+    """Issue 8 #3: 60 wrong secrets at once, the right one among them, must not yield a token."""
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    bad = {"grant_type": "client_credentials", "client_id": caller.client_id, "client_secret": "wrong"}
+    good = {**bad, "client_secret": caller.client_secret}
+    bodies = [bad] * 39 + [good] + [bad] * 20
+    replies = await asyncio.gather(*(client.post("/v2/auth/token", data=b) for b in bodies))
+    codes = [r.status_code for r in replies]
+    assert codes.count(401) + codes.count(200) <= 5, codes  # at most five secrets were verified
+    assert codes.count(429) >= 55
+    if codes[39] != 200:  # the right secret came too late: the client is locked now
+        r = await client.post("/v2/auth/token", data=good)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 800
+
+
+async def test_legitimate_burst_retries_after_a_second(factory, client):
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    good = {"grant_type": "client_credentials", "client_id": caller.client_id, "client_secret": caller.client_secret}
+    replies = await asyncio.gather(*(client.post("/v2/auth/token", data=good) for _ in range(8)))
+    assert {r.status_code for r in replies} <= {200, 429}
+    assert [r for r in replies if r.status_code == 200]
+    for r in replies:
+        if r.status_code == 429:
+            assert r.headers["retry-after"] == "1"
     assert (await client.post("/v2/auth/token", data=good)).status_code == 200
 
 
@@ -150,3 +180,26 @@ async def test_expired_token_is_401(factory, client, db):
                         .values(expires_at=utcnow() - timedelta(seconds=1)))
     client._transport.app.state.auth_cache.invalidate()  # a fresh process would not have it cached
     assert (await client.get("/v1/accounts", headers=caller.token_headers)).status_code == 401
+
+
+async def test_revocation_wins_races_with_first_use(factory, client, db):
+    """Issue 8 #4: a token's first use racing the rotation that revokes it must not leave it
+    cached as valid: within a second of the rotation it is refused, every time."""
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    survivors = 0
+    for _ in range(15):
+        token = await factory.token(caller)
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def rotate() -> None:
+            async with db.write() as s:
+                new = await auth.rotate_secret(s, caller.client_id)
+            caller.client_secret = new.client_secret
+
+        await asyncio.gather(*(client.get("/v1/accounts", headers=headers) for _ in range(3)), rotate(),
+                             *(client.get("/v1/accounts", headers=headers) for _ in range(3)))
+        await asyncio.sleep(1.0)
+        if (await client.get("/v1/accounts", headers=headers)).status_code != 401:
+            survivors += 1
+    assert survivors == 0

@@ -26,7 +26,9 @@ from tests.net import free_port, wait_healthy
 def start_server(settings, port: int) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     env = {**os.environ, "GATEHOUSE_DATABASE_URL": settings.effective_database_url,
            "GATEHOUSE_DATA_DIR": str(settings.data_dir), "GATEHOUSE_JOBS_ENABLED": "true",
-           "GATEHOUSE_LOG_LEVEL": "WARNING"}
+           "GATEHOUSE_LOG_LEVEL": "WARNING",
+           # short, so the restart's sweep may take what the killed process left (its heartbeats stopped)
+           "GATEHOUSE_UPLOAD_HEARTBEAT_SECONDS": "0.5", "GATEHOUSE_PENDING_BLOB_GRACE_SECONDS": "2"}
     proc = subprocess.Popen([sys.executable, "-m", "gatehouse", "serve", "--port", str(port), "--no-migrate"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return wait_healthy(proc, port)
@@ -95,6 +97,7 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, d
         if proc.poll() is None:
             proc.kill()
     assert created and (uploaded or staged), "the load never got going"
+    await asyncio.sleep(2.5)  # the dead uploads' heartbeats are now older than the grace period
     proc = await asyncio.to_thread(start_server, settings, port)  # restart: sweeps what the crash left
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as c:

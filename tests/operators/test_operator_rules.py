@@ -103,9 +103,9 @@ async def test_site_time_zones(factory, client, db):
     assert (await client.put(f"{OPS}/{e_running}/check-out", headers=h)).json()["ticketStatus"] == "Completed"
     assert (await client.put(f"{OPS}/{w_running}/check-out", headers=h)).json()["ticketStatus"] == "In Progress"
     # the roster defaults to each site's own today
-    ids = [r["ticketId"] for r in (await client.get(OPS, headers=h)).json()]
+    ids = [r["ticketId"] for r in (await client.get(OPS, headers=h)).json()["content"]]
     assert on_time in ids and w_running in ids and early not in ids and late not in ids
-    ids = [r["ticketId"] for r in (await client.get(OPS, params={"site": w_site}, headers=h)).json()]
+    ids = [r["ticketId"] for r in (await client.get(OPS, params={"site": w_site}, headers=h)).json()["content"]]
     assert ids == [w_running]
     # the job: Pago Pago's today has ended at Kiritimati, not at Pago Pago
     e_exp = await make_ticket(db, east, status="Approved", badge_start=w_today, badge_end=w_today)
@@ -131,7 +131,7 @@ async def test_scope_and_input(factory, client, db):
         if url != OPS:  # an operator of no site finds nothing
             r = await client.request(method, url, json=body, headers=other_op.token_headers)
             assert r.status_code == 404 and r.json()["error"]["code"] == "TICKET_NOTFOUND", url
-    assert (await client.get(OPS, headers=other_op.token_headers)).json() == []
+    assert (await client.get(OPS, headers=other_op.token_headers)).json()["content"] == []
     assert await status_of(db, wo) == "Approved"
     h = op.token_headers
     for params in ({"date": "2026-13-01"}, {"date": "20260101"}, {"status": "approved"}, {"sites": site}):
@@ -143,7 +143,7 @@ async def test_scope_and_input(factory, client, db):
         assert (await client.post(f"{OPS}/{wo}/comments", json=bad, headers=h)).status_code == 400, bad
     for bad_id in ("WO123", "wo0000001", "WO00000001", "%00"):
         assert (await client.get(f"{OPS}/{bad_id}", headers=h)).status_code in (404, 400), bad_id
-    r = (await client.get(OPS, params={"site": site}, headers=h)).json()
+    r = (await client.get(OPS, params={"site": site}, headers=h)).json()["content"]
     row = next(x for x in r if x["ticketId"] == wo)
     for key in ("ticketStatus", "site", "visitorFirstName", "visitorLastName", "visitorEmail", "company",
                 "visitorBadgeType", "badgeStartDate", "badgeEndDate", "locations", "accountId", "accountName",
@@ -193,7 +193,7 @@ async def test_real_cli_command(factory, db, settings):
 
     r = await run("roster", "--operator", op.name, "--site", site, "--json")
     assert r.returncode == 0, r.stderr
-    assert wo in [row["ticketId"] for row in json.loads(r.stdout)]
+    assert wo in [row["ticketId"] for row in json.loads(r.stdout)["content"]]
     r = await run("check-in", "--operator", op.name, wo, "--badge-number", "B123", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["ticketStatus"] == "In Progress", r.stderr
     r = await run("check-out", "--operator", op.name, wo, "--json")

@@ -29,7 +29,7 @@ async def test_full_lifecycle_through_operator(factory, client, db):
     tenant, site, op = await setup(factory)
     today = site_today("America/New_York")
     wo = await make_ticket(db, tenant, status="Approved", badge_start=today, badge_end=today + timedelta(days=2))
-    rows = (await client.get(OPS, params={"site": site}, headers=op.token_headers)).json()
+    rows = (await client.get(OPS, params={"site": site}, headers=op.token_headers)).json()["content"]
     assert [r["ticketId"] for r in rows] == [wo]
     assert rows[0]["accountId"] == tenant.account_id and rows[0]["locations"][0]["location"] == "Cage A"
     r = await client.put(f"{OPS}/{wo}/check-in", json={"badgeNumber": "B-1001"}, headers=op.token_headers)
@@ -118,12 +118,14 @@ async def test_roster_date_and_status(factory, client, db):
     a = await make_ticket(db, tenant, status="Approved", badge_start=today, badge_end=today + timedelta(days=5),
                           access_start=today + timedelta(days=3), access_end=today + timedelta(days=4))
     b = await make_ticket(db, tenant, status="Cancelled", badge_start=today, badge_end=today)
-    ids = [r["ticketId"] for r in (await client.get(OPS, headers=op.token_headers)).json()]
-    assert b in ids and a not in ids
+    c = await make_ticket(db, tenant, status="Approved", badge_start=today, badge_end=today)
+    ids = [r["ticketId"] for r in (await client.get(OPS, headers=op.token_headers)).json()["content"]]
+    assert c in ids and a not in ids
+    assert b not in ids  # cancelled tickets only when asked for: the desk wants who it can expect
     day3 = (today + timedelta(days=3)).isoformat()
-    ids = [r["ticketId"] for r in (await client.get(OPS, params={"date": day3}, headers=op.token_headers)).json()]
+    ids = [r["ticketId"] for r in (await client.get(OPS, params={"date": day3}, headers=op.token_headers)).json()["content"]]
     assert ids == [a]
-    rows = (await client.get(OPS, params={"status": "Cancelled"}, headers=op.token_headers)).json()
+    rows = (await client.get(OPS, params={"status": "Cancelled"}, headers=op.token_headers)).json()["content"]
     assert [r["ticketId"] for r in rows] == [b]
 
 
@@ -180,3 +182,20 @@ async def test_ops_cli(factory, db, run):
     assert r.exit_code == 1
     r = await invoke("ops", "expire-tickets", "--json")
     assert r.exit_code == 0 and '"moved"' in r.output
+
+
+async def test_roster_pages(factory, client, db):
+    """Issue 8 #7: the roster is paginated, never one unbounded reply."""
+    tenant, site, op = await setup(factory)
+    today = site_today("America/New_York")
+    made = {await make_ticket(db, tenant, status="Approved", badge_start=today, badge_end=today) for _ in range(7)}
+    seen: list[str] = []
+    for page in range(4):
+        r = await client.get(OPS, params={"site": site, "size": 3, "page": page}, headers=op.token_headers)
+        assert r.status_code == 200
+        body = r.json()
+        seen += [row["ticketId"] for row in body["content"]]
+        assert body["pageable"] == {"page": page, "size": 3, "last": page >= 2}
+    assert sorted(seen) == sorted(made) and len(seen) == 7
+    r = await client.get(OPS, params={"site": site, "size": 501}, headers=op.token_headers)
+    assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "size"
