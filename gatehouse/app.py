@@ -15,10 +15,11 @@ from gatehouse.accounts.endpoints import router as accounts_router
 from gatehouse.auth.endpoints import router as auth_router
 from gatehouse.auth.service import AuthCache
 from gatehouse.config import Settings
-from gatehouse.jobs.scheduler import default_jobs, start_jobs
 from gatehouse.attachments.service import sweep_pending_blobs
 from gatehouse.attachments.storage import open_storage
 from gatehouse.kit.db import Database
+from gatehouse.wiring import install_fanouts
+from gatehouse.worker.main import build_worker
 from gatehouse.kit.errors import install_error_handlers
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import RequestContextMiddleware
@@ -29,6 +30,7 @@ from gatehouse.facility_access.endpoints import router as facility_access_router
 from gatehouse.comments.endpoints import router as comments_router
 from gatehouse.attachments.endpoints import router as attachments_router
 from gatehouse.operators.endpoints import router as operators_router
+from gatehouse.events.endpoints import router as events_router
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with the operator APIs in
@@ -39,23 +41,27 @@ Errors always use the envelope `{"error": {correlationId, type, code, message, d
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_fanouts()
     db = Database(settings)
     storage = open_storage(settings.effective_storage_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = []
+        worker = task = None
         if settings.jobs_enabled:
             # What a crash left half-written, before serving: only blobs whose upload has stopped
             # refreshing its heartbeat, never an upload that another process has under way.
             await sweep_pending_blobs(db, storage, grace=timedelta(seconds=settings.pending_blob_grace_seconds))
-            tasks = start_jobs(db, default_jobs(settings, storage))
+        if settings.worker == "in-process":
+            worker = build_worker(settings, db, storage)
+            task = asyncio.create_task(worker.run(), name="worker")
+        app.state.worker = worker
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if worker is not None and task is not None:
+                worker.stop()
+                await asyncio.gather(task, return_exceptions=True)
             await storage.close()
             await db.dispose()
 
@@ -72,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 
     for router in (health_router, auth_router, accounts_router, sites_router, facility_access_router,
-                   comments_router, attachments_router, operators_router):
+                   comments_router, attachments_router, operators_router, events_router):
         app.include_router(router)
 
     install_error_handlers(app)

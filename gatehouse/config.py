@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     # blobs silent for `pending_blob_grace_seconds` (must be several heartbeats).
     upload_heartbeat_seconds: float = Field(30.0, gt=0)
     pending_blob_grace_seconds: float = Field(300.0, gt=0)
+    # The worker (SPEC §9): "in-process" runs one inside every API process (serve, demo);
+    # "external" leaves deliveries and periodic jobs to `gatehouse worker` processes.
+    worker: Literal["in-process", "external"] = "in-process"
+    worker_lease_seconds: float = Field(60.0, gt=0)
+    worker_concurrency: int = Field(32, ge=1, le=1000)
+    worker_poll_seconds: float = Field(1.0, gt=0, le=60)
+    # modules imported by every worker, each registering outbox channels (extensions, tests)
+    worker_plugins: str = ""
+    # Links in mails (and, later, the console) are built from this.
+    public_url: str = "http://127.0.0.1:8000"
+    # smtp://user:pass@host:587?starttls=true | smtps://host:465 | smtp://host:25; empty: .eml files
+    # under <data dir>/mail/ (the demo)
+    smtp_url: str = ""
+    mail_from: str = "Gatehouse <gatehouse@localhost>"
+    pii_retention_days: int = Field(365, ge=0)
+    audit_retention_days: int = Field(2555, ge=0)
     jobs_enabled: bool = True
     jobs_interval_seconds: float = Field(60.0, gt=0)
     log_level: str = "INFO"

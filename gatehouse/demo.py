@@ -35,10 +35,18 @@ LOCATION_GRANTS = [
 # (display name, master account, account, permissions); None master = operator.
 USERS = [
     ("Random User", "100123", "0011A00001AaAB1ABC", ALL),
-    ("Ann Approver", "100123", "0011A00001AaAB1ABC", ALL + ["visitor-access:approve"]),
+    ("Ann Approver", "100123", "0011A00001AaAB1ABC", ALL + ["visitor-access:approve", "webhooks:manage", "audit:read"]),
     ("Other Customer", "200456", "0012E00002dmMWbQAM", ALL),
     ("Site Security IAD024", None, None, []),
 ]
+
+
+EMAILS = {
+    "Random User": "random.user@abc.example",
+    "Ann Approver": "ann.approver@abc.example",
+    "Other Customer": "other.customer@xyz.example",
+    "Site Security IAD024": "security.iad024@operator.example",
+}
 
 
 @dataclass
@@ -47,9 +55,10 @@ class DemoCredential:
     client_secret: str
     master_account_id: str | None = None
     account_id: str | None = None
+    email: str | None = None
 
     def as_json(self) -> dict:
-        data = {"client_id": self.client_id, "client_secret": self.client_secret}
+        data = {"client_id": self.client_id, "client_secret": self.client_secret, "email": self.email}
         if self.account_id:
             data.update(master_account_id=self.master_account_id, account_id=self.account_id)
         return data
@@ -84,11 +93,14 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
                     user = await accounts.create_operator(s, name, ["IAD024"])
                 else:
                     user = await accounts.create_user(s, name, master_id)
+            if user.email is None:
+                user.email = EMAILS[name]
             if account_id:
                 await accounts.grant_account(s, name, account_id, perms, default=True)
             creds[name] = await _ensure_app(s, user.id, saved.get(name))
             creds[name].master_account_id = master_id
             creds[name].account_id = account_id
+            creds[name].email = user.email
     credentials_path.parent.mkdir(parents=True, exist_ok=True)
     # Written 0600 from the first byte: it holds live secrets.
     fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -68,7 +68,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     else:
         url = ""
     s = Settings(environment="test", data_dir=Path(data_dir), database_url=url, jobs_enabled=False,
-                 access_log=False, auth_cache_seconds=0.2)
+                 access_log=False, auth_cache_seconds=0.2, worker="external")
     upgrade(s)
     yield s
     if created:

@@ -13,7 +13,8 @@ from gatehouse.auth import service as auth
 from gatehouse.kit.db import Database
 from gatehouse.sites import service as sites
 
-ALL_CUSTOMER_PERMS = ["visitor-access:request", "visitor-access:approve", "tickets:read", "attachments:write"]
+ALL_CUSTOMER_PERMS = ["visitor-access:request", "visitor-access:approve", "tickets:read", "attachments:write",
+                      "audit:read", "webhooks:manage"]
 _ALNUM = string.ascii_uppercase + string.digits
 
 

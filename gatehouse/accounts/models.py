@@ -14,6 +14,8 @@ PERMISSIONS = (
     "visitor-access:approve",
     "tickets:read",
     "attachments:write",
+    "audit:read",
+    "webhooks:manage",
 )
 
 
@@ -46,6 +48,8 @@ class User(Base):
     master_account_id: Mapped[str | None] = mapped_column(ForeignKey("master_accounts.id"), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # where Gatehouse mails this person (approvals, denials, disabled webhooks); optional
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class AccountMembership(Base):

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.events import service as events
 from gatehouse.accounts.models import PERMISSIONS, Account, AccountMembership, MasterAccount, OperatorSite, User
 from gatehouse.auth.service import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
@@ -49,13 +51,33 @@ async def set_auto_approve(session: AsyncSession, account_id: str, enabled: bool
     return account
 
 
-async def create_user(session: AsyncSession, display_name: str, master_id: str) -> User:
+async def create_user(session: AsyncSession, display_name: str, master_id: str, email: str | None = None) -> User:
     await get_master_account(session, master_id)
-    return await _new_user(session, display_name, kind="customer", master_id=master_id)
+    user = await _new_user(session, display_name, kind="customer", master_id=master_id)
+    user.email = checked_email(email)
+    return user
 
 
-async def create_operator(session: AsyncSession, display_name: str, sites: Iterable[str]) -> User:
+def checked_email(email: str | None) -> str | None:
+    """Syntax only (no DNS): '' or None clears it."""
+    if not email:
+        return None
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise BadRequest(f"'{email}' is not an email address: {exc}") from None
+
+
+async def set_email(session: AsyncSession, display_name: str, email: str | None) -> User:
+    user = await get_user(session, display_name)
+    user.email = checked_email(email)
+    return user
+
+
+async def create_operator(session: AsyncSession, display_name: str, sites: Iterable[str],
+                          email: str | None = None) -> User:
     user = await _new_user(session, display_name, kind="operator", master_id=None)
+    user.email = checked_email(email)
     for code in sites:
         if await session.get(Site, code) is None:
             raise NotFound(f"site {code} does not exist")
@@ -85,6 +107,8 @@ async def grant_account(session: AsyncSession, display_name: str, account_id: st
     membership.default_account = default
     await session.flush()
     await bump_security_epoch(session)
+    await events.record(session, "grant.changed", object_id=str(user.id), account_id=account_id,
+                        data={"userId": user.id, "permissions": perms, "kind": "account"})
     return membership
 
 

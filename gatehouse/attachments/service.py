@@ -31,6 +31,7 @@ from gatehouse.attachments.storage import BlobWriter, Storage
 from gatehouse.attachments.upload import check_declared_length, receive
 from gatehouse.auth.principal import AccountContext, Principal
 from gatehouse.config import Settings
+from gatehouse.events import service as events
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.kit.db import Database, utcnow
@@ -192,6 +193,9 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
         attachment = Attachment(id=uuid.uuid4().hex, work_order_id=request_id, blob_id=blob.id, filename=name,
                                 created_by=ctx.display_name, user_id=ctx.user_id, created_at=utcnow())
         session.add(attachment)
+        await events.record(session, "attachment.created", object_id=request_id, account_id=current.account_id,
+                            site_code=current.site_code, data={"attachmentId": attachment.id, "size": blob.size},
+                            at=attachment.created_at)
         return {**_wo_out(attachment, blob), "ticketId": request_id}
 
     return await _store(db, storage, settings, request, extension=ext, part_names=("file",), make_record=record)
@@ -235,6 +239,8 @@ async def upload_staged(db: Database, storage: Storage, settings: Settings, prin
                                   created_by=principal.display_name, created_at=now, last_updated_at=now,
                                   expires_at=now + timedelta(days=settings.staged_attachment_days))
         session.add(staged)
+        await events.record(session, "attachment.created", object_id=staged.id,
+                            data={"attachmentId": staged.id, "size": blob.size, "staged": True}, at=now)
         return _staged_out(staged)
 
     return await _store(db, storage, settings, request, extension=None, part_names=("uploadFile", "file"),
@@ -255,6 +261,8 @@ async def delete_staged(db: Database, storage: Storage, principal: Principal, at
             raise attachment_not_found()
         staged, blob = found
         await session.delete(staged)
+        await events.record(session, "attachment.deleted", object_id=staged.id,
+                            data={"attachmentId": staged.id, "staged": True})
         await session.flush()
         orphan = not await repository.blob_is_referenced(session, blob.id)
         if orphan:

@@ -13,6 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gatehouse.auth.principal import AccountContext, Principal
 from gatehouse.auth.service import authenticate
+from gatehouse.kit import context
+from gatehouse.kit.context import Actor
 from gatehouse.kit.errors import ErrorDetail, Forbidden, Unauthorized, ValidationFailed
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access_token>` from a token endpoint.")
@@ -25,7 +27,11 @@ async def get_principal(
     if credentials is None or not credentials.credentials or len(credentials.credentials) > 512:
         raise Unauthorized()
     state = request.app.state
-    return await authenticate(state.db, state.auth_cache, credentials.credentials)
+    principal = await authenticate(state.db, state.auth_cache, credentials.credentials)
+    # the actor of whatever this request changes (read by events.record)
+    context.current_actor.set(Actor("operator" if principal.is_operator else "user", principal.display_name,
+                                    principal.client_id, principal.user_id))
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -23,6 +23,7 @@ class Principal:
     expires_at: datetime
     memberships: dict[str, Membership] = field(default_factory=dict)
     operator_sites: frozenset[str] = frozenset()
+    client_id: str = ""
 
     @property
     def is_operator(self) -> bool:

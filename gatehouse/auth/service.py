@@ -18,6 +18,8 @@ from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, 
 from gatehouse.auth.models import AccessToken, App, SecurityEpoch
 from gatehouse.auth.principal import Membership, Principal
 from gatehouse.config import Settings
+from gatehouse.events import service as events
+from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import NotFound, TooManyRequests, Unauthorized
 
@@ -73,7 +75,16 @@ async def create_app(session: AsyncSession, user_id: int, name: str = "default",
               failed_attempts=0)
     session.add(app)
     await session.flush()
+    await _app_event(session, "app.created", app)
     return AppCredentials(app.id, client_id, client_secret)
+
+
+async def _app_event(session: AsyncSession, type_: str, app: App) -> None:
+    user = await session.get(User, app.user_id)
+    account = (await session.execute(select(AccountMembership.account_id).where(
+        AccountMembership.user_id == app.user_id).order_by(AccountMembership.account_id).limit(1))).scalar()
+    await events.record(session, type_, object_id=app.client_id, account_id=account,
+                        data={"clientId": app.client_id, "userKind": user.kind if user else ""})
 
 
 async def get_app_by_client_id(session: AsyncSession, client_id: str) -> App:
@@ -92,6 +103,7 @@ async def rotate_secret(session: AsyncSession, client_id: str, new_secret: str |
     app.locked_until = None
     await session.execute(delete(AccessToken).where(AccessToken.app_id == app.id))
     await bump_security_epoch(session)
+    await _app_event(session, "app.secret_rotated", app)
     return AppCredentials(app.id, app.client_id, secret)
 
 
@@ -100,6 +112,7 @@ async def set_app_enabled(session: AsyncSession, client_id: str, enabled: bool) 
     app.enabled = enabled
     if not enabled:
         await session.execute(delete(AccessToken).where(AccessToken.app_id == app.id))
+        await _app_event(session, "app.disabled", app)
     await bump_security_epoch(session)
     return app
 
@@ -129,6 +142,7 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     if row is None:
         # Same cost as a real check, so response time does not reveal which client ids exist.
         await asyncio.to_thread(verify_secret, _DUMMY_HASH, client_secret)
+        await _refused(db, client_id, None, "unknown_client")
         raise _invalid_client()
     app, user = row
     # Count the attempt before the secret is checked: a burst of concurrent guesses each takes
@@ -136,22 +150,26 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     attempt, locked_until = await _reserve_attempt(db, settings, app.id)
     now = utcnow()
     if locked_until is not None and locked_until > now:
+        await _refused(db, client_id, user, "locked")
         retry = max(1, int((locked_until - now).total_seconds() + 0.999))
         raise TooManyRequests(
             f"Too many failed attempts for this client; try again in {retry} seconds.",
             code="CLIENT_LOCKED", headers={"Retry-After": str(retry)},
         )
     if attempt > settings.lockout_failures:
+        await _refused(db, client_id, user, "too_many_attempts")
         # More tries at once than a run of failures may have: refused unverified. A legitimate burst
         # retries after a second (the successes reset the count); a guessing burst gets no more tries.
         raise TooManyRequests("Too many concurrent attempts for this client; try again shortly.",
                               code="CLIENT_LOCKED", headers={"Retry-After": "1"})
     ok = await asyncio.to_thread(verify_secret, app.secret_hash, client_secret)
     if not ok:
+        await _refused(db, client_id, user, "wrong_secret")
         if attempt >= settings.lockout_failures:
-            await _lock(db, settings, app.id)
+            await _lock(db, settings, app.id, client_id, user)
         raise _invalid_client()
     if not app.enabled or user.disabled:
+        await _refused(db, client_id, user, "disabled")
         raise _invalid_client()
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
@@ -159,7 +177,7 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
         # Success ends the run of failures (only if no lock was set meanwhile by a concurrent failure).
         await session.execute(update(App).where(App.id == app.id, App.locked_until.is_(None)).values(failed_attempts=0))
         session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
-        principal = await load_principal(session, app.id, user, expires_at)
+        principal = await load_principal(session, app.id, user, expires_at, app.client_id)
     scope = "operator" if principal.is_operator else " ".join(
         sorted({p for m in principal.memberships.values() for p in m.permissions}))
     return IssuedToken(token, settings.token_ttl_seconds, principal, scope)
@@ -180,14 +198,31 @@ async def _reserve_attempt(db: Database, settings: Settings, app_id: int) -> tup
     return number, locked_until
 
 
-async def _lock(db: Database, settings: Settings, app_id: int) -> None:
+async def _lock(db: Database, settings: Settings, app_id: int, client_id: str, user: User) -> None:
     """The last allowed try failed: lock now (the run's count stays until the lock expires)."""
     async with db.write() as session:
-        await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None))
-                              .values(locked_until=utcnow() + timedelta(seconds=settings.lockout_seconds)))
+        done = await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None))
+                                     .values(locked_until=utcnow() + timedelta(seconds=settings.lockout_seconds)))
+        if done.rowcount:
+            await events.record(session, "auth.locked_out", object_id=client_id, actor=_caller(client_id, user),
+                                data={"clientId": client_id, "seconds": settings.lockout_seconds})
 
 
-async def load_principal(session: AsyncSession, app_id: int, user: User, expires_at: datetime) -> Principal:
+def _caller(client_id: str, user: User | None) -> Actor:
+    if user is None:
+        return Actor("user", "unknown", client_id[:64])
+    return Actor("operator" if user.kind == "operator" else "user", user.display_name, client_id, user.id)
+
+
+async def _refused(db: Database, client_id: str, user: User | None, reason: str) -> None:
+    """Every refused token request is in the trail (never the secret)."""
+    async with db.write() as session:
+        await events.record(session, "auth.token_refused", object_id=client_id[:64], actor=_caller(client_id, user),
+                            data={"clientId": client_id[:64], "reason": reason})
+
+
+async def load_principal(session: AsyncSession, app_id: int, user: User, expires_at: datetime,
+                         client_id: str = "") -> Principal:
     memberships: dict[str, Membership] = {}
     sites: frozenset[str] = frozenset()
     if user.kind == "operator":
@@ -204,7 +239,7 @@ async def load_principal(session: AsyncSession, app_id: int, user: User, expires
     return Principal(
         user_id=user.id, kind=user.kind, display_name=user.display_name,
         master_account_id=user.master_account_id, app_id=app_id, expires_at=expires_at,
-        memberships=memberships, operator_sites=sites,
+        memberships=memberships, operator_sites=sites, client_id=client_id,
     )
 
 
@@ -267,7 +302,7 @@ async def authenticate(db: Database, cache: AuthCache, token: str) -> Principal:
             expires_at, app, user, epoch = row
             if expires_at <= now or not app.enabled or user.disabled:
                 raise Unauthorized()
-            principal = await load_principal(session, app.id, user, expires_at)
+            principal = await load_principal(session, app.id, user, expires_at, app.client_id)
         if cache.epoch is not None and epoch < cache.epoch:
             continue  # read before a revocation this process already knows of: read again
         if epoch != cache.epoch:

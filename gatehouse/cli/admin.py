@@ -25,6 +25,13 @@ app_app = typer.Typer(help="Apps: client credentials of a user or operator.", no
 site_app = typer.Typer(help="Sites (facilities).", no_args_is_help=True)
 location_app = typer.Typer(help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
 grant_app = typer.Typer(help="Grant sites and locations to accounts.", no_args_is_help=True)
+from gatehouse.events.cli import app as audit_app  # noqa: E402
+from gatehouse.worker.cli import app as outbox_app  # noqa: E402
+from gatehouse.worker.cli import mail_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(mail_app, name="mail")
 for sub, name in ((master_app, "master-account"), (account_app, "account"), (user_app, "user"),
                   (operator_app, "operator"), (app_app, "app"), (site_app, "site"),
                   (location_app, "location"), (grant_app, "grant")):
@@ -92,12 +99,30 @@ def account_list(json: Json = False) -> None:
 # --- users --------------------------------------------------------------------------------------
 @user_app.command("create")
 def user_create(name: Annotated[str, typer.Option(help="Display name, at most 40 characters")],
-                master: Annotated[str, typer.Option(help="Master account id")], json: Json = False) -> None:
+                master: Annotated[str, typer.Option(help="Master account id")],
+                email: Annotated[str | None, typer.Option(help="Where Gatehouse mails this user")] = None,
+                json: Json = False) -> None:
     async def fn(db: Database) -> dict:
         async with db.write() as s:
-            u = await accounts.create_user(s, name, master)
-            return {"userId": u.id, "name": u.display_name, "masterAccountId": u.master_account_id}
+            u = await accounts.create_user(s, name, master, email)
+            return {"userId": u.id, "name": u.display_name, "masterAccountId": u.master_account_id,
+                    "email": u.email}
     output(run_db(fn), json)
+
+
+def _set_email(name: str, email: str, json: bool) -> None:
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            u = await accounts.set_email(s, name, email)
+            return {"userId": u.id, "name": u.display_name, "email": u.email}
+    output(run_db(fn), json)
+
+
+@user_app.command("set-email")
+def user_set_email(name: Annotated[str, typer.Option(help="User display name")],
+                   email: Annotated[str, typer.Option(help="Email address; '' clears it")], json: Json = False) -> None:
+    """Set (or clear) where Gatehouse mails this user: approval requests, denials, webhook alerts."""
+    _set_email(name, email, json)
 
 
 @user_app.command("grant")
@@ -134,12 +159,20 @@ def user_list(json: Json = False) -> None:
 @operator_app.command("create")
 def operator_create(name: Annotated[str, typer.Option()],
                     site: Annotated[list[str], typer.Option("--site", help="Repeat for each site")],
+                    email: Annotated[str | None, typer.Option(help="Where Gatehouse mails this operator")] = None,
                     json: Json = False) -> None:
     async def fn(db: Database) -> dict:
         async with db.write() as s:
-            u = await accounts.create_operator(s, name, site)
-            return {"userId": u.id, "name": u.display_name, "sites": site}
+            u = await accounts.create_operator(s, name, site, email)
+            return {"userId": u.id, "name": u.display_name, "sites": site, "email": u.email}
     output(run_db(fn), json)
+
+
+@operator_app.command("set-email")
+def operator_set_email(name: Annotated[str, typer.Option(help="Operator display name")],
+                       email: Annotated[str, typer.Option(help="Email address; '' clears it")],
+                       json: Json = False) -> None:
+    _set_email(name, email, json)
 
 
 @operator_app.command("list")

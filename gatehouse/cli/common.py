@@ -13,7 +13,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from pydantic import ValidationError
 
 from gatehouse.config import Settings
+from gatehouse.kit import context
+from gatehouse.kit.context import ADMIN
 from gatehouse.kit.db import Database
+from gatehouse.wiring import install_fanouts
 from gatehouse.kit.errors import GatehouseError
 
 T = TypeVar("T")
@@ -38,6 +41,8 @@ def run_db(fn: Callable[[Database], Awaitable[T]], settings: Settings | None = N
     settings = settings or load_settings()
 
     async def main() -> T:
+        context.current_actor.set(ADMIN)  # changes made from the server's shell
+        install_fanouts()  # ...tell the same people as changes made through the API
         db = Database(settings)
         try:
             return await fn(db)

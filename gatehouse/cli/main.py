@@ -62,6 +62,21 @@ def serve(
 
 
 @cli.command()
+def worker(
+    migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first")] = False,
+) -> None:
+    """Run a worker: outbox deliveries (mail, webhooks) and periodic jobs. Any number may run beside
+    the API processes (set GATEHOUSE_WORKER=external on those). Stops cleanly on SIGTERM."""
+    from gatehouse.worker.main import run_standalone
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    if migrate:
+        _upgrade(settings)
+    asyncio.run(run_standalone(settings))
+
+
+@cli.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",

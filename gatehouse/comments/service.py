@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.auth.principal import AccountContext
 from gatehouse.comments import repository
+from gatehouse.events import service as events
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.db import Database, utcnow
@@ -26,6 +27,8 @@ async def add_comment(session: AsyncSession, ticket: WorkOrder, text: str, autho
         raise BadRequest(f"A comment must be 1-{MAX_LENGTH} characters.", code="CONSTRAINT_VIOLATION")
     lifecycle.ensure_open(ticket, "comments")
     comment = await repository.insert(session, ticket.id, text, author, user_id, utcnow())
+    await events.record(session, "comment.created", object_id=ticket.id, account_id=ticket.account_id,
+                        site_code=ticket.site_code, data={"commentId": comment.id}, at=comment.created_at)
     return {"comment": comment.comment, "commentedBy": comment.commented_by,
             "commentedOn": fmt_datetime(comment.created_at)}
 

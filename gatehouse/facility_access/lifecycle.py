@@ -7,7 +7,7 @@ records who/when/from/to."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
 from gatehouse.kit.db import utcnow
 from gatehouse.kit.errors import Conflict
@@ -63,6 +64,20 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.APPROVED, Action.EXPIRE): Status.COMPLETED,
     (Status.IN_PROGRESS, Action.EXPIRE): Status.COMPLETED,
     (Status.PENDING, Action.EXPIRE): Status.CANCELLED,
+}
+
+# The audit event of each move, and the reason a completion or cancellation records (SPEC §9:
+# "completed by an operator, by a late check-out or by the end-of-badge job: data.reason says which").
+EVENT_OF: dict[tuple[Action, Status], tuple[str, str]] = {
+    (Action.APPROVE, Status.APPROVED): ("access_ticket.approved", ""),
+    (Action.DENY, Status.DENIED): ("access_ticket.denied", ""),
+    (Action.CANCEL, Status.CANCELLED): ("access_ticket.cancelled", ""),
+    (Action.CHECK_IN, Status.IN_PROGRESS): ("access_ticket.checked_in", ""),
+    (Action.CHECK_OUT, Status.IN_PROGRESS): ("access_ticket.checked_out", ""),
+    (Action.CHECK_OUT_FINAL, Status.COMPLETED): ("access_ticket.completed", "check_out"),
+    (Action.COMPLETE, Status.COMPLETED): ("access_ticket.completed", "operator"),
+    (Action.EXPIRE, Status.COMPLETED): ("access_ticket.completed", "end_of_badge"),
+    (Action.EXPIRE, Status.CANCELLED): ("access_ticket.cancelled", "end_of_badge"),
 }
 
 _VERBS = {
@@ -136,6 +151,14 @@ async def apply(
             await deltas.flush(session)
     session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=actor, actor_user_id=actor_user_id,
                             action=action.value, from_status=current.value, to_status=target.value, note=note))
+    event_type, reason = EVENT_OF[(action, target)]
+    data = {"from": current.value, "to": target.value}
+    if reason or note:
+        data["reason"] = reason or note
+    if action == Action.CHECK_IN and ticket.badge_number:
+        data["badgeNumber"] = ticket.badge_number
+    await events.record(session, event_type, object_id=ticket.id, account_id=ticket.account_id,
+                        site_code=ticket.site_code, data=data, at=now)
     return target
 
 
@@ -145,6 +168,50 @@ async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user
     session.add(TicketEvent(work_order_id=ticket.id, at=ticket.created_at, actor=ticket.requester,
                             actor_user_id=actor_user_id, action=Action.CREATE.value, from_status=None,
                             to_status=ticket.status))
+    await events.record(session, "access_ticket.created", object_id=ticket.id, account_id=ticket.account_id,
+                        site_code=ticket.site_code, data={"to": ticket.status}, at=ticket.created_at)
+
+
+def initial_status(*, requester_approves: bool, auto_approve: bool) -> Status:
+    """A new ticket waits for a customer approver, unless its requester is one or its account
+    approves automatically."""
+    return Status.APPROVED if requester_approves or auto_approve else Status.PENDING
+
+
+def ensure_approvable(ticket: WorkOrder, site_today: date) -> None:
+    """Approve is refused once the badge end date (site time) has passed: nothing left to approve."""
+    if ticket.status == Status.PENDING and site_today > ticket.badge_end:
+        raise Conflict(f"Work order {ticket.id} cannot be approved: its badge end date {ticket.badge_end} "
+                       "has passed.", code="BADGE_EXPIRED")
+
+
+def ensure_can_check_in(ticket: WorkOrder, site_today: date, window: tuple[date, date], site_code: str) -> None:
+    """Check-in: Approved, or again In Progress for a standard badge (returned every evening);
+    only on a day inside the access window, in the site's timezone."""
+    if target_of(ticket.status, Action.CHECK_IN) is None:
+        raise conflict(ticket.id, ticket.status, Action.CHECK_IN)
+    if ticket.status == Status.IN_PROGRESS and ticket.extended_badge:
+        raise Conflict(f"Work order {ticket.id} has an extended badge that stays active: the visitor is "
+                       "already checked in.", code="ALREADY_CHECKED_IN")
+    start, end = window
+    if not start <= site_today <= end:
+        raise Conflict(f"Work order {ticket.id} gives access from {start} to {end}; today at {site_code} is "
+                       f"{site_today}.", code="OUTSIDE_ACCESS_WINDOW")
+
+
+def check_out_action(ticket: WorkOrder, site_today: date) -> Action:
+    """Before the badge end date the visitor checks out for the day (In Progress stays); on or
+    after it, the check-out completes the ticket."""
+    return Action.CHECK_OUT_FINAL if site_today >= ticket.badge_end else Action.CHECK_OUT
+
+
+def end_of_badge_due(ticket: WorkOrder, site_today: date) -> bool:
+    """The end-of-badge job acts at 00:00 site time after the badge end date, on open tickets
+    (Approved / In Progress -> Completed, Pending Approval -> Cancelled, by EXPIRE)."""
+    return ticket.status in OPEN and site_today > ticket.badge_end
+
+
+EXPIRE_CANCEL_REASON = "Request no longer needed"
 
 
 class CountDeltas:

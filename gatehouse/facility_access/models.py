@@ -23,6 +23,7 @@ class WorkOrder(Base):
         # The operator roster and the end-of-badge job.
         Index("ix_work_orders_site_status_badge", "site_code", "status", "badge_end"),
         Index("ix_work_orders_status_badge_end", "status", "badge_end"),
+        Index("ix_work_orders_anonymised_closed", "anonymised_at", "closed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(20), primary_key=True)  # WO + 7 digits
@@ -61,6 +62,8 @@ class WorkOrder(Base):
     location_summary: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # set by the retention job (GATEHOUSE_PII_RETENTION_DAYS) when the PII was cleared
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class WorkOrderLocation(Base):

@@ -18,10 +18,12 @@ from gatehouse.attachments.linking import StagedRef, check_staged_refs, link_sta
 from gatehouse.auth.principal import AccountContext
 from gatehouse.facility_access import idempotency, lifecycle, repository
 from gatehouse.facility_access.lifecycle import Action, Status
+from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn, is_email
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from gatehouse.sites.models import Site
 from gatehouse.sites.repository import granted_site, visible_locations
 
 MAX_COMBINATIONS = 10
@@ -222,7 +224,8 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
             select(Account.auto_approve).where(Account.id == ctx.account_id))).scalar()
     if problems:
         raise ValidationFailed(problems)
-    status = Status.APPROVED if ("visitor-access:approve" in ctx.permissions or auto_approve) else Status.PENDING
+    status = lifecycle.initial_status(requester_approves="visitor-access:approve" in ctx.permissions,
+                                      auto_approve=bool(auto_approve))
     for attempt in range(3):
         try:
             return await _insert(db, ctx, plans, refs_by_request, status, now, claim)
@@ -384,6 +387,8 @@ async def edit_ticket(db: Database, ctx: AccountContext, ticket_id: str, body: E
         session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=ctx.display_name, actor_user_id=ctx.user_id,
                                 action="edit", from_status=ticket.status, to_status=ticket.status,
                                 note=",".join(sorted(provided))))
+        await events.record(session, "access_ticket.updated", object_id=ticket.id, account_id=ticket.account_id,
+                            site_code=ticket.site_code, data={"fields": sorted(provided)}, at=now)
     return {"workOrderId": ticket.id}
 
 
@@ -401,9 +406,7 @@ async def approve_ticket(db: Database, ctx: AccountContext, ticket_id: str) -> d
         if found is None:
             raise ticket_not_found()
         ticket, _address, timezone = found
-        if ticket.status == Status.PENDING and site_today(timezone) > ticket.badge_end:
-            raise Conflict(f"Work order {ticket.id} cannot be approved: its badge end date {ticket.badge_end} "
-                           "has passed.", code="BADGE_EXPIRED")
+        lifecycle.ensure_approvable(ticket, site_today(timezone))
         await lifecycle.apply(session, ticket, Action.APPROVE, actor=ctx.display_name, actor_user_id=ctx.user_id)
     return {"workOrderId": ticket.id, "ticketStatus": ticket.status}
 
@@ -417,3 +420,16 @@ async def deny_ticket(db: Database, ctx: AccountContext, ticket_id: str, reason:
 
 
 
+
+
+async def ticket_view(session: AsyncSession, ticket_id: str) -> tuple[dict, Site] | None:
+    """The ticket as the API shows it, unscoped, for the worker's channels (mail, webhooks): they act
+    on events whose account and site were scoped when the change was made."""
+    row = (await session.execute(select(WorkOrder, Site).join(Site, Site.code == WorkOrder.site_code)
+                                 .where(WorkOrder.id == ticket_id))).first()
+    if row is None:
+        return None
+    ticket, site = row
+    body = render_ticket(ticket, site.address, await repository.ticket_locations(session, ticket.id),
+                         await repository.ticket_comments(session, ticket.id))
+    return body, site

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
@@ -77,6 +77,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         write_engine = self.engine.execution_options(gatehouse_write=True)
         self.write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        # called after a commit that wrote outbox rows: wakes the in-process worker at once
+        self.on_outbox_commit: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -89,6 +91,9 @@ class Database:
         async with self.write_sessions() as session:
             async with session.begin():
                 yield session
+            if session.info.pop("outbox", False):
+                for wake in self.on_outbox_commit:
+                    wake()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -10,6 +10,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gatehouse.kit import context
 from gatehouse.kit.errors import envelope
 
 _VALID_CID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
@@ -37,6 +38,10 @@ class RequestContextMiddleware:
         if cid is None:
             cid = str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = cid
+        context.correlation_id.set(cid)
+        client = scope.get("client")
+        context.client_ip.set(client[0] if client else "")
+        context.current_actor.set(None)
         cid_header = (b"x-correlation-id", cid.encode())
         started = time.perf_counter()
         status = 0

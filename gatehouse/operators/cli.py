@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from gatehouse.cli.common import fail, output, run_db
-from gatehouse.operators.expiry import expire_tickets
+from gatehouse.facility_access.expiry import expire_tickets
+from gatehouse.kit import context
+from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database
 from gatehouse.operators import service
 
@@ -20,7 +22,9 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def _act(name: str, fn):  # type: ignore[no-untyped-def]
     async def run(db: Database):  # type: ignore[no-untyped-def]
-        return await fn(db, await service.operator_by_name(db, name))
+        op = await service.operator_by_name(db, name)
+        context.current_actor.set(Actor("operator", op.display_name, "", op.user_id))
+        return await fn(db, op)
     return run_db(run)
 
 

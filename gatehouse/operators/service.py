@@ -128,16 +128,8 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
     check_badge_number(badge_number)
     async with db.write() as session:
         ticket, site = await _ticket(session, op, ticket_id)
-        if lifecycle.target_of(ticket.status, Action.CHECK_IN) is None:
-            raise lifecycle.conflict(ticket.id, ticket.status, Action.CHECK_IN)
-        if ticket.status == Status.IN_PROGRESS and ticket.extended_badge:
-            raise Conflict(f"Work order {ticket.id} has an extended badge that stays active: the visitor is "
-                           "already checked in.", code="ALREADY_CHECKED_IN")
-        today = site_today(site.timezone)
-        start, end = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
-        if not start <= today <= end:
-            raise Conflict(f"Work order {ticket.id} gives access from {start} to {end}; today at {site.code} is "
-                           f"{today}.", code="OUTSIDE_ACCESS_WINDOW")
+        window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
+        lifecycle.ensure_can_check_in(ticket, site_today(site.timezone), window, site.code)
         await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
                               note=f"badge {badge_number}", changes={"badge_number": badge_number})
     return _result(ticket)
@@ -147,8 +139,7 @@ async def check_out(db: Database, op: Operator, ticket_id: str) -> dict:
     """Before the badge end date (site time) the ticket stays In Progress; on or after it, Completed."""
     async with db.write() as session:
         ticket, site = await _ticket(session, op, ticket_id)
-        final = site_today(site.timezone) >= ticket.badge_end
-        await lifecycle.apply(session, ticket, Action.CHECK_OUT_FINAL if final else Action.CHECK_OUT,
+        await lifecycle.apply(session, ticket, lifecycle.check_out_action(ticket, site_today(site.timezone)),
                               actor=op.display_name, actor_user_id=op.user_id)
     return _result(ticket)
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.events import service as events
 from gatehouse.accounts.service import get_account
 from gatehouse.auth.service import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
@@ -71,6 +72,8 @@ async def grant_site(session: AsyncSession, account_id: str, site_code: str) -> 
         session.add(AccountSite(account_id=account_id, site_code=site_code))
         await session.flush()
         await bump_security_epoch(session)
+        await events.record(session, "grant.changed", object_id=site_code, account_id=account_id, site_code=site_code,
+                            data={"kind": "site", "site": site_code})
 
 
 async def grant_location(session: AsyncSession, account_id: str, site_code: str, name: str) -> None:
@@ -83,3 +86,5 @@ async def grant_location(session: AsyncSession, account_id: str, site_code: str,
         session.add(AccountLocation(account_id=account_id, location_id=loc.id))
         await session.flush()
         await bump_security_epoch(session)
+        await events.record(session, "grant.changed", object_id=str(loc.id), account_id=account_id,
+                            site_code=site_code, data={"kind": "location", "site": site_code, "locationId": loc.id})

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
 from gatehouse.facility_access.service import site_today
-from gatehouse.operators.expiry import expire_tickets
+from gatehouse.facility_access.expiry import expire_tickets
 from tests.factories import make_ticket
 
 OPS = "/ops/v1/access-tickets"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from gatehouse.cli.main import cli
-from gatehouse.operators.expiry import expire_tickets
+from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.facility_access.models import TicketEvent, WorkOrder
 from gatehouse.facility_access.service import site_today
 from tests.factories import make_ticket

@@ -20,6 +20,7 @@ from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.facility_access.service import site_today
+from gatehouse.kit import context
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import Conflict
 from gatehouse.sites.models import Site
@@ -28,9 +29,9 @@ log = logging.getLogger("gatehouse.jobs")
 
 BATCH = 500
 MAX_RETRIES = 5
-EXPIRING = (Status.PENDING.value, Status.APPROVED.value, Status.IN_PROGRESS.value)
+EXPIRING = sorted(s.value for s in lifecycle.OPEN)  # lifecycle.end_of_badge_due, as a query
 SYSTEM = "system"
-EXPIRED_REASON = "Request no longer needed"
+EXPIRED_REASON = lifecycle.EXPIRE_CANCEL_REASON
 
 
 def _candidates(code: str, today: date, batch: int):  # type: ignore[no-untyped-def]
@@ -41,6 +42,7 @@ def _candidates(code: str, today: date, batch: int):  # type: ignore[no-untyped-
 
 async def expire_tickets(db: Database, *, batch: int = BATCH) -> int:
     """Run once over every site; returns how many tickets this call moved."""
+    context.current_actor.set(context.SYSTEM)  # whoever triggers it, the job acts as `system`
     moved = 0
     now = utcnow()
     async with db.read() as session:

@@ -1,0 +1,46 @@
+"""The `mail` outbox channel: render at send time from the ticket as it is now, send, classify
+failures (SPEC §10: 4xx and connection problems retry after 1 min, 5 min, 30 min, 2 h, 6 h; 5xx is
+dead at once)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from gatehouse.comments.models import Comment
+from gatehouse.config import Settings
+from gatehouse.facility_access.service import ticket_view
+from gatehouse.kit.db import Database
+from gatehouse.notifications import render
+from gatehouse.notifications.transport import open_transport
+from gatehouse.worker.outbox import Channel, Delivered, Message, PermanentFailure, register
+
+log = logging.getLogger("gatehouse.mail")
+SCHEDULE = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+            timedelta(hours=6)]
+
+
+def install(settings: Settings, db: Database, schedule: list[timedelta] | None = None) -> Channel:
+    transport = open_transport(settings.smtp_url, settings.data_dir)
+
+    async def deliver(message: Message) -> Delivered:
+        payload = message.payload
+        async with db.read() as session:
+            found = await ticket_view(session, payload["ticketId"])
+            comment = ""
+            if payload.get("commentId") is not None:
+                row = await session.get(Comment, payload["commentId"])
+                comment = row.comment if row is not None else ""
+        if found is None:
+            raise PermanentFailure(f"work order {payload['ticketId']} no longer exists")
+        ticket, site = found
+        view = {"ticket": ticket, "comment": comment,
+                "site": {"code": site.code, "address": site.address, "city": site.city, "timezone": site.timezone}}
+        mail = render.build(payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
+        reply = await transport.send(mail)
+        return Delivered(250, str(reply)[:1024])
+
+    channel = Channel("mail", deliver, schedule or SCHEDULE, timeout=60)
+    register(channel)
+    log.debug("mail goes to %s", transport.describe())
+    return channel

@@ -1,0 +1,1 @@
+"""The worker: outbox deliveries (at least once, leased, retried on a schedule) and periodic jobs."""

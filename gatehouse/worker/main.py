@@ -1,0 +1,54 @@
+"""Building and running a worker, in an API process or as `gatehouse worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+
+from gatehouse.attachments.storage import Storage, open_storage
+from gatehouse.config import Settings
+from gatehouse.kit.db import Database
+from gatehouse.wiring import install_fanouts
+from gatehouse.worker.runner import Worker
+from gatehouse.worker.schedules import default_jobs
+
+log = logging.getLogger("gatehouse.worker")
+
+
+def load_channels(settings: Settings, db: Database) -> None:
+    """Register the delivery channels: Gatehouse's own, then any plugins (modules that register
+    channels on import, or offer `install(settings, db)`)."""
+    from gatehouse.notifications.channel import install as install_mail
+
+    install_fanouts()
+    install_mail(settings, db)
+    for module in filter(None, (m.strip() for m in settings.worker_plugins.split(","))):
+        loaded = importlib.import_module(module)
+        if hasattr(loaded, "install"):
+            loaded.install(settings, db)
+
+
+def build_worker(settings: Settings, db: Database, storage: Storage) -> Worker:
+    load_channels(settings, db)
+    jobs = default_jobs(settings, storage) if settings.jobs_enabled else []
+    return Worker(db, jobs=jobs, lease_seconds=settings.worker_lease_seconds,
+                  concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds)
+
+
+async def run_standalone(settings: Settings) -> None:
+    """`gatehouse worker`: until SIGTERM/SIGINT, then finish or release what it holds."""
+    db = Database(settings)
+    storage = open_storage(settings.effective_storage_url)
+    worker = build_worker(settings, db, storage)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("worker %s started", worker.name)
+    try:
+        await worker.run()
+    finally:
+        await storage.close()
+        await db.dispose()
+        log.info("worker %s stopped", worker.name)

@@ -1,0 +1,206 @@
+"""The worker loop: claim due outbox rows under a lease, deliver them concurrently, record every
+attempt, retry on each channel's schedule; and run the periodic jobs. Any number of workers may
+run at once (in API processes and as `gatehouse worker`): claims use `FOR UPDATE SKIP LOCKED` on
+PostgreSQL and a short write transaction on SQLite, and a worker that dies loses its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.worker import outbox
+from gatehouse.worker.jobs import Job, run_job_forever
+from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
+from gatehouse.worker.outbox import Channel, Message, PermanentFailure, TemporaryFailure
+
+log = logging.getLogger("gatehouse.worker")
+
+
+class Worker:
+    def __init__(self, db: Database, *, jobs: list[Job], lease_seconds: float = 60.0, concurrency: int = 32,
+                 poll_seconds: float = 1.0, batch: int = 50, shutdown_grace: float = 20.0) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.lease = timedelta(seconds=lease_seconds)
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.shutdown_grace = shutdown_grace
+        self.name = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.delivered = 0
+
+    def nudge(self) -> None:
+        self.wake.set()
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.db.on_outbox_commit.append(self.nudge)
+        job_tasks = [asyncio.create_task(run_job_forever(self.db, job), name=f"job:{job.name}") for job in self.jobs]
+        listener = await self._listen()
+        try:
+            while not self.stopping.is_set():
+                room = self.concurrency - len(self.in_flight)
+                claimed = await self._claim(min(room, self.batch)) if room > 0 else []
+                for message in claimed:
+                    task = asyncio.create_task(self._deliver(message))
+                    self.in_flight.add(task)
+                    task.add_done_callback(self._done)
+                if claimed and len(claimed) == self.batch:
+                    continue  # more may be due right now
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            if self.nudge in self.db.on_outbox_commit:
+                self.db.on_outbox_commit.remove(self.nudge)
+            for task in job_tasks:
+                task.cancel()
+            await asyncio.gather(*job_tasks, return_exceptions=True)
+            await self._drain()
+            if listener is not None:
+                try:
+                    await listener.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        self.wake.set()  # room for more
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    async def _drain(self) -> None:
+        """SIGTERM: finish what is under way (up to the grace), then give back what is unfinished."""
+        if self.in_flight:
+            done, pending = await asyncio.wait(set(self.in_flight), timeout=self.shutdown_grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            async with self.db.write() as session:
+                await session.execute(update(OutboxMessage).where(
+                    OutboxMessage.leased_by == self.name, OutboxMessage.status == "pending")
+                    .values(lease_until=None, leased_by="").execution_options(synchronize_session=False))
+        except Exception:  # noqa: BLE001 - the lease expires anyway
+            log.warning("could not release leases at shutdown", exc_info=True)
+
+    async def _listen(self):  # type: ignore[no-untyped-def]
+        """PostgreSQL: LISTEN for commits that wrote outbox rows in any process (polling stays as
+        the fallback if this connection is lost)."""
+        if self.db.is_sqlite:
+            return None
+        try:
+            import asyncpg
+
+            url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            conn = await asyncpg.connect(url)
+            await conn.add_listener(outbox.NOTIFY_CHANNEL, lambda *_: self.wake.set())
+            return conn
+        except Exception:  # noqa: BLE001
+            log.warning("LISTEN unavailable; polling every %.1f s", self.poll_seconds, exc_info=True)
+            return None
+
+    # --- claims and deliveries ------------------------------------------------------------------------
+
+    async def _claim(self, n: int) -> list[Message]:
+        known = list(outbox.channels)
+        if not known:
+            return []
+        now = utcnow()
+        due = (select(OutboxMessage.id)
+               .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+                      OutboxMessage.channel.in_(known),
+                      or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n))
+        if not self.db.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        async with self.db.read() as session:  # most polls find nothing: no write lock for them
+            probe = (await session.execute(due.with_only_columns(OutboxMessage.id).limit(1))).first() \
+                if self.db.is_sqlite else True
+        if not probe:
+            return []
+        async with self.db.write() as session:
+            rows = (await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
+                .values(lease_until=now + self.lease, leased_by=self.name, attempts=OutboxMessage.attempts + 1,
+                        updated_at=now)
+                .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.target, OutboxMessage.event_id,
+                           OutboxMessage.payload, OutboxMessage.attempts)
+                .execution_options(synchronize_session=False))).all()
+        return [Message(r.id, r.channel, r.target, r.event_id, json.loads(r.payload), r.attempts) for r in rows]
+
+    async def _deliver(self, message: Message) -> None:
+        channel = outbox.channels[message.channel]
+        started = time.perf_counter()
+        attempted_at = utcnow()
+        status: int | None = None
+        body = ""
+        outcome = "delivered"
+        error = ""
+        try:
+            result = await asyncio.wait_for(channel.handler(message), timeout=channel.timeout)
+            if result is not None:
+                status, body = result.status, result.body
+        except PermanentFailure as exc:
+            outcome, error, status, body = "dead", str(exc), exc.status, exc.body
+        except TemporaryFailure as exc:
+            outcome, error, status, body = "retry", str(exc), exc.status, exc.body
+        except TimeoutError:
+            outcome, error = "retry", f"timed out after {channel.timeout:g} s"
+        except asyncio.CancelledError:
+            raise  # shutdown: the lease is released, another worker takes it
+        except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the worker
+            log.exception("handler for %s failed", message.channel)
+            outcome, error = "retry", f"{type(exc).__name__}: {exc}"
+        duration = int((time.perf_counter() - started) * 1000)
+        await self._finish(channel, message, outcome, error[:1024], status, body[:1024], attempted_at, duration)
+
+    async def _finish(self, channel: Channel, message: Message, outcome: str, error: str, status: int | None,
+                      body: str, attempted_at, duration: int) -> None:  # type: ignore[no-untyped-def]
+        now = utcnow()
+        values: dict = {"lease_until": None, "leased_by": "", "updated_at": now, "last_error": error}
+        if outcome == "retry":
+            if message.attempts <= len(channel.schedule):
+                values.update(status="pending", next_attempt_at=now + channel.schedule[message.attempts - 1])
+            else:
+                outcome = "dead"
+        if outcome == "dead":
+            values["status"] = "dead"
+        elif outcome == "delivered":
+            values["status"] = "delivered"
+        for attempt in range(5):
+            try:
+                async with self.db.write() as session:
+                    session.add(DeliveryAttempt(message_id=message.id, attempted_at=attempted_at, duration_ms=duration,
+                                                ok=outcome == "delivered", response_status=status, error=error,
+                                                response_body=body, worker=self.name))
+                    # only while this worker still holds the lease: one that lost it (it ran past 60 s
+                    # and another worker took over) records its attempt but decides nothing
+                    done = await session.execute(update(OutboxMessage).where(and_(
+                        OutboxMessage.id == message.id, OutboxMessage.leased_by == self.name)).values(**values)
+                        .execution_options(synchronize_session=False))
+                    if done.rowcount and outcome == "dead" and channel.on_dead is not None:
+                        await channel.on_dead(session, message, error)
+                if outcome == "delivered":
+                    self.delivered += 1
+                return
+            except Exception:  # noqa: BLE001 - a busy database: the lease keeps the row safe meanwhile
+                log.warning("could not record delivery of %s (try %d)", message.id, attempt + 1, exc_info=True)
+                await asyncio.sleep(0.2 * (attempt + 1))

@@ -1,0 +1,66 @@
+"""The status rules of `facility_access/lifecycle.py`, as a table (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access.lifecycle import Action, Status
+from gatehouse.kit.errors import Conflict
+
+EXPECTED = {
+    (Status.PENDING, Action.APPROVE): Status.APPROVED, (Status.PENDING, Action.DENY): Status.DENIED,
+    (Status.APPROVED, Action.CHECK_IN): Status.IN_PROGRESS, (Status.IN_PROGRESS, Action.CHECK_IN): Status.IN_PROGRESS,
+    (Status.IN_PROGRESS, Action.CHECK_OUT): Status.IN_PROGRESS,
+    (Status.IN_PROGRESS, Action.CHECK_OUT_FINAL): Status.COMPLETED,
+    (Status.APPROVED, Action.COMPLETE): Status.COMPLETED, (Status.IN_PROGRESS, Action.COMPLETE): Status.COMPLETED,
+    (Status.PENDING, Action.CANCEL): Status.CANCELLED, (Status.APPROVED, Action.CANCEL): Status.CANCELLED,
+    (Status.IN_PROGRESS, Action.CANCEL): Status.CANCELLED,
+    (Status.APPROVED, Action.EXPIRE): Status.COMPLETED, (Status.IN_PROGRESS, Action.EXPIRE): Status.COMPLETED,
+    (Status.PENDING, Action.EXPIRE): Status.CANCELLED,
+}
+
+
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("action", [a for a in Action if a != Action.CREATE])
+def test_transition_table(status, action):
+    assert lifecycle.target_of(status.value, action) == EXPECTED.get((status, action))
+    if status in lifecycle.FINAL:  # nothing leaves a final status
+        assert lifecycle.target_of(status.value, action) is None
+
+
+def test_every_move_has_its_event():
+    for (action, target) in {(a, t) for (_s, a), t in EXPECTED.items()}:
+        assert (action, target) in lifecycle.EVENT_OF
+
+
+def ticket(**kw):  # type: ignore[no-untyped-def]
+    base = dict(id="WO0000001", status="Approved", badge_start=date(2026, 1, 10), badge_end=date(2026, 1, 12),
+                extended_badge=False)
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_rules_in_one_place():
+    assert lifecycle.initial_status(requester_approves=False, auto_approve=False) == Status.PENDING
+    assert lifecycle.initial_status(requester_approves=True, auto_approve=False) == Status.APPROVED
+    assert lifecycle.initial_status(requester_approves=False, auto_approve=True) == Status.APPROVED
+    with pytest.raises(Conflict):
+        lifecycle.ensure_open(ticket(status="Cancelled"), "comments")
+    lifecycle.ensure_open(ticket(status="In Progress"), "comments")
+    window = (date(2026, 1, 10), date(2026, 1, 12))
+    lifecycle.ensure_can_check_in(ticket(), date(2026, 1, 11), window, "IAD024")
+    with pytest.raises(Conflict, match="OUTSIDE|gives access"):
+        lifecycle.ensure_can_check_in(ticket(), date(2026, 1, 13), window, "IAD024")
+    with pytest.raises(Conflict):
+        lifecycle.ensure_can_check_in(ticket(status="In Progress", extended_badge=True), date(2026, 1, 11), window, "X")
+    assert lifecycle.check_out_action(ticket(), date(2026, 1, 11)) == Action.CHECK_OUT
+    assert lifecycle.check_out_action(ticket(), date(2026, 1, 12)) == Action.CHECK_OUT_FINAL
+    with pytest.raises(Conflict):
+        lifecycle.ensure_approvable(ticket(status="Pending Approval"), date(2026, 1, 13))
+    lifecycle.ensure_approvable(ticket(status="Pending Approval"), date(2026, 1, 12))
+    assert lifecycle.end_of_badge_due(ticket(), date(2026, 1, 13))
+    assert not lifecycle.end_of_badge_due(ticket(), date(2026, 1, 12))
+    assert not lifecycle.end_of_badge_due(ticket(status="Completed"), date(2026, 1, 20))

@@ -1,0 +1,244 @@
+"""The worker (SPEC §9, issue 9): at least once under kill -9, no double processing by two healthy
+workers, retries on the schedule, dead after it, wake-up on commit, clean SIGTERM. Deliveries go
+to a real HTTP receiver through the `test-http` channel of tests/worker_plugin.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import func, select
+
+import tests.worker_plugin  # noqa: F401 - registers the test-http channel in this process
+from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
+from gatehouse.worker.outbox import enqueue
+from gatehouse.worker.runner import Worker
+
+
+class Receiver:
+    """A real HTTP server on loopback that records every delivery; `behaviour(body)` -> (status, delay)."""
+
+    def __init__(self, behaviour=None) -> None:  # type: ignore[no-untyped-def]
+        self.got: list[dict] = []
+        self.lock = threading.Lock()
+        self.behaviour = behaviour or (lambda body: (200, 0.0))
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver.lock:
+                    receiver.got.append({**body, "at": time.monotonic()})
+                status, delay = receiver.behaviour(body)
+                if delay:
+                    time.sleep(delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def ids(self) -> Counter:
+        with self.lock:
+            return Counter(g["id"] for g in self.got)
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    made: list[Receiver] = []
+
+    def make(behaviour=None) -> Receiver:  # type: ignore[no-untyped-def]
+        r = Receiver(behaviour)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()
+
+
+async def _enqueue(db, url: str, n: int, tag: str) -> list[int]:  # type: ignore[no-untyped-def]
+    async with db.write() as s:
+        rows = [await enqueue(s, "test-http", {"url": url, "tag": tag}, event_id=f"{tag}-{i}") for i in range(n)]
+        await s.flush()
+        return [r.id for r in rows]
+
+
+async def _statuses(db, ids: list[int]) -> Counter:  # type: ignore[no-untyped-def]
+    async with db.read() as s:
+        return Counter((await s.execute(select(OutboxMessage.status).where(OutboxMessage.id.in_(ids)))).scalars())
+
+
+async def _wait(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def _running(db, **kw):  # type: ignore[no-untyped-def]
+    worker = Worker(db, jobs=[], **kw)
+    return worker, asyncio.create_task(worker.run())
+
+
+async def _stop(*pairs) -> None:  # type: ignore[no-untyped-def]
+    for worker, task in pairs:
+        worker.stop()
+    await asyncio.gather(*(t for _, t in pairs))
+
+
+async def test_two_healthy_workers_deliver_each_message_once(db, receiver):
+    rx = receiver()
+    ids = await _enqueue(db, rx.url, 120, "pair")
+    a, b = await _running(db, poll_seconds=0.2, batch=10), await _running(db, poll_seconds=0.2, batch=10)
+    try:
+        await _wait(lambda: _done(db, ids))
+    finally:
+        await _stop(a, b)
+    got = rx.ids()
+    assert set(got) == set(ids) and max(got.values()) == 1  # every one, none twice
+    assert a[0].delivered > 0 and b[0].delivered > 0  # both really worked
+
+
+async def _done(db, ids) -> bool:  # type: ignore[no-untyped-def]
+    return (await _statuses(db, ids))["delivered"] == len(ids)
+
+
+async def test_retries_on_schedule_then_delivered(db, receiver):
+    rx = receiver(lambda body: (503, 0.0) if body["attempt"] <= 2 else (200, 0.0))
+    [mid] = await _enqueue(db, rx.url, 1, "retry")
+    w = await _running(db, poll_seconds=0.05)
+    try:
+        await _wait(lambda: _done(db, [mid]))
+    finally:
+        await _stop(w)
+    times = [g["at"] for g in rx.got]
+    assert [g["attempt"] for g in rx.got] == [1, 2, 3]
+    assert times[1] - times[0] >= 0.3 and times[2] - times[1] >= 0.6  # the channel's schedule
+    async with db.read() as s:
+        attempts = (await s.execute(select(DeliveryAttempt).where(DeliveryAttempt.message_id == mid)
+                                    .order_by(DeliveryAttempt.id))).scalars().all()
+    assert [(a.ok, a.response_status) for a in attempts] == [(False, 503), (False, 503), (True, 200)]
+
+
+async def test_dead_after_the_schedule_and_at_once_on_permanent(db, receiver):
+    failing = receiver(lambda body: (500, 0.0))
+    gone = receiver(lambda body: (410, 0.0))
+    [m1] = await _enqueue(db, failing.url, 1, "dead")
+    [m2] = await _enqueue(db, gone.url, 1, "gone")
+    w = await _running(db, poll_seconds=0.05)
+    try:
+        await _wait(lambda: _all_dead(db, [m1, m2]))
+    finally:
+        await _stop(w)
+    assert len(failing.got) == 3  # the first try and the schedule's two retries
+    assert len(gone.got) == 1
+    async with db.read() as s:
+        row = await s.get(OutboxMessage, m1)
+    assert row.status == "dead" and row.last_error == "HTTP 500"
+
+
+async def _all_dead(db, ids) -> bool:  # type: ignore[no-untyped-def]
+    return (await _statuses(db, ids))["dead"] == len(ids)
+
+
+async def test_a_commit_wakes_the_worker_within_a_second(db, receiver):
+    rx = receiver()
+    w = await _running(db, poll_seconds=30)  # polling alone would take 30 s
+    try:
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        [mid] = await _enqueue(db, rx.url, 1, "wake")
+        await _wait(lambda: _done(db, [mid]), timeout=5)
+        assert time.monotonic() - started < 1.0
+    finally:
+        await _stop(w)
+
+
+async def test_a_rolled_back_change_sends_nothing(db, receiver):
+    rx = receiver()
+    with pytest.raises(RuntimeError):
+        async with db.write() as s:
+            await enqueue(s, "test-http", {"url": rx.url}, event_id="rolled-back")
+            raise RuntimeError("the change fails")
+    async with db.read() as s:
+        n = (await s.execute(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.event_id == "rolled-back"))).scalar()
+    assert n == 0
+
+
+def _worker_process(settings, extra: dict | None = None) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "GATEHOUSE_DATABASE_URL": settings.effective_database_url,
+           "GATEHOUSE_DATA_DIR": str(settings.data_dir), "GATEHOUSE_WORKER_PLUGINS": "tests.worker_plugin",
+           "GATEHOUSE_JOBS_ENABLED": "false", "GATEHOUSE_WORKER_LEASE_SECONDS": "2",
+           "GATEHOUSE_WORKER_POLL_SECONDS": "0.3", "GATEHOUSE_LOG_LEVEL": "WARNING", **(extra or {})}
+    return subprocess.Popen([sys.executable, "-m", "gatehouse", "worker"], env=env, cwd=os.getcwd(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def test_kill_9_mid_delivery_loses_nothing(settings, db, receiver):
+    """A worker killed with deliveries under way: after its lease, another worker delivers them."""
+    rx = receiver(lambda body: (200, 0.4))  # slow receiver: deliveries are in flight when the kill comes
+    ids = await _enqueue(db, rx.url, 60, "kill")
+    first = _worker_process(settings)
+    try:
+        await _wait(lambda: _some_received(rx, 5), timeout=30)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert (await _statuses(db, ids))["delivered"] < len(ids)  # it died with work left
+    second = _worker_process(settings)
+    try:
+        await _wait(lambda: _done(db, ids), timeout=60)
+    finally:
+        second.terminate()
+        second.wait(30)
+    got = rx.ids()
+    assert set(got) >= set(ids)  # every message at least once
+    assert second.returncode == 0, second.stderr.read() if second.stderr else ""
+
+
+async def _some_received(rx: Receiver, n: int) -> bool:
+    return len(rx.got) >= n
+
+
+async def test_sigterm_finishes_what_is_under_way(settings, db, receiver):
+    rx = receiver(lambda body: (200, 1.0))
+    ids = await _enqueue(db, rx.url, 3, "term")
+    proc = _worker_process(settings)
+    try:
+        await _wait(lambda: _some_received(rx, 1), timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0
+    async with db.read() as s:
+        rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))).scalars().all()
+    # whatever it had started is finished; nothing is left leased to the stopped worker
+    assert all(r.leased_by == "" for r in rows)
+    assert all(r.status == "delivered" for r in rows if r.id in rx.ids())
