@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from gatehouse import __version__
 from gatehouse.accounts.endpoints import router as accounts_router
@@ -23,7 +24,7 @@ from gatehouse.worker.main import build_worker
 from gatehouse.kit.errors import install_error_handlers
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import RequestContextMiddleware
-from gatehouse.kit.openapi import install_openapi
+from gatehouse.kit.openapi import install_openapi, operation_id
 from gatehouse.kit.validation import reject_unknown_query
 from gatehouse.sites.endpoints import router as sites_router
 from gatehouse.facility_access.endpoints import router as facility_access_router
@@ -31,6 +32,7 @@ from gatehouse.comments.endpoints import router as comments_router
 from gatehouse.attachments.endpoints import router as attachments_router
 from gatehouse.operators.endpoints import router as operators_router
 from gatehouse.events.endpoints import router as events_router
+from gatehouse.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with the operator APIs in
@@ -65,7 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await storage.close()
             await db.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from Gatehouse itself, not a CDN
+    app = FastAPIOffline(
+        generate_unique_id_function=operation_id,
         title="Gatehouse",
         version=__version__,
         description=DESCRIPTION,
@@ -78,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 
     for router in (health_router, auth_router, accounts_router, sites_router, facility_access_router,
-                   comments_router, attachments_router, operators_router, events_router):
+                   comments_router, attachments_router, operators_router, events_router, webhooks_router):
         app.include_router(router)
 
     install_error_handlers(app)

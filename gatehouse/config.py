@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # under <data dir>/mail/ (the demo)
     smtp_url: str = ""
     mail_from: str = "Gatehouse <gatehouse@localhost>"
+    # Webhooks: https to public addresses only, unless this is set (the demo, tests)
+    webhook_allow_private: bool = False
     pii_retention_days: int = Field(365, ge=0)
     audit_retention_days: int = Field(2555, ge=0)
     jobs_enabled: bool = True

@@ -13,6 +13,7 @@ from gatehouse.accounts import service as accounts
 from gatehouse.accounts.models import Account, MasterAccount, User
 from gatehouse.auth import service as auth
 from gatehouse.auth.models import App
+from gatehouse.kit import context
 from gatehouse.kit.db import Database
 from gatehouse.sites import service as sites
 from gatehouse.sites.models import Location, Site
@@ -65,6 +66,7 @@ class DemoCredential:
 
 
 async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCredential]:
+    context.current_actor.set(context.ADMIN)  # the trail shows the sandbox's set-up as the admin's
     saved: dict = {}
     if credentials_path.exists():
         saved = json.loads(credentials_path.read_text())
@@ -141,3 +143,31 @@ def banner(creds: dict[str, DemoCredential], base_url: str, credentials_path: Pa
         "",
     ]
     return "\n".join(lines)
+
+
+def write_samples(folder: Path) -> None:
+    """Small valid files for the README's upload examples (seed 000's report.pdf, seed 002's .docx)."""
+    import io
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pdf = folder / "report.pdf"
+    if not pdf.exists():
+        pdf.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\n"
+                        b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    docx = folder / "letter_of_authorization294850.docx"
+    if not docx.exists():
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("[Content_Types].xml",
+                       '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                       'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+                       '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                       'officedocument.wordprocessingml.document.main+xml"/></Types>')
+            z.writestr("word/document.xml",
+                       '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                       'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Letter of authorization</w:t></w:r></w:p>'
+                       '</w:body></w:document>')
+        docx.write_bytes(buf.getvalue())

@@ -14,11 +14,12 @@ from gatehouse.facility_access.models import (
 from gatehouse.events.models import Event
 from gatehouse.kit.db import Base
 from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
+from gatehouse.webhooks.models import WebhookEndpoint
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 
 __all__ = [
     "AccessToken", "Account", "AccountLocation", "AccountMembership", "AccountSite", "App",
     "Attachment", "Base", "Blob", "Comment", "IdempotencyKey", "Location", "MasterAccount",
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
-    "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt",
+    "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint",
 ]

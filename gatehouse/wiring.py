@@ -9,5 +9,7 @@ from gatehouse.events import service as events
 
 def install_fanouts() -> None:
     from gatehouse.notifications.fanout import on_event as mail_fanout
+    from gatehouse.webhooks.fanout import on_event as webhook_fanout
 
     events.subscribe(mail_fanout)
+    events.subscribe(webhook_fanout)

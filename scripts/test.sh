@@ -9,8 +9,18 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade "pip>=24" 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis" # fail loudly if install failed
+# A regular (not editable) install: quiet, and it proves the templates ship as package data.
+.venv/bin/python -m pip install -q -c constraints.txt '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis, playwright" # fail loudly if install failed
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download)
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (Debian) =="
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || true
+  fi
+  command -v chromium >/dev/null 2>&1 || echo "chromium is not installed: the browser tests will be skipped (never in CI)" >&2
+fi
 
 PG_URL=${GATEHOUSE_TEST_PG_URL:-postgresql://127.0.0.1:5432/test}
 pg_ok() { .venv/bin/python - "$PG_URL" <<'PYEOF'

@@ -68,7 +68,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     else:
         url = ""
     s = Settings(environment="test", data_dir=Path(data_dir), database_url=url, jobs_enabled=False,
-                 access_log=False, auth_cache_seconds=0.2, worker="external")
+                 access_log=False, auth_cache_seconds=0.2, worker="external",
+                 webhook_allow_private=True)
     upgrade(s)
     yield s
     if created:

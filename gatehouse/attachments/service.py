@@ -170,7 +170,7 @@ async def _discard(db: Database, storage: Storage, key: str, blob_id: str, write
         log.warning("could not discard pending blob %s; the sweep will", blob_id, exc_info=True)
 
 
-def _wo_out(a: Attachment, blob: Blob) -> dict:
+def present_work_order_file(a: Attachment, blob: Blob) -> dict:
     return {"id": a.id, "contentType": "multipart/form-data", "filename": a.filename, "hash": blob.sha256,
             "createdBy": a.created_by, "createdOn": fmt_datetime(a.created_at)}
 
@@ -196,7 +196,7 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
         await events.record(session, "attachment.created", object_id=request_id, account_id=current.account_id,
                             site_code=current.site_code, data={"attachmentId": attachment.id, "size": blob.size},
                             at=attachment.created_at)
-        return {**_wo_out(attachment, blob), "ticketId": request_id}
+        return {**present_work_order_file(attachment, blob), "ticketId": request_id}
 
     return await _store(db, storage, settings, request, extension=ext, part_names=("file",), make_record=record)
 
@@ -208,7 +208,7 @@ async def list_work_order(session: AsyncSession, account_id: str, ticket_id: str
     rows = await repository.list_for_ticket(session, ticket_id)
     blobs = {b.id: b for b in (await session.execute(
         select(Blob).where(Blob.id.in_({a.blob_id for a in rows})))).scalars()} if rows else {}
-    return [_wo_out(a, blobs[a.blob_id]) for a in rows if a.blob_id in blobs]
+    return [present_work_order_file(a, blobs[a.blob_id]) for a in rows if a.blob_id in blobs]
 
 
 def _staged_out(s: StagedAttachment) -> dict:

@@ -16,15 +16,15 @@ from gatehouse.kit.db import Database
 from gatehouse.sites import service as sites
 from gatehouse.sites.models import Location, Site
 
-app = typer.Typer(help="Administer tenancy, apps, sites and grants.", no_args_is_help=True)
-master_app = typer.Typer(help="Master accounts (parent companies).", no_args_is_help=True)
-account_app = typer.Typer(help="Accounts (legal entities).", no_args_is_help=True)
-user_app = typer.Typer(help="Customer users and their account grants.", no_args_is_help=True)
-operator_app = typer.Typer(help="Operators: data-center staff scoped to sites.", no_args_is_help=True)
-app_app = typer.Typer(help="Apps: client credentials of a user or operator.", no_args_is_help=True)
-site_app = typer.Typer(help="Sites (facilities).", no_args_is_help=True)
-location_app = typer.Typer(help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
-grant_app = typer.Typer(help="Grant sites and locations to accounts.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Administer tenancy, apps, sites and grants.", no_args_is_help=True)
+master_app = typer.Typer(rich_markup_mode=None, help="Master accounts (parent companies).", no_args_is_help=True)
+account_app = typer.Typer(rich_markup_mode=None, help="Accounts (legal entities).", no_args_is_help=True)
+user_app = typer.Typer(rich_markup_mode=None, help="Customer users and their account grants.", no_args_is_help=True)
+operator_app = typer.Typer(rich_markup_mode=None, help="Operators: data-center staff scoped to sites.", no_args_is_help=True)
+app_app = typer.Typer(rich_markup_mode=None, help="Apps: client credentials of a user or operator.", no_args_is_help=True)
+site_app = typer.Typer(rich_markup_mode=None, help="Sites (facilities).", no_args_is_help=True)
+location_app = typer.Typer(rich_markup_mode=None, help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
+grant_app = typer.Typer(rich_markup_mode=None, help="Grant sites and locations to accounts.", no_args_is_help=True)
 from gatehouse.events.cli import app as audit_app  # noqa: E402
 from gatehouse.worker.cli import app as outbox_app  # noqa: E402
 from gatehouse.worker.cli import mail_app  # noqa: E402

@@ -14,9 +14,9 @@ from gatehouse.cli.admin import app as admin_app
 from gatehouse.cli.common import fail, load_settings
 from gatehouse.operators.cli import app as ops_app
 
-cli = typer.Typer(help="Gatehouse: facility access and work-order attachments API.", no_args_is_help=True,
+cli = typer.Typer(rich_markup_mode=None, help="Gatehouse: facility access and work-order attachments API.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode=None, help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_app, name="db")
 cli.add_typer(admin_app, name="admin")
 cli.add_typer(ops_app, name="ops")
@@ -39,9 +39,21 @@ def _upgrade(settings) -> None:  # type: ignore[no-untyped-def]
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema to the newest revision (idempotent)."""
+    from gatehouse.migrations.runner import current_revision, head_revision
+
     settings = load_settings()
+    try:
+        before = current_revision(settings)
+    except Exception:  # noqa: BLE001 - unreachable database: the upgrade reports it in one line
+        before = "?"
     _upgrade(settings)
-    typer.echo("database is up to date")
+    head = head_revision()
+    if before is None:
+        typer.echo(f"schema created (revision {head})")
+    elif before != head:
+        typer.echo(f"schema upgraded from revision {before} to {head}")
+    else:
+        typer.echo(f"database is up to date (revision {head})")
 
 
 @cli.command()
@@ -89,11 +101,19 @@ def demo(
     from gatehouse.demo import banner, seed_demo
     from gatehouse.kit.db import Database
 
+    import os
+
+    # the sandbox's links point at itself, and its webhooks may target local receivers (SPEC §11)
+    os.environ.setdefault("GATEHOUSE_PUBLIC_URL", f"http://{host}:{port}")
+    os.environ.setdefault("GATEHOUSE_WEBHOOK_ALLOW_PRIVATE", "true")
     settings = load_settings(data_dir=data_dir)
     _configure_logging(settings.log_level)
     data_dir.mkdir(parents=True, exist_ok=True)
     _upgrade(settings)
     cred_path = (data_dir / "demo-credentials.json").resolve()
+    from gatehouse.demo import write_samples
+
+    write_samples(data_dir / "samples")
 
     async def seed():  # type: ignore[no-untyped-def]
         db = Database(settings)

@@ -29,6 +29,11 @@ async def add_comment(session: AsyncSession, ticket: WorkOrder, text: str, autho
     comment = await repository.insert(session, ticket.id, text, author, user_id, utcnow())
     await events.record(session, "comment.created", object_id=ticket.id, account_id=ticket.account_id,
                         site_code=ticket.site_code, data={"commentId": comment.id}, at=comment.created_at)
+    return present(comment)
+
+
+def present(comment) -> dict:  # type: ignore[no-untyped-def]
+    """A comment's wire shape (API, operator API, webhooks)."""
     return {"comment": comment.comment, "commentedBy": comment.commented_by,
             "commentedOn": fmt_datetime(comment.created_at)}
 

@@ -18,7 +18,7 @@ from gatehouse.events.service import present
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError
 
-app = typer.Typer(help="The audit trail (SPEC §9).", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="The audit trail (SPEC §9).", no_args_is_help=True)
 
 CSV_COLUMNS = ["id", "type", "occurredAt", "actorKind", "actorName", "actorClientId", "accountId", "siteCode",
                "objectId", "data", "correlationId", "ip"]

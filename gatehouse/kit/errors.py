@@ -163,15 +163,24 @@ _STARLETTE_STATUS = {
 }
 
 
+def _leaf_routes(routes):  # type: ignore[no-untyped-def]
+    """Routes as served: FastAPI wraps included routers (`original_router`), Starlette mounts nest."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method any route serves at this path (Starlette only names the first route's)."""
-    from starlette.routing import Match
-
+    path = request.scope.get("path", "")
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE or route.matches({**request.scope, "method": "POST"})[0] != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for route in _leaf_routes(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and getattr(route, "methods", None) and regex.match(path):
+            methods |= set(route.methods)
     return sorted(methods)
 
 

@@ -18,6 +18,14 @@ access_log = logging.getLogger("gatehouse.access")
 error_log = logging.getLogger("gatehouse.errors")
 
 
+DOC_PAGES = frozenset({"/docs", "/redoc"})
+# The API docs pages load everything from Gatehouse; this keeps them from reaching further (ReDoc's
+# bundle would fetch its logo from a CDN). Their inline bootstrap script is FastAPI's own.
+DOCS_CSP = (b"content-security-policy",
+            b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            b"script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:")
+
+
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it costs microseconds on the hot path."""
 
@@ -43,6 +51,9 @@ class RequestContextMiddleware:
         context.client_ip.set(client[0] if client else "")
         context.current_actor.set(None)
         cid_header = (b"x-correlation-id", cid.encode())
+        extra = [cid_header]
+        if scope["path"] in DOC_PAGES:
+            extra.append(DOCS_CSP)
         started = time.perf_counter()
         status = 0
 
@@ -50,7 +61,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), cid_header]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:

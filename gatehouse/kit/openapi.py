@@ -27,6 +27,58 @@ def register_body_schema(name: str, adapter: TypeAdapter[Any], *, required: bool
     }
 
 
+# Short, stable names for generated clients (`client.getAccessTicket(...)`); a route without an
+# explicit operation_id gets one from here, and a new route missing from here fails the tests.
+OPERATION_IDS = {
+    ("GET", "/healthz"): "getHealth",
+    ("POST", "/v2/auth/token"): "issueToken",
+    ("POST", "/oauth2/v1/token"): "issueTokenJson",
+    ("GET", "/v1/accounts"): "listAccounts",
+    ("GET", "/v1/sites"): "listSites",
+    ("GET", "/v1/locations"): "listLocations",
+    ("POST", "/v1/facility-access/visitors/access-requests"): "createAccessRequests",
+    ("GET", "/v1/facility-access/access-tickets/{ticketId}"): "getAccessTicket",
+    ("PUT", "/v1/facility-access/access-tickets/{ticketId}"): "editAccessTicket",
+    ("GET", "/v1/facility-access/visitors"): "listAccessTickets",
+    ("PUT", "/v1/facility-access/access-tickets/{ticketId}/cancel"): "cancelAccessTicket",
+    ("PUT", "/v1/facility-access/access-tickets/{ticketId}/approve"): "approveAccessTicket",
+    ("PUT", "/v1/facility-access/access-tickets/{ticketId}/deny"): "denyAccessTicket",
+    ("POST", "/v1/comments"): "addComment",
+    ("POST", "/v1/attachments"): "uploadWorkOrderAttachment",
+    ("POST", "/v1/attachments/file"): "uploadStagedAttachment",
+    ("GET", "/v1/attachments/{attachmentId}"): "getAttachments",
+    ("DELETE", "/v1/attachments/{attachmentId}"): "deleteStagedAttachment",
+    ("GET", "/v1/attachments/{ticketId}/file/{id}"): "downloadWorkOrderAttachment",
+    ("GET", "/v1/attachments/{attachmentId}/file"): "downloadStagedAttachment",
+    ("GET", "/ops/v1/access-tickets"): "getRoster",
+    ("GET", "/ops/v1/access-tickets/{ticketId}"): "getOperatorAccessTicket",
+    ("PUT", "/ops/v1/access-tickets/{ticketId}/check-in"): "checkIn",
+    ("PUT", "/ops/v1/access-tickets/{ticketId}/check-out"): "checkOut",
+    ("PUT", "/ops/v1/access-tickets/{ticketId}/complete"): "completeAccessTicket",
+    ("POST", "/ops/v1/access-tickets/{ticketId}/comments"): "addOperatorComment",
+    ("GET", "/v1/audit-events"): "listAuditEvents",
+    ("GET", "/ops/v1/audit-events"): "listOperatorAuditEvents",
+}
+
+
+def operation_id(route) -> str:  # type: ignore[no-untyped-def]
+    method = sorted(route.methods)[0]
+    return OPERATION_IDS.get((method, route.path_format), f"{method.lower()}_{route.name}")
+
+
+def _drop_null_defaults(node: Any) -> None:
+    """`"default": null` on a non-nullable schema (an optional field that may be left out, never sent
+    as null) is invalid OpenAPI: leaving the field out says the same."""
+    if isinstance(node, dict):
+        if "default" in node and node["default"] is None and node.get("type") not in (None, "null"):
+            del node["default"]
+        for value in node.values():
+            _drop_null_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_null_defaults(value)
+
+
 def install_openapi(app: FastAPI) -> None:
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -46,6 +98,7 @@ def install_openapi(app: FastAPI) -> None:
                     del op["responses"]["422"]
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
+        _drop_null_defaults(spec)
         app.openapi_schema = spec
         return spec
 

@@ -73,6 +73,8 @@ def detail_from_error(err: dict[str, Any], noun: str = "Payload", loc: Sequence[
             predicate = predicate.format(**ctx)
         except (KeyError, IndexError):
             pass
+        # "at least 1 characters" -> "at least 1 character"
+        predicate = re.sub(r"\b1 (character|item)s\b", r"1 \1", predicate)
         if kind == "value_error" and ctx.get("error"):
             predicate = str(ctx["error"]).rstrip(".")
         if kind == "missing":

@@ -25,6 +25,9 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
 
     async def deliver(message: Message) -> Delivered:
         payload = message.payload
+        if "ticketId" not in payload:
+            reply = await transport.send(render.build_notice(payload, mail_from=settings.mail_from))
+            return Delivered(250, str(reply)[:1024])
         async with db.read() as session:
             found = await ticket_view(session, payload["ticketId"])
             comment = ""

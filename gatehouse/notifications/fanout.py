@@ -49,3 +49,28 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
             if key in event.data:
                 payload[key] = event.data[key]
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
+
+
+async def webhook_disabled(session: AsyncSession, endpoint) -> None:  # type: ignore[no-untyped-def]
+    """SPEC §11: an endpoint disabled after 5 days of failures: its owners are told (the account's
+    webhooks:manage users, or the site's operators), each once."""
+    import uuid
+
+    from gatehouse.accounts.models import OperatorSite
+    from gatehouse.kit.db import utcnow
+
+    if endpoint.account_id:
+        rows = await session.execute(
+            select(User.email, AccountMembership.permissions).join(AccountMembership, AccountMembership.user_id == User.id)
+            .where(AccountMembership.account_id == endpoint.account_id, User.email.is_not(None)))
+        owners = {email.lower(): email for email, perms in rows if "webhooks:manage" in perms.split()}
+    else:
+        rows = await session.execute(select(User.email).join(OperatorSite, OperatorSite.user_id == User.id)
+                                     .where(OperatorSite.site_code == endpoint.site_code, User.email.is_not(None)))
+        owners = {email.lower(): email for (email,) in rows}
+    event_id = str(uuid.uuid4())
+    for address in sorted(owners.values()):
+        await enqueue(session, CHANNEL, {"kind": "webhook_disabled", "to": address, "webhookId": endpoint.id,
+                                         "url": endpoint.url, "reason": endpoint.disabled_reason or "",
+                                         "eventId": event_id, "at": fmt_iso_ms(utcnow())},
+                      target=address, event_id=event_id)

@@ -39,7 +39,8 @@ def message_id(event_id: str, address: str, kind: str) -> str:
 
 def qr_png(text: str) -> bytes:
     buf = io.BytesIO()
-    segno.make(text, error="m").save(buf, kind="png", scale=8, border=4)
+    # a full QR code, never a Micro QR: desk scanners and phone cameras all read the full one
+    segno.make_qr(text, error="m").save(buf, kind="png", scale=8, border=4)
     return buf.getvalue()
 
 
@@ -75,4 +76,23 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
         html = msg.get_payload()[1]
         html.add_related(qr_png(ticket["ticketId"]), "image", "png", cid=f"<{qr_cid}>",
                          filename=f"{ticket['ticketId']}.png", disposition="inline")
+    return msg
+
+
+def build_notice(payload: dict[str, Any], *, mail_from: str) -> EmailMessage:
+    """Mails about no ticket (a disabled webhook endpoint)."""
+    kind = payload["kind"]
+    subject = "Gatehouse disabled a webhook endpoint"
+    context = {"subject": subject, "webhook_id": payload.get("webhookId", ""), "url": payload.get("url", ""),
+               "reason": payload.get("reason", "")}
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = mail_from
+    msg["To"] = payload["to"]
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = message_id(payload["eventId"], payload["to"], kind)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Gatehouse-Mail"] = kind
+    msg.set_content(_env.get_template(f"{kind}.txt").render(context))
+    msg.add_alternative(_env.get_template(f"{kind}.html").render(context), subtype="html")
     return msg

@@ -15,7 +15,7 @@ from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database
 from gatehouse.operators import service
 
-app = typer.Typer(help="Operator actions: roster, check-in/out, complete, comment.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Operator actions: roster, check-in/out, complete, comment.", no_args_is_help=True)
 OperatorName = Annotated[str, typer.Option("--operator", help="Display name of the operator acting")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 

@@ -10,7 +10,7 @@ from gatehouse.cli.common import output, run_db
 from gatehouse.kit.db import Database
 from gatehouse.worker import repository
 
-app = typer.Typer(help="Outbox deliveries (mail, webhooks): list and retry.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Outbox deliveries (mail, webhooks): list and retry.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -44,7 +44,7 @@ def outbox_retry(message_id: Annotated[int, typer.Argument(help="The id from `li
     retry_message(message_id, None, json)
 
 
-mail_app = typer.Typer(help="Mail (SPEC §10): what was sent, what waits, what died; retry by hand.",
+mail_app = typer.Typer(rich_markup_mode=None, help="Mail (SPEC §10): what was sent, what waits, what died; retry by hand.",
                        no_args_is_help=True)
 
 

@@ -21,9 +21,11 @@ def load_channels(settings: Settings, db: Database) -> None:
     """Register the delivery channels: Gatehouse's own, then any plugins (modules that register
     channels on import, or offer `install(settings, db)`)."""
     from gatehouse.notifications.channel import install as install_mail
+    from gatehouse.webhooks.channel import install as install_webhooks
 
     install_fanouts()
     install_mail(settings, db)
+    install_webhooks(settings, db)
     for module in filter(None, (m.strip() for m in settings.worker_plugins.split(","))):
         loaded = importlib.import_module(module)
         if hasattr(loaded, "install"):

@@ -73,8 +73,9 @@ class Channel:
     handler: Handler
     schedule: Sequence[timedelta]  # waits before retries 1, 2, ...; then dead
     timeout: float = 30.0
-    # called (in its own transaction) when a message goes dead, e.g. to disable a failing endpoint
-    on_dead: Callable[[AsyncSession, Message, str], Awaitable[None]] | None = None
+    # called in the transaction that records each attempt's outcome ("delivered" | "retry" | "dead"),
+    # with the response status: e.g. to disable an endpoint that answered 410 or failed for days
+    on_outcome: Callable[[AsyncSession, Message, str, int | None], Awaitable[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

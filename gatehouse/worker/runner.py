@@ -196,8 +196,8 @@ class Worker:
                     done = await session.execute(update(OutboxMessage).where(and_(
                         OutboxMessage.id == message.id, OutboxMessage.leased_by == self.name)).values(**values)
                         .execution_options(synchronize_session=False))
-                    if done.rowcount and outcome == "dead" and channel.on_dead is not None:
-                        await channel.on_dead(session, message, error)
+                    if done.rowcount and channel.on_outcome is not None:
+                        await channel.on_outcome(session, message, outcome, status)
                 if outcome == "delivered":
                     self.delivered += 1
                 return

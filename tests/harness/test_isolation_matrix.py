@@ -34,6 +34,17 @@ MATRIX = {
     ("PUT", "/ops/v1/access-tickets/{ticketId}/complete"): ("other_operator", "ticket", None),
     ("POST", "/ops/v1/access-tickets/{ticketId}/comments"): ("other_operator", "ticket", {"comment": "x"}),
 }
+for _prefix, _who, _fill in (("/v1/webhooks", "other_account", "webhook"), ("/ops/v1/webhooks", "other_operator",
+                                                                          "ops_webhook")):
+    MATRIX.update({
+        ("GET", f"{_prefix}/{{webhookId}}"): (_who, _fill, None),
+        ("PATCH", f"{_prefix}/{{webhookId}}"): (_who, _fill, {"description": "pwned"}),
+        ("DELETE", f"{_prefix}/{{webhookId}}"): (_who, _fill, None),
+        ("POST", f"{_prefix}/{{webhookId}}/rotate-secret"): (_who, _fill, None),
+        ("POST", f"{_prefix}/{{webhookId}}/test"): (_who, _fill, None),
+        ("GET", f"{_prefix}/{{webhookId}}/deliveries"): (_who, _fill, None),
+        ("POST", f"{_prefix}/{{webhookId}}/deliveries/{{deliveryId}}/redeliver"): (_who, _fill + "+delivery", None),
+    })
 
 
 def test_matrix_covers_every_id_endpoint(settings):
@@ -41,11 +52,15 @@ def test_matrix_covers_every_id_endpoint(settings):
     assert not missing, f"add these id-taking endpoints to the isolation matrix: {sorted(missing)}"
 
 
-async def snapshot(client, owner, ticket, staged):  # type: ignore[no-untyped-def]
+async def snapshot(client, owner, ticket, staged, hooks=None):  # type: ignore[no-untyped-def]
     detail = (await client.get(f"/v1/facility-access/access-tickets/{ticket}", headers=owner.headers)).json()
     files = (await client.get(f"/v1/attachments/{ticket}", headers=owner.headers)).json()
     meta = (await client.get(f"/v1/attachments/{staged}", headers=owner.token_headers)).json()
-    return detail, files, meta
+    seen = []
+    for path, headers in (hooks or []):
+        seen.append((await client.get(path, headers=headers)).json())
+        seen.append((await client.get(path + "/deliveries", headers=headers)).json())
+    return detail, files, meta, seen
 
 
 async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
@@ -56,6 +71,17 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
                                  files={"file": ("a.pdf", PDF)}, headers=owner.headers)).json()["id"]
     staged = (await client.post("/v1/attachments/file", files={"uploadFile": ("b.pdf", PDF)},
                                 headers=owner.token_headers)).json()["attachmentId"]
+    manager = await factory.user(owner_t, perms=["webhooks:manage"])
+    hook = (await client.post("/v1/webhooks", json={"url": "https://hooks.example/a", "eventTypes": ["*"]},
+                              headers=manager.headers)).json()["webhookId"]
+    owner_op = await factory.operator(list(owner_t.sites))
+    ops_hook = (await client.post("/ops/v1/webhooks", json={"url": "https://hooks.example/b", "eventTypes": ["*"],
+                                                            "site": next(iter(owner_t.sites))},
+                                  headers=owner_op.token_headers)).json()["webhookId"]
+    delivery = (await client.post(f"/v1/webhooks/{hook}/test", headers=manager.headers)).json()["deliveryId"]
+    ops_delivery = (await client.post(f"/ops/v1/webhooks/{ops_hook}/test", headers=owner_op.token_headers)
+                    ).json()["deliveryId"]
+    hooks = [(f"/v1/webhooks/{hook}", manager.headers), (f"/ops/v1/webhooks/{ops_hook}", owner_op.token_headers)]
     other_t = await factory.tenant()
     intruders = {
         "other_account": next(iter(other_t.users.values())),
@@ -64,7 +90,7 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
                                                          "tickets:read", "attachments:write"]),
         "other_operator": await factory.operator(list(other_t.sites)),
     }
-    before = await snapshot(client, owner, ticket, staged)
+    before = await snapshot(client, owner, ticket, staged, hooks)
     tried = 0
     for (method, template), (who, fill, body) in MATRIX.items():
         targets = []
@@ -75,6 +101,9 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
                 targets.append(re.sub(r"\{\w+\}", staged, template))
             elif kind == "ticket+file":
                 targets.append(template.replace("{ticketId}", ticket).replace("{id}", file_id))
+            elif kind.startswith("webhook") or kind.startswith("ops_webhook"):
+                wid, did = (hook, delivery) if kind.startswith("webhook") else (ops_hook, ops_delivery)
+                targets.append(template.replace("{webhookId}", wid).replace("{deliveryId}", did))
         people = ["other_account", "other_user"] if who == "both" else [who]
         for path in targets:
             for person in people:
@@ -94,7 +123,7 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
     assert r.status_code == 404
     tried += 2
     assert tried >= len(MATRIX)
-    assert await snapshot(client, owner, ticket, staged) == before
+    assert await snapshot(client, owner, ticket, staged, hooks) == before
     # and the foreign ticket never shows in the intruder's list
     rows = (await client.get("/v1/facility-access/visitors", headers=other.headers)).json()["content"]
     assert all(row["id"] != ticket for row in rows)

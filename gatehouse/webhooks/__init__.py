@@ -1,0 +1,1 @@
+"""Outgoing webhooks (SPEC §11): Standard Webhooks 1.0, on the worker."""

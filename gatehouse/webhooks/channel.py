@@ -1,0 +1,108 @@
+"""The `webhook` outbox channel: Standard Webhooks 1.0 signatures (the `standardwebhooks`
+library), the SSRF guard at delivery time, 15 s, no redirects, SPEC §11's retry schedule;
+410 disables the endpoint; five days of failures disable it and mail its owners."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks.webhooks import Webhook
+
+from gatehouse import __version__
+from gatehouse.config import Settings
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.webhooks import repository
+from gatehouse.webhooks.ssrf import Refused, resolve
+from gatehouse.worker.outbox import Channel, Delivered, Message, PermanentFailure, TemporaryFailure, register
+
+log = logging.getLogger("gatehouse.webhooks")
+SCHEDULE = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+            timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)]
+TIMEOUT = 15.0
+FAILING_LIMIT = timedelta(days=5)
+USER_AGENT = f"Gatehouse-Webhooks/{__version__}"
+
+
+def signatures(secrets: list[str], msg_id: str, at: datetime, body: str) -> str:
+    return " ".join(Webhook(secret).sign(msg_id, at, body) for secret in secrets)
+
+
+def install(settings: Settings, db: Database, schedule: list[timedelta] | None = None) -> Channel:
+    client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False,
+                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    allow_private = settings.webhook_allow_private
+
+    async def deliver(message: Message) -> Delivered:
+        async with db.read() as session:
+            endpoint = await repository.endpoint_by_id(session, message.target)
+        if endpoint is None or not endpoint.enabled:
+            raise PermanentFailure("the endpoint was deleted or disabled")
+        now = utcnow()
+        keys = [endpoint.secret]
+        if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
+            keys.append(endpoint.previous_secret)
+        body = message.payload["body"]
+        at = datetime.now(UTC)
+        parts = urlsplit(endpoint.url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            address = await resolve(host, port, allow_private=allow_private)
+        except Refused as exc:
+            raise TemporaryFailure(f"refused: {exc}") from None
+        # connect to the address just checked (no second lookup that could answer differently),
+        # while TLS and the Host header still name the host
+        netloc = f"[{address}]" if ":" in address else address
+        if parts.port:
+            netloc += f":{parts.port}"
+        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        headers = {"webhook-id": message.event_id, "webhook-timestamp": str(int(at.timestamp())),
+                   "webhook-signature": signatures(keys, message.event_id, at, body),
+                   "content-type": "application/json", "user-agent": USER_AGENT,
+                   "host": parts.netloc.rsplit("@", 1)[-1]}
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        try:
+            r = await client.post(target, content=body.encode(), headers=headers, extensions=extensions)
+        except httpx.TimeoutException:
+            raise TemporaryFailure(f"no answer within {TIMEOUT:g} s") from None
+        except httpx.HTTPError as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
+        text = r.text[:1024]
+        if 200 <= r.status_code < 300:
+            return Delivered(r.status_code, text)
+        if r.status_code == 410:
+            raise PermanentFailure("410 Gone: the endpoint is disabled", status=410, body=text)
+        raise TemporaryFailure(f"HTTP {r.status_code}", status=r.status_code, body=text)
+
+    async def on_outcome(session: AsyncSession, message: Message, outcome: str, status: int | None) -> None:
+        endpoint = await repository.endpoint_by_id(session, message.target)
+        if endpoint is None:
+            return
+        now = utcnow()
+        if outcome == "delivered":
+            endpoint.failing_since = None
+            return
+        if status == 410:
+            _disable(endpoint, "The endpoint answered 410 Gone.", now)
+            return
+        endpoint.failing_since = endpoint.failing_since or now
+        if endpoint.enabled and now - endpoint.failing_since >= FAILING_LIMIT:
+            _disable(endpoint, "Every delivery failed for 5 days.", now)
+            from gatehouse.notifications.fanout import webhook_disabled
+
+            await webhook_disabled(session, endpoint)
+
+    channel = Channel("webhook", deliver, schedule or SCHEDULE, timeout=TIMEOUT + 5, on_outcome=on_outcome)
+    register(channel)
+    return channel
+
+
+def _disable(endpoint, reason: str, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = now
+    log.warning("webhook %s disabled: %s", endpoint.id, reason)

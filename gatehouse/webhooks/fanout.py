@@ -1,0 +1,53 @@
+"""Events -> webhook outbox rows, in the change's transaction. The body is built now, once: `data`
+is the ticket exactly as GET returns it after the change (or the comment / attachment as their
+endpoints return them, plus ticketId), and every retry sends the same bytes under the same id."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.attachments.models import Attachment, Blob
+from gatehouse.attachments.service import present_work_order_file
+from gatehouse.comments.models import Comment
+from gatehouse.comments.service import present as present_comment
+from gatehouse.events.service import Recorded
+from gatehouse.facility_access.service import ticket_view
+from gatehouse.kit.wire import fmt_iso_ms
+from gatehouse.webhooks import repository
+from gatehouse.webhooks.service import SUBSCRIBABLE, body_of
+from gatehouse.worker.outbox import enqueue
+
+
+async def _data(session: AsyncSession, event: Recorded) -> dict[str, Any] | None:
+    if event.type.startswith("access_ticket."):
+        found = await ticket_view(session, event.object_id)
+        return None if found is None else found[0]
+    if event.type == "comment.created":
+        comment = await session.get(Comment, event.data.get("commentId"))
+        return None if comment is None else {**present_comment(comment), "ticketId": comment.work_order_id}
+    if event.type == "attachment.created" and not event.data.get("staged"):
+        attachment = await session.get(Attachment, event.data.get("attachmentId"))
+        blob = await session.get(Blob, attachment.blob_id) if attachment is not None else None
+        if attachment is None or blob is None:
+            return None
+        return {**present_work_order_file(attachment, blob), "ticketId": attachment.work_order_id}
+    return None
+
+
+async def on_event(session: AsyncSession, event: Recorded) -> None:
+    if event.type not in SUBSCRIBABLE:
+        return
+    endpoints = [e for e in await repository.subscribed(session, event.account_id, event.site_code)
+                 if "*" in (types := json.loads(e.event_types)) or event.type in types]
+    if not endpoints:
+        return
+    data = await _data(session, event)
+    if data is None:
+        return
+    body = body_of(event.type, event.id, fmt_iso_ms(event.occurred_at), data)
+    for endpoint in endpoints:
+        await enqueue(session, repository.CHANNEL, {"type": event.type, "body": body}, target=endpoint.id,
+                      event_id=event.id)

@@ -1,0 +1,95 @@
+"""The SSRF guard (SPEC §11): https only, and every address a name resolves to, checked at each
+delivery (not only at creation), must be public. GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true lifts it
+for the demo and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Refused(ValueError):
+    pass
+
+
+def forbidden_reason(ip: IP) -> str | None:
+    """Why an address may not be a webhook target, or None if it is public."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        for embedded in (ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None):
+            if embedded is not None:
+                reason = forbidden_reason(embedded)
+                if reason:
+                    return f"{reason} (inside {ip})"
+        if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64 of an IPv4 address
+            reason = forbidden_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+            if reason:
+                return f"{reason} (inside {ip})"
+    for test, name in ((ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"),
+                       (ip.is_multicast, "multicast"), (ip.is_unspecified, "unspecified"),
+                       (ip.is_reserved, "reserved"), (ip.is_private, "private")):
+        if test:
+            return f"{ip} is {'an' if name[0] in 'aeiou' else 'a'} {name} address"
+    if not ip.is_global:
+        return f"{ip} is not a public address"
+    return None
+
+
+def literal_ip(host: str) -> IP | None:
+    """A host written as an address in any form a resolver accepts: 127.0.0.1, 2130706433, 0x7f.1,
+    127.1, [::1], ::ffff:127.0.0.1."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def check_url(url: str, *, allow_private: bool) -> str | None:
+    """At creation/update: the scheme, a host, and a literal address's range. None when fine."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in (("https", "http") if allow_private else ("https",)):
+        return "must be an https URL" if not allow_private else "must be an http(s) URL"
+    if not parts.hostname:
+        return "must name a host"
+    if parts.username or parts.password:
+        return "must not carry credentials"
+    _ = port
+    ip = literal_ip(parts.hostname)
+    if ip is not None and not allow_private:
+        reason = forbidden_reason(ip)
+        if reason:
+            return f"must point to a public address: {reason}"
+    return None
+
+
+async def resolve(host: str, port: int, *, allow_private: bool) -> str:
+    """At delivery: resolve now and refuse if ANY address is not public (a name that answers with
+    one public and one private address is refused). Returns the address to connect to."""
+    ip = literal_ip(host)
+    if ip is not None:
+        addresses = [ip]
+    else:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise Refused(f"cannot resolve {host}: {exc.strerror}") from None
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise Refused(f"{host} has no address")
+    if not allow_private:
+        for address in addresses:
+            reason = forbidden_reason(address)
+            if reason:
+                raise Refused(f"{host} resolves to a forbidden address: {reason}")
+    return str(addresses[0])
