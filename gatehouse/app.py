@@ -19,6 +19,7 @@ from gatehouse.config import Settings
 from gatehouse.attachments.service import sweep_pending_blobs
 from gatehouse.attachments.storage import open_storage
 from gatehouse.kit.db import Database
+from gatehouse.kit.leanread import LeanReader
 from gatehouse.wiring import install_fanouts
 from gatehouse.worker.main import build_worker
 from gatehouse.kit.errors import install_error_handlers
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     install_fanouts()
     db = Database(settings)
+    reader = LeanReader(settings)
     storage = open_storage(settings.effective_storage_url)
 
     @asynccontextmanager
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 worker.stop()
                 await asyncio.gather(task, return_exceptions=True)
             await storage.close()
+            await reader.close()
             await db.dispose()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from Gatehouse itself, not a CDN
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.reader = reader
     app.state.storage = storage
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 

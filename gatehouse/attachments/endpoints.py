@@ -27,7 +27,7 @@ router = APIRouter(tags=["Attachments"])
 ADDITION = {"x-gatehouse-addition": True}
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     return request.app.state.storage
 
 

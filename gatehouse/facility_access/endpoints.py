@@ -24,8 +24,9 @@ from gatehouse.facility_access.schemas import (
     TicketOut,
     TicketPageOut,
 )
-from gatehouse.kit.db import DatabaseDep, SessionDep
+from gatehouse.kit.db import DatabaseDep, ReaderDep, SessionDep
 from gatehouse.kit.errors import ErrorDetail, ValidationFailed, error_responses
+from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.validation import JsonBody
 
 router = APIRouter(tags=["Facility access"])
@@ -77,8 +78,9 @@ async def create_access_requests(
     summary="Retrieve a visitor access ticket",
     responses=error_responses(400, 401, 403, 404),
 )
-async def get_access_ticket(ctx: CanRead, session: SessionDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
-    return await service.get_ticket_detail(session, ctx.account_id, ticketId)
+async def get_access_ticket(ctx: CanRead, reader: ReaderDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+    # serialised once, here: the dict is built by the presenter, not re-validated through the model
+    return JsonBytes(await service.get_ticket_detail(reader, ctx.account_id, ticketId))
 
 
 @router.get(
@@ -89,7 +91,8 @@ async def get_access_ticket(ctx: CanRead, session: SessionDep, ticketId: TicketI
 )
 async def list_visitor_access(
     ctx: CanRead,
-    session: SessionDep,
+    db: DatabaseDep,
+    reader: ReaderDep,
     site: Annotated[str | None, Query(max_length=6, description="Filter by site code.")] = None,
     status: Annotated[str | None, Query(max_length=32, description="Filter by ticket status.",
                                         json_schema_extra={"enum": [s.value for s in Status]})] = None,
@@ -100,8 +103,8 @@ async def list_visitor_access(
     if status is not None and status not in Status._value2member_map_:
         raise ValidationFailed([ErrorDetail(field="status", code="INVALID_VALUE",
                                             message="Query parameter 'status' has an unexpected value.")])
-    return await service.list_tickets(session, ctx.account_id, site=site, status=status, created_by=createdBy,
-                                      size=size, page=page)
+    return JsonBytes(await service.list_tickets(db, reader, ctx.account_id, site=site, status=status,
+                                                created_by=createdBy, size=size, page=page))
 
 
 @router.put(

@@ -23,6 +23,8 @@ from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLo
 from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn, is_email
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from gatehouse.facility_access import reads
+from gatehouse.kit.leanread import LeanReader
 from gatehouse.sites.models import Site
 from gatehouse.sites.repository import granted_site, visible_locations
 
@@ -288,14 +290,11 @@ async def _insert(db: Database, ctx: AccountContext, plans: list[_Planned], refs
 # --- read ---------------------------------------------------------------------------------------
 
 
-async def get_ticket_detail(session: AsyncSession, account_id: str, ticket_id: str) -> dict:
-    found = await repository.get_ticket_with_address(session, account_id, ticket_id)
-    if found is None:
+async def get_ticket_detail(reader: LeanReader, account_id: str, ticket_id: str) -> dict:
+    body = await reads.ticket_detail(reader, account_id, ticket_id)
+    if body is None:
         raise ticket_not_found()
-    ticket, address, _tz = found
-    locations = await repository.ticket_locations(session, ticket.id)
-    comments = await repository.ticket_comments(session, ticket.id)
-    return render_ticket(ticket, address, locations, comments)
+    return body
 
 
 def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
@@ -324,26 +323,29 @@ def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrder
         "escortFirstName": ticket.escort_first_name or "", "escortLastName": ticket.escort_last_name or "",
         "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": fmt_date(ticket.badge_end),
         "customerExternalReference": ticket.customer_external_reference or "",
-        "workDescription": ticket.notes or "", "description": ticket.title, "bulkRequest": ticket.bulk_request,
+        "workDescription": ticket.notes or "", "description": ticket.title, "bulkRequest": bool(ticket.bulk_request),
         "closedOn": fmt_datetime(ticket.closed_at),
         "comments": [{"comment": c.comment, "commentedBy": c.commented_by,
                       "commentedOn": fmt_datetime(c.created_at)} for c in comments],
     }
 
 
-async def list_tickets(session: AsyncSession, account_id: str, *, site: str | None, status: str | None,
-                       created_by: str | None, size: int, page: int) -> dict:
+async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, site: str | None,
+                       status: str | None, created_by: str | None, size: int, page: int) -> dict:
     from gatehouse.kit.wire import fmt_datetime
 
-    if site is not None and await granted_site(session, account_id, site) is None:
+    if site is not None:
+        async with db.read() as session:  # an ungranted site lists nothing
+            granted = await granted_site(session, account_id, site) is not None
+    if site is not None and not granted:
         rows, total = [], 0
     else:
-        rows, total = await repository.list_page(session, account_id, site=site, status=status,
-                                                 created_by=created_by, size=size, page=page)
+        rows, total = await reads.ticket_page(reader, account_id, site=site, status=status, created_by=created_by,
+                                              size=size, page=page)
     total_pages = (total + size - 1) // size
     content = [{
         "id": r.id, "title": r.title, "status": r.status, "site": r.site_code, "requestType": "Visitor Access",
-        "category": "New Visitor Access", "isBulkRequest": r.bulk_request, "createdOn": fmt_datetime(r.created_at),
+        "category": "New Visitor Access", "isBulkRequest": bool(r.bulk_request), "createdOn": fmt_datetime(r.created_at),
         "updatedOn": fmt_datetime(r.updated_at), "closedOn": fmt_datetime(r.closed_at), "createdBy": r.requester,
         "ticketType": "Facility Access", "description": "New Visitor Access", "location": r.location_summary,
     } for r in rows]

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from gatehouse.config import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:  # async: a sync dependency costs a thread hop
     return request.app.state.settings
 
 

@@ -176,11 +176,14 @@ def _leaf_routes(routes):  # type: ignore[no-untyped-def]
 def _allowed_methods(request: Request) -> list[str]:
     """Every method any route serves at this path (Starlette only names the first route's)."""
     path = request.scope.get("path", "")
+    matching = [route for route in _leaf_routes(request.app.router.routes)
+                if getattr(route, "methods", None) and getattr(route, "path_regex", None) is not None
+                and route.path_regex.match(path)]
+    # /v1/attachments/file is its own resource, though /v1/attachments/{attachmentId} matches it too
+    literal = [route for route in matching if getattr(route, "path", None) == path]
     methods: set[str] = set()
-    for route in _leaf_routes(request.app.router.routes):
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and getattr(route, "methods", None) and regex.match(path):
-            methods |= set(route.methods)
+    for route in literal or matching:
+        methods |= set(route.methods)
     return sorted(methods)
 
 

@@ -13,13 +13,20 @@ from pydantic_core import PydanticCustomError
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def fmt_datetime(value: datetime | None) -> str:
-    """`yyyy-MM-dd HH:mm:ss` UTC; an absent value is "" as on the real API."""
-    return value.strftime(DATETIME_FORMAT) if value else ""
+def fmt_datetime(value: datetime | str | None) -> str:
+    """`yyyy-MM-dd HH:mm:ss` UTC; an absent value is "" as on the real API. A string is a value read
+    raw from the database (SQLite text, PostgreSQL JSON): `2026-11-22 10:15:30.123` or `...T...`."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        return value[:19].replace("T", " ")
+    return value.strftime(DATETIME_FORMAT)
 
 
-def fmt_date(value: date | None) -> str:
-    return value.isoformat() if value else ""
+def fmt_date(value: date | str | None) -> str:
+    if not value:
+        return ""
+    return value[:10] if isinstance(value, str) else value.isoformat()
 
 
 def fmt_iso_ms(value: datetime) -> str:
