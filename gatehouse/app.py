@@ -18,6 +18,7 @@ from gatehouse.auth.service import AuthCache
 from gatehouse.config import Settings
 from gatehouse.attachments.service import sweep_pending_blobs
 from gatehouse.attachments.storage import open_storage
+from gatehouse.console.routes import install as install_console
 from gatehouse.kit.db import Database
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.wiring import install_fanouts
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     install_error_handlers(app)
+    install_console(app)
     install_openapi(app)
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     logging.getLogger("gatehouse").setLevel(settings.log_level.upper())

@@ -57,9 +57,11 @@ class DemoCredential:
     master_account_id: str | None = None
     account_id: str | None = None
     email: str | None = None
+    console_password: str | None = None
 
     def as_json(self) -> dict:
-        data = {"client_id": self.client_id, "client_secret": self.client_secret, "email": self.email}
+        data = {"client_id": self.client_id, "client_secret": self.client_secret, "email": self.email,
+                "console_password": self.console_password}
         if self.account_id:
             data.update(master_account_id=self.master_account_id, account_id=self.account_id)
         return data
@@ -103,6 +105,8 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
             creds[name].master_account_id = master_id
             creds[name].account_id = account_id
             creds[name].email = user.email
+    for name, cred in creds.items():
+        cred.console_password = await _ensure_console_password(db, name, (saved.get(name) or {}).get("console_password"))
     credentials_path.parent.mkdir(parents=True, exist_ok=True)
     # Written 0600 from the first byte: it holds live secrets.
     fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,6 +114,22 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
         json.dump({name: c.as_json() for name, c in creds.items()}, fh, indent=2)
     os.chmod(credentials_path, 0o600)
     return creds
+
+
+async def _ensure_console_password(db: Database, name: str, saved: str | None) -> str:
+    """Each person's console login: the password a previous run printed, else a new one."""
+    import secrets as _secrets
+
+    from gatehouse.console.auth import set_password
+    from gatehouse.console.models import ConsoleLogin
+
+    password = saved or _secrets.token_urlsafe(12)
+    async with db.read() as s:
+        user = (await s.execute(select(User).where(User.display_name == name))).scalar_one()
+        login = await s.get(ConsoleLogin, user.id)
+    if login is None or not auth.verify_secret(login.password_hash, password):
+        await set_password(db, name, password)
+    return password
 
 
 async def _ensure_app(session, user_id: int, saved: dict | None) -> DemoCredential:  # type: ignore[no-untyped-def]
@@ -134,6 +154,9 @@ def banner(creds: dict[str, DemoCredential], base_url: str, credentials_path: Pa
     for name, c in creds.items():
         extra = f"  master_account_id={c.master_account_id} account_id={c.account_id}" if c.account_id else "  (operator)"
         lines.append(f"    {name:<22} client_id={c.client_id} client_secret={c.client_secret}{extra}")
+    lines += ["", f"  Console:   {base_url}/console/  (sign in with email and console password)"]
+    for name, c in creds.items():
+        lines.append(f"    {name:<22} {c.email}  {c.console_password}")
     lines += [
         "", "  Try it:",
         f"    TOKEN=$(curl -s {base_url}/v2/auth/token -d grant_type=client_credentials \\",

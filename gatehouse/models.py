@@ -11,6 +11,7 @@ from gatehouse.facility_access.models import (
     WorkOrder,
     WorkOrderLocation,
 )
+from gatehouse.console.models import ConsoleLogin, ConsoleSession
 from gatehouse.events.models import Event
 from gatehouse.kit.db import Base
 from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
@@ -21,5 +22,5 @@ __all__ = [
     "AccessToken", "Account", "AccountLocation", "AccountMembership", "AccountSite", "App",
     "Attachment", "Base", "Blob", "Comment", "IdempotencyKey", "Location", "MasterAccount",
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
-    "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint",
+    "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint", "ConsoleLogin", "ConsoleSession",
 ]

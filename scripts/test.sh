@@ -13,6 +13,12 @@ fi
 .venv/bin/python -m pip install -q -c constraints.txt '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis, playwright" # fail loudly if install failed
 
+# The client generator lives in its own venv: it pins a typer older than Gatehouse's own.
+if [ ! -x .tools/bin/openapi-python-client ]; then
+  "$PY" -m venv .tools
+  .tools/bin/python -m pip install -q "openapi-python-client==0.29.1" 2>&1 | grep -v '^WARNING: Location' || true
+fi
+
 # Debian's chromium for the browser tests (Playwright drives it; no browser download)
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -131,7 +131,12 @@ async def make_ticket(db: Database, tenant: Tenant, *, status: str = "Approved",
     site = site or next(iter(tenant.sites))
     loc_name = tenant.sites[site][0]
     user = tenant.users[requester] if requester else next(iter(tenant.users.values()))
-    today = date.today()
+    from gatehouse.facility_access.service import site_today
+    from gatehouse.sites.models import Site
+
+    async with db.read() as s:
+        timezone = (await s.get(Site, site)).timezone
+    today = site_today(timezone)  # the site's own today, as the desk and the rules see it
     badge_start = badge_start or today
     badge_end = badge_end or badge_start + timedelta(days=1)
     now = utcnow()

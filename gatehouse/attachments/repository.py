@@ -43,3 +43,14 @@ async def blob_is_referenced(session: AsyncSession, blob_id: str) -> bool:
         return True
     return bool((await session.execute(
         select(StagedAttachment.id).where(StagedAttachment.blob_id == blob_id).limit(1))).first())
+
+
+async def file_at_sites(session: AsyncSession, sites: Sequence[str], ticket_id: str, attachment_id: str
+                        ) -> tuple[Attachment, Blob] | None:
+    """An operator's view of a work order's file: scoped to the operator's sites."""
+    row = (await session.execute(
+        select(Attachment, Blob).join(Blob, Blob.id == Attachment.blob_id)
+        .join(WorkOrder, WorkOrder.id == Attachment.work_order_id)
+        .where(Attachment.id == attachment_id, Attachment.work_order_id == ticket_id,
+               WorkOrder.site_code.in_(list(sites)), Blob.state == "committed"))).first()
+    return None if row is None else (row[0], row[1])

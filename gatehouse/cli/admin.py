@@ -118,6 +118,35 @@ def _set_email(name: str, email: str, json: bool) -> None:
     output(run_db(fn), json)
 
 
+def _set_password(name: str, password: str | None, json: bool) -> None:
+    from gatehouse.console.auth import set_password
+
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+
+    async def fn(db: Database) -> dict:
+        u = await set_password(db, name, password)
+        return {"userId": u.id, "name": u.display_name, "email": u.email, "console": "password set"}
+    output(run_db(fn), json)
+
+
+Password = Annotated[str | None, typer.Option(help="The new console password (prompted for when left out)")]
+
+
+@user_app.command("set-password")
+def user_set_password(name: Annotated[str, typer.Option(help="User display name")], password: Password = None,
+                      json: Json = False) -> None:
+    """Set the user's console password (argon2id); ends the user's console sessions."""
+    _set_password(name, password, json)
+
+
+@operator_app.command("set-password")
+def operator_set_password(name: Annotated[str, typer.Option(help="Operator display name")], password: Password = None,
+                          json: Json = False) -> None:
+    """Set the operator's console password (argon2id); ends the operator's console sessions."""
+    _set_password(name, password, json)
+
+
 @user_app.command("set-email")
 def user_set_email(name: Annotated[str, typer.Option(help="User display name")],
                    email: Annotated[str, typer.Option(help="Email address; '' clears it")], json: Json = False) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from gatehouse.auth.dependencies import CanApprove, CanRead, CanRequest
 from gatehouse.facility_access import idempotency, service
+from gatehouse.facility_access.partial import partial_requests
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import (
     AccessRequestIn,
@@ -41,6 +42,23 @@ TicketId = Annotated[str, Path(max_length=20, description="Work order id, e.g. W
 ADDITION = {"x-gatehouse-addition": True}
 
 
+async def _create_body_with_rules(request: Request, ctx: CanRequest, db: DatabaseDep) -> list[AccessRequestIn]:
+    """The body; if its types fail, the business rules still run on what did parse, and every
+    problem is reported at once (a rule is not repeated for a field whose type already failed)."""
+    try:
+        return await _create_body(request)
+    except ValidationFailed as exc:
+        raw = getattr(request.state, "json_raw", None)
+        if not raw or exc.code != "CONSTRAINT_VIOLATION":
+            raise
+        seen = {d.field for d in exc.details}
+        extra = [d for d in await service.rule_problems(db, ctx, partial_requests(raw)) if d.field not in seen]
+        if not extra:
+            raise
+        details = list(exc.details) + extra
+        raise ValidationFailed(details, total=len(details)) from None
+
+
 @router.post(
     "/v1/facility-access/visitors/access-requests",
     response_model=CreateResponse,
@@ -55,7 +73,7 @@ ADDITION = {"x-gatehouse-addition": True}
 async def create_access_requests(
     ctx: CanRequest,
     db: DatabaseDep,
-    body: Annotated[list[AccessRequestIn], Depends(_create_body)],
+    body: Annotated[list[AccessRequestIn], Depends(_create_body_with_rules)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
 ):  # type: ignore[no-untyped-def]
     if idempotency_key is None:

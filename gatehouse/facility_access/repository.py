@@ -81,3 +81,11 @@ async def list_page(session: AsyncSession, account_id: str, *, site: str | None,
         return [], total
     rows = (await session.execute(stmt)).all()
     return rows, total
+
+
+async def ticket_history(session: AsyncSession, ticket_id: str) -> Sequence:
+    """Every change of a ticket, oldest first (who, when, from, to, note)."""
+    from gatehouse.facility_access.models import TicketEvent
+
+    return (await session.execute(select(TicketEvent).where(TicketEvent.work_order_id == ticket_id)
+                                  .order_by(TicketEvent.id))).scalars().all()

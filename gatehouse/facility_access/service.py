@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,43 +126,62 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
         problems.append(ErrorDetail(field=field, code=code, message=f"Payload '{field}' {message}."))
 
     for i, req in enumerate(requests):
+        if req is None:
+            continue
         p = f"[{i}]"
-        combos = len(req.visitors) * len(req.sites)
+        # A request may be partial (`partial.py`: only the fields that passed their types), so every
+        # rule below reads what it needs with getattr and skips what did not parse.
+        visitors = getattr(req, "visitors", None) or []
+        req_sites = getattr(req, "sites", None) or []
+        combos = len(visitors) * len(req_sites)
         if combos > MAX_COMBINATIONS:
             add(p, "TOO_MANY_COMBINATIONS",
-                f"has {len(req.visitors)} visitors x {len(req.sites)} sites = {combos} combinations; at most "
+                f"has {len(visitors)} visitors x {len(req_sites)} sites = {combos} combinations; at most "
                 f"{MAX_COMBINATIONS} are allowed")
         seen_emails: set[str] = set()
-        for j, v in enumerate(req.visitors):
+        for j, v in enumerate(visitors):
+            if v is None:
+                continue
             key = v.visitorEmail.strip().lower()
             if key in seen_emails:
                 add(f"{p}.visitors[{j}].visitorEmail", "DUPLICATE_VISITOR", "repeats a visitor of this request")
             seen_emails.add(key)
-        start, end = req.visitorBadgeStartDate, req.visitorBadgeEndDate
-        if end < start:
+        start, end = getattr(req, "visitorBadgeStartDate", None), getattr(req, "visitorBadgeEndDate", None)
+        dated = start is not None and end is not None
+        if not dated:
+            pass
+        elif end < start:
             add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
                 f"({end}) must not be before visitorBadgeStartDate ({start})")
         elif (end - start).days > BADGE_LENGTH_MAX_DAYS:
             add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
                 f"({end}) must be at most {BADGE_LENGTH_MAX_DAYS} days after visitorBadgeStartDate ({start})")
-        if req.visitorType:
+        visitor_type = getattr(req, "visitorType", None)
+        extended = getattr(req, "isExtendedVisitorBadge", None)
+        if visitor_type is None:
+            pass
+        elif visitor_type:
             for name in ("escortFirstName", "escortLastName"):
-                if not (getattr(req, name) or "").strip():
+                if name in getattr(req, "invalid_fields", ()):
+                    continue
+                if not (getattr(req, name, None) or "").strip():
                     add(f"{p}.{name}", "MISSING_FIELD", "is mandatory for an escorted visitor (visitorType true)")
-            if req.isExtendedVisitorBadge:
+            if extended:
                 add(f"{p}.isExtendedVisitorBadge", "EXTENDED_BADGE_NOT_ALLOWED",
                     "must not be true for an escorted visitor; extended badges are for unescorted visitors")
         else:
-            if req.isExtendedVisitorBadge is None:
+            if extended is None and "isExtendedVisitorBadge" not in getattr(req, "invalid_fields", ()):
                 add(f"{p}.isExtendedVisitorBadge", "MISSING_FIELD",
                     "is mandatory for an unescorted visitor (visitorType false)")
-            elif req.isExtendedVisitorBadge and end >= start and (end - start).days > EXTENDED_BADGE_MAX_DAYS:
+            elif extended and dated and end >= start and (end - start).days > EXTENDED_BADGE_MAX_DAYS:
                 add(f"{p}.visitorBadgeEndDate", "EXTENDED_BADGE_TOO_LONG",
                     f"must be at most {EXTENDED_BADGE_MAX_DAYS} days after visitorBadgeStartDate for an "
                     "extended visitor badge")
-        emails = normalise_emails(req.emailNotifications, f"{p}.emailNotifications", problems)
+        emails = normalise_emails(getattr(req, "emailNotifications", None), f"{p}.emailNotifications", problems)
         seen_sites: set[str] = set()
-        for k, s in enumerate(req.sites):
+        for k, s in enumerate(req_sites):
+            if s is None:
+                continue
             sp = f"{p}.sites[{k}]"
             if s.site in seen_sites:
                 add(f"{sp}.site", "DUPLICATE_SITE", f"repeats site {s.site} of this request")
@@ -171,7 +192,9 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
                 add(f"{sp}.site", "SITE_NOTFOUND", f"('{s.site}') is not a site granted to the account")
                 continue
             today = info.today
-            if start < today:
+            if start is None:
+                pass
+            elif start < today:
                 add(f"{p}.visitorBadgeStartDate", "DATE_IN_PAST",
                     f"({start}) must not be before today ({today}) in site {info.code}'s timezone ({info.timezone})")
             elif (start - today).days > BADGE_START_MAX_DAYS:
@@ -180,6 +203,8 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
                     f"{info.code}'s timezone ({info.timezone})")
             seen_locs: set[str] = set()
             for m, loc in enumerate(s.locations):
+                if loc is None:
+                    continue
                 lp = f"{sp}.locations[{m}]"
                 if loc.location in seen_locs:
                     add(f"{lp}.location", "DUPLICATE_LOCATION", f"repeats location '{loc.location}' of site {s.site}")
@@ -188,16 +213,18 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
                     add(f"{lp}.location", "LOCATION_NOTFOUND",
                         f"('{loc.location}') is not a location of site {s.site} granted to the account")
                 a_start, a_end = loc.accessStartDate, loc.accessEndDate
-                if a_start < start or a_start > end:
+                if not dated:
+                    pass
+                elif a_start < start or a_start > end:
                     add(f"{lp}.accessStartDate", "ACCESS_DATE_OUT_OF_RANGE",
                         f"({a_start}) must be within the badge dates {start} to {end}")
                 if a_end < a_start:
                     add(f"{lp}.accessEndDate", "INVALID_DATE_RANGE",
                         f"({a_end}) must not be before accessStartDate ({a_start})")
-                elif a_end > end:
+                elif dated and a_end > end:
                     add(f"{lp}.accessEndDate", "ACCESS_DATE_OUT_OF_RANGE",
                         f"({a_end}) must not be after visitorBadgeEndDate ({end})")
-            for j in range(len(req.visitors)):
+            for j in range(len(visitors)):
                 plans.append(_Planned(i, req, j, info, k, emails))
     # body order: request, then visitor, then site
     plans.sort(key=lambda pl: (pl.request_index, pl.visitor_index, pl.site_index))
@@ -209,6 +236,17 @@ def _new_ids(n: int) -> list[str]:
     while len(ids) < n:
         ids.add(f"WO{secrets.randbelow(10_000_000):07d}")
     return list(ids)
+
+
+async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[Any]) -> list[ErrorDetail]:
+    """The business rules of a create, on the parts of an invalid body that did parse (partial.py):
+    a body with twenty mistakes gets twenty details, not only its type errors."""
+    problems: list[ErrorDetail] = []
+    codes = {s.site for r in requests if r is not None for s in (getattr(r, "sites", None) or []) if s is not None}
+    async with db.read() as session:
+        sites = await _load_sites(session, ctx.account_id, codes, utcnow())
+    _validate(requests, sites, problems)
+    return problems
 
 
 async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],

@@ -26,6 +26,17 @@ DOCS_CSP = (b"content-security-policy",
             b"script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:")
 
 
+# The console (SPEC §12): no inline script anywhere, nothing from elsewhere, never framed.
+CONSOLE_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                 b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+]
+
+
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it costs microseconds on the hot path."""
 
@@ -54,6 +65,8 @@ class RequestContextMiddleware:
         extra = [cid_header]
         if scope["path"] in DOC_PAGES:
             extra.append(DOCS_CSP)
+        elif scope["path"].startswith("/console"):
+            extra.extend(CONSOLE_HEADERS)
         started = time.perf_counter()
         status = 0
 

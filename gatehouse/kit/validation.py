@@ -239,6 +239,7 @@ class JsonBody(Generic[T]):
                 raw = b"{}"
             else:
                 raise BadRequest("Request body is missing; a JSON body is required.", code="MISSING_BODY")
+        request.state.json_raw = raw  # kept for what the endpoint may still check on an invalid body
         if len(raw) > 64 * 1024:
             _count_members(raw)
         try:

@@ -76,3 +76,29 @@ async def locations_of(session: AsyncSession, ticket_ids: Collection[str]) -> di
                                           .order_by(WorkOrderLocation.id))).scalars():
             found.setdefault(loc.work_order_id, []).append(loc)
     return found
+
+
+async def visitor_log(session: AsyncSession, site_code: str, first: date, last: date) -> list[dict]:
+    """Check-ins at a site between two dates (UTC), each with the check-out that followed it."""
+    from datetime import datetime, time, timedelta
+
+    from gatehouse.facility_access.models import TicketEvent
+    from gatehouse.kit.wire import fmt_datetime
+
+    start = datetime.combine(first, time.min)
+    end = datetime.combine(last + timedelta(days=1), time.min)
+    rows = (await session.execute(
+        select(TicketEvent, WorkOrder).join(WorkOrder, WorkOrder.id == TicketEvent.work_order_id)
+        .where(WorkOrder.site_code == site_code, TicketEvent.at >= start, TicketEvent.at < end,
+               TicketEvent.action.in_(["check-in", "check-out", "check-out-final"]))
+        .order_by(TicketEvent.work_order_id, TicketEvent.id))).all()
+    out: list[dict] = []
+    for event, ticket in rows:
+        if event.action == "check-in":
+            out.append({"ticketId": ticket.id, "visitor": f"{ticket.visitor_first_name} {ticket.visitor_last_name}",
+                        "company": ticket.company, "host": f"{ticket.host_first_name} {ticket.host_last_name}",
+                        "escort": f"{ticket.escort_first_name} {ticket.escort_last_name}".strip(),
+                        "badge": event.note.removeprefix("badge "), "in": fmt_datetime(event.at), "out": ""})
+        elif out and out[-1]["ticketId"] == ticket.id and not out[-1]["out"]:
+            out[-1]["out"] = fmt_datetime(event.at)
+    return sorted(out, key=lambda r: r["in"])

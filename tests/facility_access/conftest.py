@@ -19,8 +19,11 @@ SEED_CREATE = [{
 
 
 def day(offset: int = 0) -> str:
-    # Sites in these tests are in America/New_York or later; UTC "tomorrow" is safely >= site today.
-    return (date.today() + timedelta(days=offset)).isoformat()
+    """A date relative to today at the tests' default sites (America/New_York), not the machine's
+    UTC date: between 00:00 and 05:00 UTC they differ, and a check-in must fall on the site's day."""
+    from gatehouse.facility_access.service import site_today
+
+    return (site_today("America/New_York") + timedelta(days=offset)).isoformat()
 
 
 def request_for(tenant, *, visitors: int = 1, site: str | None = None, locations: list[str] | None = None,

@@ -243,3 +243,40 @@ async def test_bulk_flag_and_notifications_stored(factory, client):
     d = (await client.get(f"/v1/facility-access/access-tickets/{wo}", headers=caller.headers)).json()
     assert d["bulkRequest"] is True
     assert d["emailNotifications"] == "a@example.com,b@example.com"
+
+
+async def test_twenty_mistakes_get_twenty_details(client, factory):
+    """Issue 15: type errors and the business rules on the fields that did parse, all at once."""
+    from datetime import date, timedelta
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    site = next(iter(tenant.sites))
+    past = (date.today() - timedelta(days=3)).isoformat()
+    far = (date.today() + timedelta(days=500)).isoformat()
+    bad = {
+        "visitors": [{"visitorFirstName": "X" * 25, "visitorLastName": "Doe", "visitorEmail": "not-an-email",
+                      "visitorPhone": "1"}],
+        "sites": [{"site": "ZZZ999", "locations": [{"location": "Cage A", "accessStartDate": past,
+                                                    "accessEndDate": past}]},
+                  {"site": site, "locations": [{"location": "Nowhere", "accessStartDate": "2026-13-01",
+                                                "accessEndDate": past}]}],
+        "visitorType": True, "escortFirstName": "", "escortLastName": "",
+        "visitorHostFirstName": "", "visitorHostLastName": "Doe", "visitorHostCompany": "H" * 130,
+        "visitorBadgeStartDate": past, "visitorBadgeEndDate": far, "company": "",
+        "emailNotifications": "bad@@x, also bad", "notes": "", "isExtendedVisitorBadge": False,
+        "isBulkRequest": "yes", "colour": "blue",
+    }
+    r = await client.post("/v1/facility-access/visitors/access-requests", json=[bad, bad], headers=caller.headers)
+    assert r.status_code == 400
+    details = r.json()["error"]["details"]
+    fields = {d["field"] for d in details}
+    for expected in ("[0].visitors[0].visitorFirstName", "[0].visitors[0].visitorEmail",      # types
+                     "[0].visitorHostFirstName", "[0].visitorHostCompany", "[0].company", "[0].isBulkRequest",
+                     "[0].colour", "[0].sites[1].locations[0].accessStartDate",
+                     "[0].escortFirstName", "[0].escortLastName",                              # rules
+                     "[0].visitorBadgeEndDate", "[0].emailNotifications", "[0].sites[0].site",
+                     "[0].visitorBadgeStartDate", "[1].escortFirstName", "[1].sites[0].site"):
+        assert expected in fields, (expected, sorted(fields))
+    assert len(details) >= 20
+    assert not any("1 characters" in d["message"] for d in details)  # "at least 1 character"

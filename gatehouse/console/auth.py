@@ -1,0 +1,177 @@
+"""People signing in to the console: email + password (argon2id), the same lock-out as client
+secrets (SPEC §2), server-side sessions (12 h idle timeout), a CSRF token per session."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from gatehouse.accounts.models import OperatorSite, User
+from gatehouse.auth.service import hash_secret, verify_secret
+from gatehouse.config import Settings
+from gatehouse.console.models import ConsoleLogin, ConsoleSession
+from gatehouse.events import service as events
+from gatehouse.kit.context import Actor
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.errors import BadRequest, NotFound
+
+IDLE_TIMEOUT = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)
+MIN_PASSWORD = 10
+_DUMMY = hash_secret("gatehouse-console-dummy")
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    kind: str  # customer | operator
+    name: str
+    email: str
+    sites: frozenset[str]
+    csrf: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+
+class SignInRefused(Exception):
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD or len(password) > 200 or not password.strip():
+        raise BadRequest(f"a password must be {MIN_PASSWORD}-200 characters")
+    return password
+
+
+async def set_password(db: Database, display_name: str, password: str) -> User:
+    check_password(password)
+    digest = await asyncio.to_thread(hash_secret, password)
+    async with db.write() as session:
+        user = (await session.execute(select(User).where(User.display_name == display_name))).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user or operator named '{display_name}'")
+        if not user.email:
+            raise BadRequest(f"'{display_name}' has no email to sign in with; set one first (set-email)")
+        login = await session.get(ConsoleLogin, user.id)
+        if login is None:
+            session.add(ConsoleLogin(user_id=user.id, password_hash=digest, failed_attempts=0, updated_at=utcnow()))
+        else:
+            login.password_hash, login.failed_attempts, login.locked_until = digest, 0, None
+            login.updated_at = utcnow()
+        # a new password ends every session of this person
+        await session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+        return user
+
+
+async def sign_in(db: Database, settings: Settings, email: str, password: str) -> tuple[str, Person]:
+    """A new session for the right email and password, else SignInRefused (one message for all)."""
+    email = email.strip()[:254]
+    async with db.read() as session:
+        row = (await session.execute(select(User, ConsoleLogin).join(ConsoleLogin, ConsoleLogin.user_id == User.id)
+                                     .where(func.lower(User.email) == email.lower()))).first()
+    refused = SignInRefused("Wrong email or password.")
+    if row is None:
+        await asyncio.to_thread(verify_secret, _DUMMY, password)  # same time as a real check
+        await _failed(db, None, email, "unknown_email")
+        raise refused
+    user, login = row
+    now = utcnow()
+    if login.locked_until and login.locked_until > now:
+        retry = int((login.locked_until - now).total_seconds()) + 1
+        raise SignInRefused(f"Too many failed sign-ins; try again in {retry // 60 + 1} minutes.", retry)
+    # count the try before checking it, as for client secrets: a burst gets no more than the limit
+    async with db.write() as session:
+        attempt = (await session.execute(update(ConsoleLogin).where(ConsoleLogin.user_id == user.id)
+                                         .values(failed_attempts=ConsoleLogin.failed_attempts + 1)
+                                         .returning(ConsoleLogin.failed_attempts))).scalar_one()
+    if attempt > settings.lockout_failures:
+        async with db.write() as session:
+            await session.execute(update(ConsoleLogin).where(ConsoleLogin.user_id == user.id).values(
+                locked_until=now + timedelta(seconds=settings.lockout_seconds), failed_attempts=0))
+        await _failed(db, user, email, "locked")
+        raise SignInRefused("Too many failed sign-ins; try again in 15 minutes.", settings.lockout_seconds)
+    ok = await asyncio.to_thread(verify_secret, login.password_hash, password)
+    if not ok or user.disabled:
+        await _failed(db, user, email, "wrong_password" if not ok else "disabled")
+        raise refused
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    async with db.write() as session:
+        await session.execute(update(ConsoleLogin).where(ConsoleLogin.user_id == user.id).values(failed_attempts=0))
+        session.add(ConsoleSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now,
+                                   last_seen_at=now))
+        await events.record(session, "auth.console_login", object_id=str(user.id), actor=_actor(user),
+                            data={"userId": user.id})
+        sites = await _sites(session, user)
+    return token, Person(user.id, user.kind, user.display_name, user.email or "", sites, csrf)
+
+
+def _actor(user: User) -> Actor:
+    return Actor("operator" if user.kind == "operator" else "user", user.display_name, "", user.id)
+
+
+async def _failed(db: Database, user: User | None, email: str, reason: str) -> None:
+    async with db.write() as session:
+        await events.record(session, "auth.console_login_failed", object_id=str(user.id) if user else "",
+                            actor=_actor(user) if user else Actor("user", "unknown"),
+                            data={"reason": reason, **({"userId": user.id} if user else {})})
+
+
+async def _sites(session, user: User) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    if user.kind != "operator":
+        return frozenset()
+    rows = await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user.id))
+    return frozenset(rows.scalars())
+
+
+async def person_for(db: Database, token: str | None) -> Person | None:
+    """The signed-in person of a session cookie, or None (unknown, ended, idle too long)."""
+    if not token or len(token) > 100:
+        return None
+    digest = _digest(token)
+    now = utcnow()
+    async with db.read() as session:
+        row = (await session.execute(select(ConsoleSession, User).join(User, User.id == ConsoleSession.user_id)
+                                     .where(ConsoleSession.token_hash == digest))).first()
+        if row is None:
+            return None
+        sess, user = row
+        sites = await _sites(session, user)
+    if user.disabled or now - sess.last_seen_at > IDLE_TIMEOUT:
+        await sign_out(db, token)
+        return None
+    if now - sess.last_seen_at > TOUCH_EVERY:
+        async with db.write() as session:
+            await session.execute(update(ConsoleSession).where(ConsoleSession.token_hash == digest)
+                                  .values(last_seen_at=now))
+    return Person(user.id, user.kind, user.display_name, user.email or "", sites, sess.csrf_token)
+
+
+async def sign_out(db: Database, token: str | None) -> None:
+    if token:
+        async with db.write() as session:
+            await session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))
+
+
+async def change_password(db: Database, person: Person, current: str, new: str) -> None:
+    check_password(new)
+    async with db.read() as session:
+        login = await session.get(ConsoleLogin, person.user_id)
+    if login is None or not await asyncio.to_thread(verify_secret, login.password_hash, current):
+        raise BadRequest("The current password is wrong.")
+    async with db.read() as session:
+        name = (await session.execute(select(User.display_name).where(User.id == person.user_id))).scalar_one()
+    await set_password(db, name, new)

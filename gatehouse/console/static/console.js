@@ -1,0 +1,58 @@
+// Progressive enhancement only: every page works without this file.
+"use strict";
+
+// Action forms (data-enhance): submit in the background and swap in the ticket panel they return.
+function enhanceForms(root) {
+  root.querySelectorAll("form[data-enhance]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var buttons = form.querySelectorAll("button");
+      buttons.forEach(function (b) { b.disabled = true; });
+      fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { "X-Requested-With": "fetch" },
+        credentials: "same-origin"
+      }).then(function (response) {
+        return response.text().then(function (html) {
+          if (response.status === 403 || response.redirected) { window.location.reload(); return; }
+          var panel = document.getElementById("ticket-panel");
+          var holder = document.createElement("div");
+          holder.innerHTML = html;  // server-rendered, escaped by the templates
+          var fresh = holder.querySelector("#ticket-panel");
+          if (panel && fresh) {
+            panel.replaceWith(fresh);
+            enhanceForms(fresh);
+            var note = fresh.querySelector("[role=status], [role=alert]");
+            if (note) { note.setAttribute("tabindex", "-1"); note.focus(); }
+          }
+        });
+      }).catch(function () {
+        buttons.forEach(function (b) { b.disabled = false; });
+        form.submit();
+      });
+    });
+  });
+}
+
+// The roster refreshes itself (data-refresh seconds), keeping the filters of the page.
+function refreshRoster() {
+  var roster = document.getElementById("roster");
+  if (!roster) { return; }
+  var seconds = parseInt(roster.getAttribute("data-refresh"), 10) || 30;
+  window.setInterval(function () {
+    var url = new URL(window.location.href);
+    url.searchParams.set("fragment", "1");
+    url.searchParams.delete("notice");
+    fetch(url.toString(), { credentials: "same-origin" }).then(function (response) {
+      if (response.ok && !response.redirected) {
+        return response.text().then(function (html) { roster.innerHTML = html; });
+      }
+    }).catch(function () { /* offline for a moment: try again next time */ });
+  }, seconds * 1000);
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  enhanceForms(document);
+  refreshRoster();
+});
