@@ -174,8 +174,11 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
     async with db.write() as session:
-        # Success ends the run of failures (only if no lock was set meanwhile by a concurrent failure).
-        await session.execute(update(App).where(App.id == app.id, App.locked_until.is_(None)).values(failed_attempts=0))
+        # Success ends the run of failures before it: take back this attempt's number and all below
+        # it. Attempts reserved after it (a concurrent burst) stay counted, so a success inside a
+        # burst never reopens more tries than the limit.
+        await session.execute(update(App).where(App.id == app.id, App.locked_until.is_(None)).values(
+            failed_attempts=case((App.failed_attempts > attempt, App.failed_attempts - attempt), else_=0)))
         session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
         principal = await load_principal(session, app.id, user, expires_at, app.client_id)
     scope = "operator" if principal.is_operator else " ".join(
