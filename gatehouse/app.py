@@ -12,7 +12,6 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gatehouse import __version__
-from gatehouse.accounts.endpoints import router as accounts_router
 from gatehouse.auth.endpoints import router as auth_router
 from gatehouse.auth.service import AuthCache
 from gatehouse.config import Settings
@@ -22,7 +21,7 @@ from gatehouse.console.routes import install as install_console
 from gatehouse.kit.db import Database
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.wiring import install_fanouts
-from gatehouse.worker.main import build_worker
+from gatehouse.wiring import build_worker
 from gatehouse.kit.errors import install_error_handlers
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import RequestContextMiddleware
@@ -33,7 +32,7 @@ from gatehouse.facility_access.endpoints import router as facility_access_router
 from gatehouse.comments.endpoints import router as comments_router
 from gatehouse.attachments.endpoints import router as attachments_router
 from gatehouse.operators.endpoints import router as operators_router
-from gatehouse.events.endpoints import router as events_router
+from gatehouse.audit.endpoints import router as events_router
 from gatehouse.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """\
@@ -86,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = storage
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 
-    for router in (health_router, auth_router, accounts_router, sites_router, facility_access_router,
+    for router in (health_router, auth_router, sites_router, facility_access_router,
                    comments_router, attachments_router, operators_router, events_router, webhooks_router):
         app.include_router(router)
 

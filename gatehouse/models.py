@@ -2,7 +2,8 @@
 
 from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, User
 from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
-from gatehouse.auth.models import AccessToken, App, SecurityEpoch
+from gatehouse.auth.models import AccessToken, App
+from gatehouse.kit.epoch import SecurityEpoch
 from gatehouse.comments.models import Comment
 from gatehouse.facility_access.models import (
     IdempotencyKey,

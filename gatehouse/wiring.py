@@ -1,15 +1,72 @@
-"""What every process that changes data must have in place: the fan-outs that turn events into
-outbox rows (mail, webhooks). Called by the app, the CLI and the worker, so a change made
-anywhere tells the same people."""
+"""How the parts are put together, in one place above every package: the fan-outs that turn
+events into outbox rows (installed by the app, the CLI and every worker, so a change made anywhere
+tells the same people), the delivery channels, and the worker itself (in an API process or as
+`gatehouse worker`). The worker package knows nothing of mail or webhooks; this file does."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import logging
+import signal
+
+from gatehouse.attachments.storage import Storage, open_storage
+from gatehouse.config import Settings
 from gatehouse.events import service as events
+from gatehouse.kit.db import Database
+from gatehouse.worker.runner import Worker
+from gatehouse.worker.schedules import default_jobs
 
 
 def install_fanouts() -> None:
+    from gatehouse.attachments import linking
+    from gatehouse.facility_access import staged
     from gatehouse.notifications.fanout import on_event as mail_fanout
+
+    staged.install(linking)  # tickets name staged files; attachments links them
     from gatehouse.webhooks.fanout import on_event as webhook_fanout
 
     events.subscribe(mail_fanout)
     events.subscribe(webhook_fanout)
+
+
+log = logging.getLogger("gatehouse.worker")
+
+
+def load_channels(settings: Settings, db: Database) -> None:
+    """Register the delivery channels: Gatehouse's own, then any plugins (modules that register
+    channels on import, or offer `install(settings, db)`)."""
+    from gatehouse.notifications.channel import install as install_mail
+    from gatehouse.webhooks.channel import install as install_webhooks
+
+    install_fanouts()
+    install_mail(settings, db)
+    install_webhooks(settings, db)
+    for module in filter(None, (m.strip() for m in settings.worker_plugins.split(","))):
+        loaded = importlib.import_module(module)
+        if hasattr(loaded, "install"):
+            loaded.install(settings, db)
+
+
+def build_worker(settings: Settings, db: Database, storage: Storage) -> Worker:
+    load_channels(settings, db)
+    jobs = default_jobs(settings, storage) if settings.jobs_enabled else []
+    return Worker(db, jobs=jobs, lease_seconds=settings.worker_lease_seconds,
+                  concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds)
+
+
+async def run_standalone(settings: Settings) -> None:
+    """`gatehouse worker`: until SIGTERM/SIGINT, then finish or release what it holds."""
+    db = Database(settings)
+    storage = open_storage(settings.effective_storage_url)
+    worker = build_worker(settings, db, storage)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("worker %s started", worker.name)
+    try:
+        await worker.run()
+    finally:
+        await storage.close()
+        await db.dispose()
+        log.info("worker %s stopped", worker.name)

@@ -119,7 +119,7 @@ async def make_ticket(db: Database, tenant: Tenant, *, status: str = "Approved",
     """A work order written straight to the database (for tests of domains that act on tickets
     without going through the create endpoint). Counters and the creation event are kept."""
     import random
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import select
 

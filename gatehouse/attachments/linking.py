@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.attachments.models import Attachment, StagedAttachment
 from gatehouse.kit.db import utcnow
+from gatehouse.facility_access.staged import StagedRef
 from gatehouse.kit.errors import ErrorDetail
-
-
-@dataclass(frozen=True, slots=True)
-class StagedRef:
-    id: str
-    name: str
-    field: str  # e.g. "[0].attachments[1].id", for error details
 
 
 async def check_staged_refs(session: AsyncSession, user_id: int, refs: Sequence[StagedRef]) -> list[ErrorDetail]:

@@ -36,7 +36,6 @@ from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import (
-    Conflict,
     ErrorDetail,
     Forbidden,
     GatehouseError,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Query
 
+from gatehouse.accounts.repository import accounts_of_user
+from gatehouse.accounts.schemas import AccountOut
+from gatehouse.auth.dependencies import CurrentCustomer
 from gatehouse.auth.schemas import ClientId, ClientSecret, OAuthTokenRequest, OAuthTokenResponse, TokenResponse
 from gatehouse.auth.service import issue_token
-from gatehouse.kit.db import DatabaseDep
+from gatehouse.kit.db import DatabaseDep, SessionDep
 from gatehouse.kit.errors import BadRequest, error_responses
 from gatehouse.kit.validation import JsonBody
 from gatehouse.kit.deps import SettingsDep
@@ -55,3 +58,25 @@ async def token_oauth2(
         token_timeout=str(issued.expires_in),
         user_name=issued.principal.display_name,
     )
+
+
+# The accounts the caller may act for: part of the caller's identity, so it lives with the tokens
+# (accounts sits below auth; it must not import it).
+@router.get(
+    "/v1/accounts",
+    response_model=list[AccountOut],
+    summary="The master accounts and accounts the caller may act for (token only)",
+    responses=error_responses(400, 401, 403),
+    tags=["Accounts"],
+)
+async def list_accounts(
+    principal: CurrentCustomer,
+    session: SessionDep,
+    defaultAccount: Annotated[bool | None, Query(description="Only the default account when true.")] = None,
+) -> list[AccountOut]:
+    rows = await accounts_of_user(session, principal.user_id, default_only=bool(defaultAccount))
+    return [
+        AccountOut(masterAccountId=m_id, masterAccountName=m_name, accountId=a_id, accountName=a_name,
+                   defaultAccount=bool(default))
+        for m_id, m_name, a_id, a_name, default in rows
+    ]

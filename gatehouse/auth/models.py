@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gatehouse.kit.epoch import SecurityEpoch  # noqa: F401 - re-exported
 from gatehouse.kit.db import Base, utcnow
 
 
@@ -35,12 +36,3 @@ class AccessToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
-class SecurityEpoch(Base):
-    """A single counter bumped by every change that must reach per-process auth caches fast
-    (app disabled, secret rotated, grants changed). Processes poll it at most every
-    `auth_cache_seconds` and drop their caches when it moves."""
-
-    __tablename__ = "security_epoch"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger, default=0)

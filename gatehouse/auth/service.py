@@ -15,7 +15,8 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
-from gatehouse.auth.models import AccessToken, App, SecurityEpoch
+from gatehouse.auth.models import AccessToken, App
+from gatehouse.kit.epoch import SecurityEpoch, bump_security_epoch
 from gatehouse.auth.principal import Membership, Principal
 from gatehouse.config import Settings
 from gatehouse.events import service as events
@@ -49,11 +50,6 @@ def new_client_id() -> str:
 
 def new_client_secret() -> str:
     return secrets.token_urlsafe(32)
-
-
-async def bump_security_epoch(session: AsyncSession) -> None:
-    """Tell every process to drop its cached tokens and grants (see AuthCache)."""
-    await session.execute(update(SecurityEpoch).where(SecurityEpoch.id == 1).values(value=SecurityEpoch.value + 1))
 
 
 # --- apps -------------------------------------------------------------------------------------

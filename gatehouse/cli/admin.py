@@ -11,7 +11,7 @@ from gatehouse.accounts import service as accounts
 from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, User
 from gatehouse.auth import service as auth
 from gatehouse.auth.models import App
-from gatehouse.cli.common import output, run_db
+from gatehouse.kit.cli import output, run_db
 from gatehouse.kit.db import Database
 from gatehouse.sites import service as sites
 from gatehouse.sites.models import Location, Site
@@ -25,7 +25,7 @@ app_app = typer.Typer(rich_markup_mode=None, help="Apps: client credentials of a
 site_app = typer.Typer(rich_markup_mode=None, help="Sites (facilities).", no_args_is_help=True)
 location_app = typer.Typer(rich_markup_mode=None, help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
 grant_app = typer.Typer(rich_markup_mode=None, help="Grant sites and locations to accounts.", no_args_is_help=True)
-from gatehouse.events.cli import app as audit_app  # noqa: E402
+from gatehouse.audit.cli import app as audit_app  # noqa: E402
 from gatehouse.worker.cli import app as outbox_app  # noqa: E402
 from gatehouse.worker.cli import mail_app  # noqa: E402
 
@@ -192,6 +192,8 @@ def operator_create(name: Annotated[str, typer.Option()],
                     json: Json = False) -> None:
     async def fn(db: Database) -> dict:
         async with db.write() as s:
+            for code in site:
+                await sites.get_site(s, code)  # one clear line for a site that does not exist
             u = await accounts.create_operator(s, name, site, email)
             return {"userId": u.id, "name": u.display_name, "sites": site, "email": u.email}
     output(run_db(fn), json)

@@ -11,8 +11,11 @@ from typing import Annotated
 import typer
 
 from gatehouse.cli.admin import app as admin_app
-from gatehouse.cli.common import fail, load_settings
+from gatehouse.kit.cli import fail, load_settings
 from gatehouse.operators.cli import app as ops_app
+from gatehouse.wiring import install_fanouts
+
+install_fanouts()  # changes made from the shell tell the same people as the API's (mail, webhooks)
 
 cli = typer.Typer(rich_markup_mode=None, help="Gatehouse: facility access and work-order attachments API.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -79,7 +82,7 @@ def worker(
 ) -> None:
     """Run a worker: outbox deliveries (mail, webhooks) and periodic jobs. Any number may run beside
     the API processes (set GATEHOUSE_WORKER=external on those). Stops cleanly on SIGTERM."""
-    from gatehouse.worker.main import run_standalone
+    from gatehouse.wiring import run_standalone
 
     settings = load_settings()
     _configure_logging(settings.log_level)

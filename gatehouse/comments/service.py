@@ -10,7 +10,7 @@ from gatehouse.events import service as events
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.errors import BadRequest, Conflict, NotFound
+from gatehouse.kit.errors import BadRequest, NotFound
 from gatehouse.kit.wire import fmt_datetime
 
 MAX_LENGTH = 4000

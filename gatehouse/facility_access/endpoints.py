@@ -25,7 +25,7 @@ from gatehouse.facility_access.schemas import (
     TicketOut,
     TicketPageOut,
 )
-from gatehouse.kit.db import DatabaseDep, ReaderDep, SessionDep
+from gatehouse.kit.db import DatabaseDep, ReaderDep
 from gatehouse.kit.errors import ErrorDetail, ValidationFailed, error_responses
 from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.validation import JsonBody

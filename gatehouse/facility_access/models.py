@@ -117,3 +117,17 @@ class IdempotencyKey(Base):
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     claimed_until: Mapped[datetime] = mapped_column(DateTime)
+
+
+# A ticket's comments are part of the ticket (its wire shape carries them), so the table is
+# defined here; the comments package adds the API and the rules of writing them.
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_work_order_id_id", "work_order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    comment: Mapped[str] = mapped_column(Text)
+    commented_by: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

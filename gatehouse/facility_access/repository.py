@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.comments.models import Comment
-from gatehouse.facility_access.models import TicketCount, WorkOrder, WorkOrderLocation
+from gatehouse.facility_access.models import Comment, TicketCount, WorkOrder, WorkOrderLocation
 from gatehouse.sites.models import Site
 
 WORK_ORDER_ID = re.compile(r"^WO\d{7}$")

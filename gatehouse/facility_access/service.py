@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account
-from gatehouse.attachments.linking import StagedRef, check_staged_refs, link_staged
+from gatehouse.facility_access import staged
+from gatehouse.facility_access.staged import StagedRef
 from gatehouse.auth.principal import AccountContext
 from gatehouse.facility_access import idempotency, lifecycle, repository
 from gatehouse.facility_access.lifecycle import Action, Status
@@ -24,7 +25,7 @@ from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn, is_email
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
 from gatehouse.facility_access import reads
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.sites.models import Site
@@ -259,7 +260,7 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
                            for i, r in enumerate(requests)]
         plans = _validate(requests, sites, problems)
         for refs in refs_by_request:
-            problems.extend(await check_staged_refs(session, ctx.user_id, refs))
+            problems.extend(await staged.links().check_staged_refs(session, ctx.user_id, refs))
         auto_approve = (await session.execute(
             select(Account.auto_approve).where(Account.id == ctx.account_id))).scalar()
     if problems:
@@ -318,7 +319,7 @@ async def _insert(db: Database, ctx: AccountContext, plans: list[_Planned], refs
             by_request.setdefault(plan.request_index, []).append(wo_id)
         await session.flush()
         for index, wo_ids in by_request.items():
-            await link_staged(session, ctx.user_id, refs_by_request[index], wo_ids, ctx.display_name)
+            await staged.links().link_staged(session, ctx.user_id, refs_by_request[index], wo_ids, ctx.display_name)
         response = {"workOrder": [{"workOrderId": wo_id} for wo_id in ids]}
         if claim is not None:
             await idempotency.complete(session, claim, response)

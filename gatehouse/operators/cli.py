@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.cli.common import fail, output, run_db
+from gatehouse.kit.cli import fail, output, run_db
 from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.kit import context
 from gatehouse.kit.context import Actor

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events import service as events
 from gatehouse.accounts.service import get_account
-from gatehouse.auth.service import bump_security_epoch
+from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.cli.common import output, run_db
+from gatehouse.kit.cli import output, run_db
 from gatehouse.kit.db import Database
 from gatehouse.worker import repository
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 

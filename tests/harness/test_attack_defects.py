@@ -11,7 +11,6 @@ import time
 from contextlib import contextmanager
 
 import httpx
-import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select

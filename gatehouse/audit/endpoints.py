@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from gatehouse.auth.dependencies import CurrentOperator, require
 from gatehouse.auth.principal import AccountContext
 from gatehouse.events import repository
-from gatehouse.events.schemas import AuditPage
+from gatehouse.audit.schemas import AuditPage
 from gatehouse.events.service import TYPES, present
 from gatehouse.kit.db import DatabaseDep
 from gatehouse.kit.errors import ErrorDetail, ValidationFailed, error_responses

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.cli.common import fail, run_db
+from gatehouse.kit.cli import fail, run_db
 from gatehouse.events import repository
-from gatehouse.events.endpoints import parse_instant
+from gatehouse.audit.endpoints import parse_instant
 from gatehouse.events.service import present
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError

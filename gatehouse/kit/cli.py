@@ -1,4 +1,5 @@
-"""CLI plumbing: one event loop per command, one-line errors, --json output."""
+"""CLI plumbing: one event loop per command, one-line errors, --json output. (The `gatehouse`
+command installs the event fan-outs once, in cli/main.py, so CLI changes tell the same people.)"""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from gatehouse.config import Settings
 from gatehouse.kit import context
 from gatehouse.kit.context import ADMIN
 from gatehouse.kit.db import Database
-from gatehouse.wiring import install_fanouts
 from gatehouse.kit.errors import GatehouseError
 
 T = TypeVar("T")
@@ -42,7 +42,6 @@ def run_db(fn: Callable[[Database], Awaitable[T]], settings: Settings | None = N
 
     async def main() -> T:
         context.current_actor.set(ADMIN)  # changes made from the server's shell
-        install_fanouts()  # ...tell the same people as changes made through the API
         db = Database(settings)
         try:
             return await fn(db)

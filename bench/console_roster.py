@@ -1,0 +1,103 @@
+"""SPEC §7: the desk roster for a site with 500 tickets today, p99 at 8 concurrent users (target
+<= 150 ms), with wrk. Usage: python -m bench.console_roster [--db sqlite|postgres|both]."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.__main__ import free_port, serve, uvicorn_args
+from bench.wrk import run as wrk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg", default="postgresql://127.0.0.1:5432/test")
+    parser.add_argument("--tickets", type=int, default=500)
+    args = parser.parse_args()
+    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+        print(figure(kind, args.pg, args.tickets), flush=True)
+
+
+def figure(kind: str, pg: str, tickets: int) -> str:
+    from gatehouse.config import Settings
+    from gatehouse.demo import seed_demo
+    from gatehouse.facility_access.service import site_today
+    from gatehouse.kit.db import Database
+    from gatehouse.migrations.runner import upgrade
+
+    data = Path(tempfile.mkdtemp(prefix=f"gh-bench-roster-{kind}-"))
+    url = ""
+    if kind == "postgres":
+        import asyncpg
+
+        name = f"gh_bench_roster_{int(time.time())}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(pg)
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.close()
+
+        asyncio.run(create())
+        url = pg.rsplit("/", 1)[0] + "/" + name
+    settings = Settings(database_url=url, data_dir=data)
+    upgrade(settings)
+
+    async def seed():  # type: ignore[no-untyped-def]
+        db = Database(settings)
+        try:
+            return await seed_demo(db, data / "demo-credentials.json")
+        finally:
+            await db.dispose()
+
+    creds = asyncio.run(seed())
+    port = free_port()
+    env = {"GATEHOUSE_DATABASE_URL": settings.effective_database_url, "GATEHOUSE_DATA_DIR": str(data),
+           "GATEHOUSE_ACCESS_LOG": "false", "GATEHOUSE_LOG_LEVEL": "WARNING", "GATEHOUSE_WORKER": "external"}
+    proc = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env, port, "/healthz")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ru = creds["Random User"]
+        token = httpx.post(f"{base}/v2/auth/token", data={"grant_type": "client_credentials", "client_id": ru.client_id,
+                                                          "client_secret": ru.client_secret}).json()["access_token"]
+        h = {"Authorization": f"Bearer {token}", "Master-Account-Id": "100123", "Account-Id": "0011A00001AaAB1ABC"}
+        today = site_today("America/New_York").isoformat()
+        made = 0
+        while made < tickets:
+            visitors = [{"visitorFirstName": f"V{made + i}", "visitorLastName": "Bench",
+                         "visitorEmail": f"v{made + i}@bench.example", "visitorPhone": "1"} for i in range(10)]
+            body = [{"visitors": visitors, "sites": [{"site": "IAD024", "locations": [
+                {"location": "ABC Cage F150-B", "accessStartDate": today, "accessEndDate": today}]}],
+                "visitorType": True, "escortFirstName": "Jane", "escortLastName": "Doe",
+                "visitorHostFirstName": "John", "visitorHostLastName": "Doe", "visitorHostCompany": "ABC",
+                "visitorBadgeStartDate": today, "visitorBadgeEndDate": today, "company": "Bench Co",
+                "isExtendedVisitorBadge": False, "isBulkRequest": False}]
+            r = httpx.post(f"{base}/v1/facility-access/visitors/access-requests", json=body, headers=h, timeout=60)
+            assert r.status_code == 200, r.text
+            made += 10
+        guard = creds["Site Security IAD024"]
+        with httpx.Client(base_url=base) as c:
+            r = c.post("/console/login", data={"email": guard.email, "password": guard.console_password})
+            assert r.status_code == 303, r.text
+            cookie = f"gh_console={c.cookies.get('gh_console')}"
+            page = c.get("/console/desk?site=IAD024")
+            assert page.status_code == 200 and page.text.count("/console/desk/tickets/WO") >= tickets
+        result = wrk({"url": f"{base}/console/desk?site=IAD024", "headers": {"Cookie": cookie}, "concurrency": 8,
+                      "duration": 5})
+        return (f"  {kind:<8} console desk roster, {tickets} tickets today, 8 users: {result['rps']:.0f} pages/s, "
+                f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (target <= 150 ms)  "
+                f"{json.dumps({'errors': result['errors']})}")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()
