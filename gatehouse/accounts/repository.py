@@ -19,3 +19,40 @@ async def accounts_of_user(session: AsyncSession, user_id: int, *, default_only:
     if default_only:
         stmt = stmt.where(AccountMembership.default_account.is_(True))
     return (await session.execute(stmt)).all()
+
+
+# --- listings for the admin CLI --------------------------------------------------------------------
+
+
+async def master_accounts(session: AsyncSession) -> list[dict]:
+    from gatehouse.accounts.models import MasterAccount
+
+    rows = await session.execute(select(MasterAccount.id, MasterAccount.name).order_by(MasterAccount.id))
+    return [{"masterAccountId": r[0], "name": r[1]} for r in rows]
+
+
+async def accounts(session: AsyncSession) -> list[dict]:
+    from gatehouse.accounts.models import Account
+
+    rows = await session.execute(select(Account.id, Account.master_account_id, Account.name, Account.auto_approve)
+                                 .order_by(Account.id))
+    return [{"accountId": r[0], "masterAccountId": r[1], "name": r[2], "autoApprove": r[3]} for r in rows]
+
+
+async def customer_users(session: AsyncSession) -> list[dict]:
+    from gatehouse.accounts.models import AccountMembership, User
+
+    users = (await session.execute(select(User).where(User.kind == "customer").order_by(User.id))).scalars().all()
+    grants = (await session.execute(select(AccountMembership))).scalars().all()
+    return [{"userId": u.id, "name": u.display_name, "masterAccountId": u.master_account_id, "email": u.email,
+             "disabled": u.disabled,
+             "accounts": {g.account_id: g.permissions.split() for g in grants if g.user_id == u.id}} for u in users]
+
+
+async def operators(session: AsyncSession) -> list[dict]:
+    from gatehouse.accounts.models import OperatorSite, User
+
+    ops = (await session.execute(select(User).where(User.kind == "operator").order_by(User.id))).scalars().all()
+    links = (await session.execute(select(OperatorSite))).scalars().all()
+    return [{"userId": u.id, "name": u.display_name, "email": u.email,
+             "sites": sorted(x.site_code for x in links if x.user_id == u.id)} for u in ops]

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
+from gatehouse.accounts.models import User
+from gatehouse.auth import repository
 from gatehouse.auth.models import AccessToken, App
-from gatehouse.kit.epoch import SecurityEpoch, bump_security_epoch
+from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.auth.principal import Membership, Principal
 from gatehouse.config import Settings
 from gatehouse.events import service as events
@@ -77,14 +77,13 @@ async def create_app(session: AsyncSession, user_id: int, name: str = "default",
 
 async def _app_event(session: AsyncSession, type_: str, app: App) -> None:
     user = await session.get(User, app.user_id)
-    account = (await session.execute(select(AccountMembership.account_id).where(
-        AccountMembership.user_id == app.user_id).order_by(AccountMembership.account_id).limit(1))).scalar()
+    account = await repository.first_account_of(session, app.user_id)
     await events.record(session, type_, object_id=app.client_id, account_id=account,
                         data={"clientId": app.client_id, "userKind": user.kind if user else ""})
 
 
 async def get_app_by_client_id(session: AsyncSession, client_id: str) -> App:
-    app = (await session.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()
+    app = await repository.app_by_client_id(session, client_id)
     if app is None:
         raise NotFound(f"No app with client_id '{client_id}'.", code="APP_NOTFOUND")
     return app
@@ -97,7 +96,7 @@ async def rotate_secret(session: AsyncSession, client_id: str, new_secret: str |
     app.secret_hash = await asyncio.to_thread(hash_secret, secret)
     app.failed_attempts = 0
     app.locked_until = None
-    await session.execute(delete(AccessToken).where(AccessToken.app_id == app.id))
+    await repository.drop_tokens_of_app(session, app.id)
     await bump_security_epoch(session)
     await _app_event(session, "app.secret_rotated", app)
     return AppCredentials(app.id, app.client_id, secret)
@@ -107,7 +106,7 @@ async def set_app_enabled(session: AsyncSession, client_id: str, enabled: bool) 
     app = await get_app_by_client_id(session, client_id)
     app.enabled = enabled
     if not enabled:
-        await session.execute(delete(AccessToken).where(AccessToken.app_id == app.id))
+        await repository.drop_tokens_of_app(session, app.id)
         await _app_event(session, "app.disabled", app)
     await bump_security_epoch(session)
     return app
@@ -132,9 +131,7 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     if "\x00" in client_id:  # cannot exist, and PostgreSQL refuses NUL in text parameters
         raise _invalid_client()
     async with db.read() as session:
-        row = (await session.execute(
-            select(App, User).join(User, User.id == App.user_id).where(App.client_id == client_id)
-        )).first()
+        row = await repository.app_and_user(session, client_id)
     if row is None:
         # Same cost as a real check, so response time does not reveal which client ids exist.
         await asyncio.to_thread(verify_secret, _DUMMY_HASH, client_secret)
@@ -173,8 +170,7 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
         # Success ends the run of failures before it: take back this attempt's number and all below
         # it. Attempts reserved after it (a concurrent burst) stay counted, so a success inside a
         # burst never reopens more tries than the limit.
-        await session.execute(update(App).where(App.id == app.id, App.locked_until.is_(None)).values(
-            failed_attempts=case((App.failed_attempts > attempt, App.failed_attempts - attempt), else_=0)))
+        await repository.forgive_attempts(session, app.id, attempt)
         session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
         principal = await load_principal(session, app.id, user, expires_at, app.client_id)
     scope = "operator" if principal.is_operator else " ".join(
@@ -185,24 +181,14 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
 async def _reserve_attempt(db: Database, settings: Settings, app_id: int) -> tuple[int, datetime | None]:
     """Atomically take the next attempt number (an expired lock starts a fresh run). Attempts past
     the limit are refused unverified, so no interleaving gets more than `lockout_failures` tries."""
-    now = utcnow()
-    expired = App.locked_until.is_not(None) & (App.locked_until <= now)
     async with db.write() as session:
-        number, locked_until = (await session.execute(
-            update(App).where(App.id == app_id).values(
-                failed_attempts=case((expired, 1), else_=App.failed_attempts + 1),
-                locked_until=case((expired, None), else_=App.locked_until),
-            ).returning(App.failed_attempts, App.locked_until)
-        )).one()
-    return number, locked_until
+        return await repository.reserve_attempt(session, app_id, utcnow())
 
 
 async def _lock(db: Database, settings: Settings, app_id: int, client_id: str, user: User) -> None:
     """The last allowed try failed: lock now (the run's count stays until the lock expires)."""
     async with db.write() as session:
-        done = await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None))
-                                     .values(locked_until=utcnow() + timedelta(seconds=settings.lockout_seconds)))
-        if done.rowcount:
+        if await repository.lock(session, app_id, utcnow() + timedelta(seconds=settings.lockout_seconds)):
             await events.record(session, "auth.locked_out", object_id=client_id, actor=_caller(client_id, user),
                                 data={"clientId": client_id, "seconds": settings.lockout_seconds})
 
@@ -225,15 +211,9 @@ async def load_principal(session: AsyncSession, app_id: int, user: User, expires
     memberships: dict[str, Membership] = {}
     sites: frozenset[str] = frozenset()
     if user.kind == "operator":
-        rows = await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user.id))
-        sites = frozenset(rows.scalars())
+        sites = await repository.operator_sites_of(session, user.id)
     else:
-        rows = await session.execute(
-            select(AccountMembership.account_id, Account.master_account_id, AccountMembership.permissions)
-            .join(Account, Account.id == AccountMembership.account_id)
-            .where(AccountMembership.user_id == user.id)
-        )
-        for account_id, master_id, perms in rows:
+        for account_id, master_id, perms in await repository.memberships_of(session, user.id):
             memberships[account_id] = Membership(account_id, master_id, frozenset(perms.split()))
     return Principal(
         user_id=user.id, kind=user.kind, display_name=user.display_name,
@@ -260,7 +240,7 @@ class AuthCache:
         if now - self.checked_at < self.ttl:
             return
         self.checked_at = now
-        value = (await session.execute(select(SecurityEpoch.value).where(SecurityEpoch.id == 1))).scalar()
+        value = await repository.security_epoch(session)
         if self.epoch is not None and value is not None and value < self.epoch:
             return  # an older snapshot than one already seen (another read raced ahead): keep
         if value != self.epoch:
@@ -286,16 +266,7 @@ async def authenticate(db: Database, cache: AuthCache, token: str) -> Principal:
         raise Unauthorized()
     for _ in range(3):
         async with db.read() as session:
-            # The token row and the security epoch in ONE statement, so from one snapshot: a
-            # revocation (which deletes the row and bumps the epoch in one transaction) is either
-            # wholly visible here or wholly after the epoch this read carries.
-            row = (await session.execute(
-                select(AccessToken.expires_at, App, User, SecurityEpoch.value)
-                .join(App, App.id == AccessToken.app_id)
-                .join(User, User.id == App.user_id)
-                .join(SecurityEpoch, SecurityEpoch.id == 1)
-                .where(AccessToken.token_hash == digest)
-            )).first()
+            row = await repository.token_with_epoch(session, digest)  # one snapshot: see there
             if row is None:
                 raise Unauthorized()
             expires_at, app, user, epoch = row
@@ -317,5 +288,4 @@ async def authenticate(db: Database, cache: AuthCache, token: str) -> Principal:
 
 async def purge_expired_tokens(db: Database) -> int:
     async with db.write() as session:
-        result = await session.execute(delete(AccessToken).where(AccessToken.expires_at <= utcnow()))
-        return result.rowcount or 0
+        return await repository.purge_expired_tokens(session, utcnow())

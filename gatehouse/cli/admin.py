@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
+from gatehouse.accounts import repository as accounts_repo
 from gatehouse.accounts import service as accounts
-from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.auth import repository as auth_repo
 from gatehouse.auth import service as auth
-from gatehouse.auth.models import App
 from gatehouse.kit.cli import output, run_db
 from gatehouse.kit.db import Database
+from gatehouse.sites import repository as sites_repo
 from gatehouse.sites import service as sites
-from gatehouse.sites.models import Location, Site
 
 app = typer.Typer(rich_markup_mode=None, help="Administer tenancy, apps, sites and grants.", no_args_is_help=True)
 master_app = typer.Typer(rich_markup_mode=None, help="Master accounts (parent companies).", no_args_is_help=True)
@@ -40,10 +39,11 @@ for sub, name in ((master_app, "master-account"), (account_app, "account"), (use
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _rows(stmt):  # type: ignore[no-untyped-def]
+def _listing(query):  # type: ignore[no-untyped-def]
+    """Run a repository listing in a read transaction (the SQL lives in the repositories)."""
     async def fn(db: Database):  # type: ignore[no-untyped-def]
         async with db.read() as s:
-            return list((await s.execute(stmt)).all())
+            return await query(s)
     return fn
 
 
@@ -60,8 +60,7 @@ def master_create(id: Annotated[str, typer.Option(help="e.g. 100123")],
 
 @master_app.command("list")
 def master_list(json: Json = False) -> None:
-    rows = run_db(_rows(select(MasterAccount.id, MasterAccount.name).order_by(MasterAccount.id)))
-    output([{"masterAccountId": r[0], "name": r[1]} for r in rows], json)
+    output(run_db(_listing(accounts_repo.master_accounts)), json)
 
 
 # --- accounts -----------------------------------------------------------------------------------
@@ -91,9 +90,7 @@ def account_auto_approve(id: Annotated[str, typer.Option()],
 
 @account_app.command("list")
 def account_list(json: Json = False) -> None:
-    rows = run_db(_rows(select(Account.id, Account.master_account_id, Account.name, Account.auto_approve)
-                        .order_by(Account.id)))
-    output([{"accountId": r[0], "masterAccountId": r[1], "name": r[2], "autoApprove": r[3]} for r in rows], json)
+    output(run_db(_listing(accounts_repo.accounts)), json)
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -173,15 +170,7 @@ def user_grant(name: Annotated[str, typer.Option(help="User display name")],
 
 @user_app.command("list")
 def user_list(json: Json = False) -> None:
-    async def fn(db: Database) -> list[dict]:
-        async with db.read() as s:
-            users = (await s.execute(select(User).where(User.kind == "customer").order_by(User.id))).scalars().all()
-            grants = (await s.execute(select(AccountMembership))).scalars().all()
-        return [{"userId": u.id, "name": u.display_name, "masterAccountId": u.master_account_id,
-                 "disabled": u.disabled,
-                 "accounts": {g.account_id: g.permissions.split() for g in grants if g.user_id == u.id}}
-                for u in users]
-    output(run_db(fn), json)
+    output(run_db(_listing(accounts_repo.customer_users)), json)
 
 
 # --- operators ----------------------------------------------------------------------------------
@@ -208,13 +197,7 @@ def operator_set_email(name: Annotated[str, typer.Option(help="Operator display 
 
 @operator_app.command("list")
 def operator_list(json: Json = False) -> None:
-    async def fn(db: Database) -> list[dict]:
-        async with db.read() as s:
-            ops = (await s.execute(select(User).where(User.kind == "operator").order_by(User.id))).scalars().all()
-            links = (await s.execute(select(OperatorSite))).scalars().all()
-        return [{"userId": u.id, "name": u.display_name,
-                 "sites": sorted(x.site_code for x in links if x.user_id == u.id)} for u in ops]
-    output(run_db(fn), json)
+    output(run_db(_listing(accounts_repo.operators)), json)
 
 
 # --- apps ---------------------------------------------------------------------------------------
@@ -261,10 +244,7 @@ def app_enable(client_id: Annotated[str, typer.Option()], json: Json = False) ->
 
 @app_app.command("list")
 def app_list(json: Json = False) -> None:
-    rows = run_db(_rows(select(App.client_id, App.name, User.display_name, App.enabled, App.locked_until)
-                        .join(User, User.id == App.user_id).order_by(App.id)))
-    output([{"client_id": r[0], "name": r[1], "user": r[2], "enabled": r[3], "lockedUntil": r[4]} for r in rows],
-           json)
+    output(run_db(_listing(auth_repo.apps)), json)
 
 
 # --- sites and locations ------------------------------------------------------------------------
@@ -285,8 +265,7 @@ def site_create(code: Annotated[str, typer.Option(help="6 letters or digits, e.g
 
 @site_app.command("list")
 def site_list(json: Json = False) -> None:
-    rows = run_db(_rows(select(Site).order_by(Site.code)))
-    output([{"site": r[0].code, "city": r[0].city, "timezone": r[0].timezone} for r in rows], json)
+    output(run_db(_listing(sites_repo.all_sites)), json)
 
 
 @location_app.command("create")
@@ -302,9 +281,7 @@ def location_create(site: Annotated[str, typer.Option()], name: Annotated[str, t
 
 @location_app.command("list")
 def location_list(site: Annotated[str, typer.Option()], json: Json = False) -> None:
-    rows = run_db(_rows(select(Location.id, Location.name, Location.parent_id)
-                        .where(Location.site_code == site).order_by(Location.id)))
-    output([{"id": r[0], "location": r[1], "parentId": r[2]} for r in rows], json)
+    output(run_db(_listing(lambda s: sites_repo.locations_of_site(s, site))), json)
 
 
 @grant_app.command("site")

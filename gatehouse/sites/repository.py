@@ -60,3 +60,18 @@ async def visible_locations(session: AsyncSession, account_id: str, site_code: s
         VisibleLocation(loc_id, name, parent if parent in visible else None)
         for loc_id, name, parent in all_rows if loc_id in visible
     ]
+
+
+async def all_sites(session: AsyncSession) -> list[dict]:
+    from gatehouse.sites.models import Site
+
+    return [{"site": s.code, "city": s.city, "timezone": s.timezone}
+            for s in (await session.execute(select(Site).order_by(Site.code))).scalars()]
+
+
+async def locations_of_site(session: AsyncSession, site_code: str) -> list[dict]:
+    from gatehouse.sites.models import Location
+
+    rows = await session.execute(select(Location.id, Location.name, Location.parent_id)
+                                 .where(Location.site_code == site_code).order_by(Location.id))
+    return [{"id": r[0], "location": r[1], "parentId": r[2]} for r in rows]

@@ -1,0 +1,88 @@
+"""Auth queries: apps, tokens and the principal behind them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
+from gatehouse.auth.models import AccessToken, App
+from gatehouse.kit.epoch import SecurityEpoch
+
+
+async def apps(session: AsyncSession) -> list[dict]:
+    rows = await session.execute(select(App.client_id, App.name, User.display_name, App.enabled, App.locked_until)
+                                 .join(User, User.id == App.user_id).order_by(App.id))
+    return [{"client_id": r[0], "name": r[1], "user": r[2], "enabled": r[3], "lockedUntil": r[4]} for r in rows]
+
+
+async def app_by_client_id(session: AsyncSession, client_id: str) -> App | None:
+    return (await session.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()
+
+
+async def app_and_user(session: AsyncSession, client_id: str):  # type: ignore[no-untyped-def]
+    return (await session.execute(select(App, User).join(User, User.id == App.user_id)
+                                  .where(App.client_id == client_id))).first()
+
+
+async def first_account_of(session: AsyncSession, user_id: int) -> str | None:
+    return (await session.execute(select(AccountMembership.account_id).where(AccountMembership.user_id == user_id)
+                                  .order_by(AccountMembership.account_id).limit(1))).scalar()
+
+
+async def drop_tokens_of_app(session: AsyncSession, app_id: int) -> None:
+    await session.execute(delete(AccessToken).where(AccessToken.app_id == app_id))
+
+
+async def purge_expired_tokens(session: AsyncSession, now: datetime) -> int:
+    return (await session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))).rowcount or 0
+
+
+async def reserve_attempt(session: AsyncSession, app_id: int, now: datetime) -> tuple[int, datetime | None]:
+    """Atomically take the next attempt number; an expired lock starts a fresh run."""
+    expired = App.locked_until.is_not(None) & (App.locked_until <= now)
+    number, locked_until = (await session.execute(
+        update(App).where(App.id == app_id).values(
+            failed_attempts=case((expired, 1), else_=App.failed_attempts + 1),
+            locked_until=case((expired, None), else_=App.locked_until),
+        ).returning(App.failed_attempts, App.locked_until))).one()
+    return number, locked_until
+
+
+async def forgive_attempts(session: AsyncSession, app_id: int, up_to: int) -> None:
+    """A success: take back attempt numbers up to its own (later ones of a burst stay counted)."""
+    await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None)).values(
+        failed_attempts=case((App.failed_attempts > up_to, App.failed_attempts - up_to), else_=0)))
+
+
+async def lock(session: AsyncSession, app_id: int, until: datetime) -> bool:
+    done = await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None))
+                                 .values(locked_until=until))
+    return bool(done.rowcount)
+
+
+async def operator_sites_of(session: AsyncSession, user_id: int) -> frozenset[str]:
+    rows = await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user_id))
+    return frozenset(rows.scalars())
+
+
+async def memberships_of(session: AsyncSession, user_id: int):  # type: ignore[no-untyped-def]
+    return (await session.execute(
+        select(AccountMembership.account_id, Account.master_account_id, AccountMembership.permissions)
+        .join(Account, Account.id == AccountMembership.account_id)
+        .where(AccountMembership.user_id == user_id))).all()
+
+
+async def security_epoch(session: AsyncSession) -> int | None:
+    return (await session.execute(select(SecurityEpoch.value).where(SecurityEpoch.id == 1))).scalar()
+
+
+async def token_with_epoch(session: AsyncSession, digest: str):  # type: ignore[no-untyped-def]
+    """The token row and the security epoch in ONE statement, so from one snapshot: a revocation
+    (which deletes the row and bumps the epoch in one transaction) is wholly visible or not at all."""
+    return (await session.execute(
+        select(AccessToken.expires_at, App, User, SecurityEpoch.value)
+        .join(App, App.id == AccessToken.app_id).join(User, User.id == App.user_id)
+        .join(SecurityEpoch, SecurityEpoch.id == 1).where(AccessToken.token_hash == digest))).first()
