@@ -32,6 +32,7 @@ class Receiver:
     def __init__(self, behaviour=None) -> None:  # type: ignore[no-untyped-def]
         self.got: list[tuple[dict, bytes, float]] = []
         self.behaviour = behaviour or (lambda n: (200, 0.0))
+        self.location: str | None = None  # sent with 3xx answers
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,8 @@ class Receiver:
                 if delay:
                     time.sleep(delay)
                 self.send_response(status)
+                if receiver.location and 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -318,3 +321,43 @@ async def test_bad_bodies_and_limits(client, factory):
     plain = await factory.user(tenant, perms=["tickets:read"])
     assert (await client.get("/v1/webhooks", headers=plain.headers)).status_code == 403
     _ = site_today
+
+
+async def test_no_redirects_and_five_days_of_failure_disable_and_mail(client, factory, db, receivers, deliverer):
+    from sqlalchemy import select, update
+
+    from gatehouse.accounts import service as accounts
+    from gatehouse.kit.db import utcnow
+    from gatehouse.webhooks.models import WebhookEndpoint
+    from gatehouse.worker.models import OutboxMessage
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    async with db.write() as s:
+        await accounts.set_email(s, caller.name, "owner@customer.example")
+    target = receivers()
+    redirecting = receivers(lambda n: (307, 0.0))
+    redirecting.location = target.url
+    hook = await _hook(client, caller, redirecting.url)
+    assert (await client.post(f"/v1/webhooks/{hook['webhookId']}/test", headers=caller.headers)).status_code == 202
+    await _until(lambda: len(redirecting.got) >= 1)
+    await asyncio.sleep(0.5)
+    assert target.got == []  # a redirect is a failed attempt, never followed
+    # an endpoint failing for five days is disabled and its owners are mailed
+    async with db.write() as s:
+        await s.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == hook["webhookId"])
+                        .values(failing_since=utcnow() - timedelta(days=5, minutes=1)))
+    assert (await client.post(f"/v1/webhooks/{hook['webhookId']}/test", headers=caller.headers)).status_code == 202
+    deadline = time.monotonic() + 5
+    state = {}
+    while time.monotonic() < deadline:
+        state = (await client.get(f"/v1/webhooks/{hook['webhookId']}", headers=caller.headers)).json()
+        if not state["enabled"]:
+            break
+        await asyncio.sleep(0.05)
+    assert state["enabled"] is False and "5 days" in state["disabledReason"]
+    async with db.read() as s:
+        mails = (await s.execute(select(OutboxMessage).where(OutboxMessage.channel == "mail",
+                                                             OutboxMessage.target == "owner@customer.example"))
+                 ).scalars().all()
+    assert [json.loads(m.payload)["kind"] for m in mails] == ["webhook_disabled"]
