@@ -43,6 +43,70 @@ class SmtpSink:
         return "250 OK"
 
 
+class FileTimes(dict):  # type: ignore[type-arg]
+    """Arrival times written by the receiver process, one "id time" line each; read on access."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.offset = 0
+
+    def _load(self) -> None:
+        with self.path.open() as fh:
+            fh.seek(self.offset)
+            chunk = fh.read()
+            complete = chunk[: chunk.rfind("\n") + 1]
+            self.offset += len(complete)
+        for line in complete.splitlines():
+            key, at = line.split()
+            super().setdefault(key, float(at))
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def __contains__(self, key: object) -> bool:
+        self._load()
+        return super().__contains__(key)
+
+
+def _receiver_process(path: str, port_file: str) -> None:
+    """The HTTP receiver in its own process, so it does not share the worker's interpreter."""
+    out = open(path, "a", buffering=1)  # noqa: SIM115
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            out.write(f"{self.headers['webhook-id']} {time.time()}\n")
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    Path(port_file).write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+def http_sink_process():  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    folder = Path(tempfile.mkdtemp(prefix="gh-bench-rx-"))
+    times_path, port_path = folder / "times", folder / "port"
+    times_path.touch()
+    proc = multiprocessing.get_context("spawn").Process(target=_receiver_process, args=(str(times_path), str(port_path)),
+                                                        daemon=True)
+    proc.start()
+    while not port_path.exists() or not port_path.read_text():
+        time.sleep(0.05)
+    return proc, int(port_path.read_text()), FileTimes(times_path)
+
+
 def http_sink() -> tuple[ThreadingHTTPServer, dict[str, float]]:
     times: dict[str, float] = {}
 
@@ -69,7 +133,7 @@ async def measure(kind: str, db: Database, n: int, channel: str, payload_of, key
                   ) -> dict:
     """Throughput: n rows committed at once, drained by one worker. Latency: then 100 rows committed
     one by one at 20/s, each timed from its commit to its arrival."""
-    worker = Worker(db, jobs=[], poll_seconds=1.0, concurrency=64, batch=100)
+    worker = Worker(db, jobs=[], poll_seconds=1.0, concurrency=128, batch=100)
     task = asyncio.create_task(worker.run())
     await asyncio.sleep(0.5)
     committed = time.time()
@@ -80,7 +144,7 @@ async def measure(kind: str, db: Database, n: int, channel: str, payload_of, key
     deadline = time.time() + 300
     while len(sink) < n and time.time() < deadline:
         await asyncio.sleep(0.05)
-    drained = max(sink.values()) - committed if sink else 0
+    drained = max(dict(sink).values()) - committed if len(sink) else 0
     delivered = len(sink)
     commits: dict[str, float] = {}
     for i in range(n, n + 100):
@@ -94,7 +158,8 @@ async def measure(kind: str, db: Database, n: int, channel: str, payload_of, key
         await asyncio.sleep(0.05)
     worker.stop()
     await task
-    lat = sorted(sink[k] - t for k, t in commits.items() if k in sink)
+    arrived = dict(sink)
+    lat = sorted(arrived[k] - t for k, t in commits.items() if k in arrived)
     return {"channel": channel, "database": kind, "n": n, "delivered": delivered,
             "per_second": round(delivered / drained, 1) if drained else 0,
             "latency_p50_s": round(statistics.median(lat), 3) if lat else None,
@@ -133,12 +198,12 @@ async def run(kind: str, pg: str, n: int) -> list[dict]:
             lambda i: f"ops{i}", sink.times))
         controller.stop()
         # webhooks: one endpoint on a local receiver, signed deliveries
-        server, times = http_sink()
+        rx_proc, rx_port, times = http_sink_process()
         from gatehouse.webhooks.models import WebhookEndpoint
         from gatehouse.kit.db import utcnow
 
         async with db.write() as s:
-            s.add(WebhookEndpoint(id="bench-endpoint", account_id="BENCH", url=f"http://127.0.0.1:{server.server_address[1]}/h",
+            s.add(WebhookEndpoint(id="bench-endpoint", account_id="BENCH", url=f"http://127.0.0.1:{rx_port}/h",
                                   event_types='["*"]', description="", enabled=True,
                                   secret="whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", created_by="bench",
                                   created_at=utcnow(), updated_at=utcnow()))
@@ -148,7 +213,7 @@ async def run(kind: str, pg: str, n: int) -> list[dict]:
         results.append(await measure(kind, db, n, "webhook", lambda i: {"type": "access_ticket.approved",
                                                                         "body": body, "to": "bench-endpoint"},
                                      lambda i: f"bulk-webhook-{i}", times))
-        server.shutdown()
+        rx_proc.terminate()
     finally:
         await db.dispose()
     return results

@@ -5,6 +5,7 @@ library), the SSRF guard at delivery time, 15 s, no redirects, SPEC §11's retry
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +24,7 @@ log = logging.getLogger("gatehouse.webhooks")
 SCHEDULE = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
             timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)]
 TIMEOUT = 15.0
+ENDPOINT_CACHE_SECONDS = 1.0
 FAILING_LIMIT = timedelta(days=5)
 USER_AGENT = f"Gatehouse-Webhooks/{__version__}"
 
@@ -35,10 +37,23 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
     client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False,
                                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     allow_private = settings.webhook_allow_private
+    # Endpoint rows, kept for a second: a burst of deliveries to one endpoint reads it once. A
+    # rotation or a disable reaches deliveries within that second (and at once in this worker).
+    cache: dict[str, tuple[float, object]] = {}
+
+    async def endpoint_of(endpoint_id: str):  # type: ignore[no-untyped-def]
+        hit = cache.get(endpoint_id)
+        if hit is not None and time.monotonic() - hit[0] < ENDPOINT_CACHE_SECONDS:
+            return hit[1]
+        async with db.read() as session:
+            endpoint = await repository.endpoint_by_id(session, endpoint_id)
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[endpoint_id] = (time.monotonic(), endpoint)
+        return endpoint
 
     async def deliver(message: Message) -> Delivered:
-        async with db.read() as session:
-            endpoint = await repository.endpoint_by_id(session, message.target)
+        endpoint = await endpoint_of(message.target)
         if endpoint is None or not endpoint.enabled:
             raise PermanentFailure("the endpoint was deleted or disabled")
         now = utcnow()
@@ -88,10 +103,12 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
             return
         if status == 410:
             _disable(endpoint, "The endpoint answered 410 Gone.", now)
+            cache.pop(endpoint.id, None)
             return
         endpoint.failing_since = endpoint.failing_since or now
         if endpoint.enabled and now - endpoint.failing_since >= FAILING_LIMIT:
             _disable(endpoint, "Every delivery failed for 5 days.", now)
+            cache.pop(endpoint.id, None)
             from gatehouse.notifications.fanout import webhook_disabled
 
             await webhook_disabled(session, endpoint)

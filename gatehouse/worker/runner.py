@@ -14,7 +14,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.worker import outbox
@@ -40,6 +40,8 @@ class Worker:
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.delivered = 0
+        self._outcomes: list[tuple] = []  # type: ignore[type-arg]
+        self._writer: asyncio.Task[None] | None = None
 
     def nudge(self) -> None:
         self.wake.set()
@@ -174,6 +176,57 @@ class Worker:
 
     async def _finish(self, channel: Channel, message: Message, outcome: str, error: str, status: int | None,
                       body: str, attempted_at, duration: int) -> None:  # type: ignore[no-untyped-def]
+        """Queue the outcome; one writer records them in batches (one transaction for many
+        deliveries: on SQLite's single writer that is what lets one worker keep hundreds per second)."""
+        done = asyncio.get_running_loop().create_future()
+        self._outcomes.append((channel, message, outcome, error, status, body, attempted_at, duration, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_outcomes())
+        await done  # the delivery task ends only once its outcome is recorded (SIGTERM drains correctly)
+
+    async def _write_outcomes(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes[:200], self._outcomes[200:]
+            for attempt in range(5):
+                try:
+                    async with self.db.write() as session:
+                        await self._record_batch(session, [item[:8] for item in batch])
+                    break
+                except Exception:  # noqa: BLE001 - a busy database: the leases keep the rows safe meanwhile
+                    log.warning("could not record %d deliveries (try %d)", len(batch), attempt + 1, exc_info=True)
+                    await asyncio.sleep(0.2 * (attempt + 1))
+            for item in batch:
+                if not item[8].done():
+                    item[8].set_result(None)
+            await asyncio.sleep(0)  # let more outcomes gather
+
+    async def _record_batch(self, session, items: list[tuple]) -> None:  # type: ignore[no-untyped-def, type-arg]
+        """Every attempt in one multi-row INSERT; the successes in one UPDATE (only rows this worker
+        still leases: one that lost its lease records its attempt but decides nothing); failures,
+        whose next time differs, one by one."""
+        await session.execute(insert(DeliveryAttempt), [
+            {"message_id": m.id, "attempted_at": at, "duration_ms": ms, "ok": outcome == "delivered",
+             "response_status": status, "error": error, "response_body": body, "worker": self.name}
+            for _channel, m, outcome, error, status, body, at, ms in items])
+        delivered = [(c, m, status) for c, m, outcome, _e, status, _b, _a, _d in items if outcome == "delivered"]
+        if delivered:
+            now = utcnow()
+            held = set((await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([m.id for _c, m, _s in delivered]),
+                                            OutboxMessage.leased_by == self.name)
+                .values(status="delivered", lease_until=None, leased_by="", updated_at=now, last_error="")
+                .returning(OutboxMessage.id).execution_options(synchronize_session=False))).scalars())
+            for channel, message, status in delivered:
+                if message.id in held:
+                    self.delivered += 1
+                    if channel.on_outcome is not None:
+                        await channel.on_outcome(session, message, "delivered", status)
+        for channel, message, outcome, error, status, _body, _at, _ms in items:
+            if outcome != "delivered":
+                await self._record(session, channel, message, outcome, error, status)
+
+    async def _record(self, session, channel: Channel, message: Message, outcome: str, error: str,  # type: ignore[no-untyped-def]
+                      status: int | None) -> None:
         now = utcnow()
         values: dict = {"lease_until": None, "leased_by": "", "updated_at": now, "last_error": error}
         if outcome == "retry":
@@ -185,22 +238,10 @@ class Worker:
             values["status"] = "dead"
         elif outcome == "delivered":
             values["status"] = "delivered"
-        for attempt in range(5):
-            try:
-                async with self.db.write() as session:
-                    session.add(DeliveryAttempt(message_id=message.id, attempted_at=attempted_at, duration_ms=duration,
-                                                ok=outcome == "delivered", response_status=status, error=error,
-                                                response_body=body, worker=self.name))
-                    # only while this worker still holds the lease: one that lost it (it ran past 60 s
-                    # and another worker took over) records its attempt but decides nothing
-                    done = await session.execute(update(OutboxMessage).where(and_(
-                        OutboxMessage.id == message.id, OutboxMessage.leased_by == self.name)).values(**values)
-                        .execution_options(synchronize_session=False))
-                    if done.rowcount and channel.on_outcome is not None:
-                        await channel.on_outcome(session, message, outcome, status)
-                if outcome == "delivered":
-                    self.delivered += 1
-                return
-            except Exception:  # noqa: BLE001 - a busy database: the lease keeps the row safe meanwhile
-                log.warning("could not record delivery of %s (try %d)", message.id, attempt + 1, exc_info=True)
-                await asyncio.sleep(0.2 * (attempt + 1))
+        # only while this worker still holds the lease: one that lost it (it ran past 60 s and another
+        # worker took over) records its attempt but decides nothing
+        done = await session.execute(update(OutboxMessage).where(and_(
+            OutboxMessage.id == message.id, OutboxMessage.leased_by == self.name)).values(**values)
+            .execution_options(synchronize_session=False))
+        if done.rowcount and channel.on_outcome is not None:
+            await channel.on_outcome(session, message, outcome, status)
