@@ -176,7 +176,8 @@ async def _roster(request: Request, person: Person, site: str | None, day: str |
         the_day = date.fromisoformat(day) if day else site_today(chosen.timezone)
     except ValueError:
         the_day = site_today(chosen.timezone)
-    found = await desk.roster(db, _op(person), site=chosen.code, status=None, day=the_day, size=desk.ROSTER_PAGE_MAX)
+    found = await desk.roster(db, _op(person), site=chosen.code, status=None, day=the_day, size=desk.ROSTER_PAGE_MAX,
+                              reader=request.app.state.reader)
     rows = [r for r in found["content"] if not q or _match(r, q)]
     groups = [{"key": key, "title": title, "rows": [r for r in rows if r["ticketStatus"] in statuses]}
               for key, title, statuses in GROUPS]

@@ -11,7 +11,8 @@ from gatehouse.auth.dependencies import CurrentOperator
 from gatehouse.auth.principal import Principal
 from gatehouse.comments.schemas import CommentOut, OperatorCommentIn
 from gatehouse.facility_access.lifecycle import Status
-from gatehouse.kit.db import DatabaseDep
+from gatehouse.kit.db import DatabaseDep, ReaderDep
+from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.errors import error_responses
 from gatehouse.kit.validation import JsonBody
 from gatehouse.kit.wire import WireDate
@@ -33,14 +34,15 @@ def _op(p: Principal) -> service.Operator:
             summary="The roster: tickets at the operator's sites whose access covers a date",
             responses=error_responses(400, 401, 403, 404))
 async def roster(
-    op: CurrentOperator, db: DatabaseDep,
+    op: CurrentOperator, db: DatabaseDep, reader: ReaderDep,
     site: Annotated[str | None, Query(max_length=6, description="One of the operator's sites; default all.")] = None,
     status: Annotated[str | None, Query(max_length=32, json_schema_extra={"enum": [s.value for s in Status]})] = None,
     date_: Annotated[WireDate | None, Query(alias="date", description="yyyy-MM-dd; default today in site time.")] = None,
     page: Annotated[int, Query(ge=0, le=100_000, description="Page number, from 0.")] = 0,
     size: Annotated[int, Query(ge=1, le=service.ROSTER_PAGE_MAX, description="Rows per page.")] = 100,
 ):  # type: ignore[no-untyped-def]
-    return await service.roster(db, _op(op), site=site, status=status, day=date_, page=page, size=size)
+    return JsonBytes(await service.roster(db, _op(op), site=site, status=status, day=date_, page=page, size=size,
+                                          reader=reader))
 
 
 @router.get("/ops/v1/access-tickets/{ticketId}", response_model=OperatorTicketOut, openapi_extra=ADDITION,

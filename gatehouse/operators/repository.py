@@ -102,3 +102,56 @@ async def visitor_log(session: AsyncSession, site_code: str, first: date, last: 
         elif out and out[-1]["ticketId"] == ticket.id and not out[-1]["out"]:
             out[-1]["out"] = fmt_datetime(event.at)
     return sorted(out, key=lambda r: r["in"])
+
+
+_ROSTER_COLUMNS = ("w.id, w.status, w.site_code, w.account_id, a.name AS account_name, w.visitor_first_name, "
+                   "w.visitor_last_name, w.visitor_email, w.company, w.escorted, w.extended_badge, "
+                   "w.escort_first_name, w.escort_last_name, w.badge_start, w.badge_end, w.badge_number")
+_ROSTER_LOCATIONS = {
+    "sqlite": ("(SELECT json_group_array(json_object('location_name', l.location_name, 'access_start', l.access_start,"
+               " 'access_end', l.access_end)) FROM (SELECT * FROM work_order_locations WHERE work_order_id = w.id"
+               " ORDER BY id) AS l)"),
+    "postgres": ("(SELECT coalesce(json_agg(json_build_object('location_name', l.location_name, 'access_start',"
+                 " l.access_start, 'access_end', l.access_end) ORDER BY l.id), '[]') FROM work_order_locations AS l"
+                 " WHERE l.work_order_id = w.id)::text"),
+}
+
+
+def _roster_sql(dialect: str, days: Sequence[tuple[str, date]], statuses: Sequence[str]) -> tuple[str, list]:
+    params: list = []
+
+    def p(value) -> str:  # type: ignore[no-untyped-def]
+        params.append(value)
+        return "?" if dialect == "sqlite" else f"${len(params)}"
+
+    status_in = ", ".join(p(s) for s in statuses)
+    per_site = " OR ".join(
+        f"(w.site_code = {p(code)} AND w.badge_end >= {p(day)} AND w.badge_start <= {p(day)} AND EXISTS "
+        f"(SELECT 1 FROM work_order_locations AS x WHERE x.work_order_id = w.id AND x.access_start <= {p(day)} "
+        f"AND x.access_end >= {p(day)}))" for code, day in days)
+    sql = (f"SELECT {_ROSTER_COLUMNS}, {_ROSTER_LOCATIONS[dialect]} AS locations_json "
+           f"FROM work_orders AS w JOIN accounts AS a ON a.id = w.account_id "
+           f"WHERE w.status IN ({status_in}) AND ({per_site}) "
+           f"ORDER BY w.site_code, w.visitor_last_name, w.visitor_first_name, w.id ")
+    return sql, params
+
+
+async def roster_lean(reader, days: Sequence[tuple[str, date]], statuses: Sequence[str], *, limit: int,  # type: ignore[no-untyped-def]
+                      offset: int) -> list:
+    """The roster in one statement through the lean reader (the desk renders hundreds of rows a
+    page; ORM objects were most of its time). Same filter and order as `roster`."""
+    if not days:
+        return []
+    results = []
+    for dialect in ("sqlite", "postgres"):
+        sql, params = _roster_sql(dialect, days, statuses)
+        n = len(params)
+        if dialect == "sqlite":
+            results.append((sql + "LIMIT ? OFFSET ?", [*params, limit, offset]))
+        else:
+            results.append((sql + f"LIMIT ${n + 1} OFFSET ${n + 2}", [*params, limit, offset]))
+    (sqlite_sql, sqlite_params), (pg_sql, pg_params) = results
+    if reader.is_sqlite:
+        return list(await reader.fetch(sqlite_sql, pg_sql, *[v.isoformat() if isinstance(v, date) else v
+                                                              for v in sqlite_params]))
+    return list(await reader.fetch(sqlite_sql, pg_sql, *pg_params))

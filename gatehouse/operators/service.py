@@ -5,7 +5,9 @@ call these functions; every status change goes through `lifecycle.apply`."""
 from __future__ import annotations
 
 from collections.abc import Collection
+import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +19,7 @@ from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.service import badge_type, render_ticket, site_today, ticket_not_found
 from gatehouse.kit.db import Database
+from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 from gatehouse.kit.wire import fmt_date
 from gatehouse.operators import repository
@@ -62,22 +65,28 @@ ROSTER_PAGE_MAX = 500
 
 
 async def roster(db: Database, op: Operator, *, site: str | None, status: str | None, day: date | None,
-                 page: int = 0, size: int = 100) -> dict:
+                 page: int = 0, size: int = 100, reader: LeanReader | None = None) -> dict:
     """One page of the tickets whose access covers `day` (default: today in each site's own
     timezone), ordered by site and visitor name. Without `status`, the visitors the desk can expect
-    or has seen: cancelled and denied tickets only when asked for."""
+    or has seen: cancelled and denied tickets only when asked for. With the lean reader, one query."""
     if site is not None and site not in op.sites:
         raise NotFound(f"Site '{site}' was not found.", code="SITE_NOTFOUND")
     status = parse_status(status)
     statuses = [status] if status else lifecycle.ROSTER_DEFAULT
     async with db.read() as session:
         days = [(s.code, day or site_today(s.timezone)) for s in await repository.sites(session, [site] if site else op.sites)]
-        found = await repository.roster(session, days, statuses, limit=size + 1, offset=page * size)
-        more = len(found) > size
-        found = found[:size]
-        locs = await repository.locations_of(session, [t.id for t, _ in found])
-    return {"content": [_roster_row(t, name, locs.get(t.id, [])) for t, name in found],
-            "pageable": {"page": page, "size": size, "last": not more}}
+        if reader is None:
+            found = await repository.roster(session, days, statuses, limit=size + 1, offset=page * size)
+            locs = await repository.locations_of(session, [t.id for t, _ in found[:size]])
+            rows = [_roster_row(t, name, locs.get(t.id, [])) for t, name in found]
+    if reader is not None:
+        rows = []
+        for r in await repository.roster_lean(reader, days, statuses, limit=size + 1, offset=page * size):
+            t = SimpleNamespace(**dict(r))
+            locations = [SimpleNamespace(**loc) for loc in json.loads(r["locations_json"])]
+            rows.append(_roster_row(t, r["account_name"], locations))
+    more = len(rows) > size
+    return {"content": rows[:size], "pageable": {"page": page, "size": size, "last": not more}}
 
 
 def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocation]) -> dict:
@@ -86,7 +95,7 @@ def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocat
         "accountName": account_name, "visitorFirstName": t.visitor_first_name, "visitorLastName": t.visitor_last_name,
         "visitorEmail": t.visitor_email, "company": t.company,
         "visitorType": "Escorted visitor" if t.escorted else "Unescorted visitor",
-        "visitorBadgeType": badge_type(t.escorted, t.extended_badge), "escortFirstName": t.escort_first_name or "",
+        "visitorBadgeType": badge_type(bool(t.escorted), bool(t.extended_badge)), "escortFirstName": t.escort_first_name or "",
         "escortLastName": t.escort_last_name or "", "badgeStartDate": fmt_date(t.badge_start),
         "badgeEndDate": fmt_date(t.badge_end), "badgeNumber": t.badge_number or "",
         "locations": [{"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
