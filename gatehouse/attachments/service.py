@@ -135,9 +135,10 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
         if not sniffer.agrees():
             raise UnsupportedMediaType(f"The file's content is not a valid .{extension} file.",
                                        code="FILE_CONTENT_MISMATCH")
-        # Fresh heartbeat just before the object is made final: a sweep now leaves this blob alone
-        # for the whole grace period, far longer than the rename and the commit below take.
-        await beat.touch()
+        # A heartbeat younger than one interval is fresh enough for the rename and commit below: the
+        # sweep waits for silence of the whole grace period (at least three intervals).
+        if time.monotonic() - beat.last >= beat.every:
+            await beat.touch()
         try:
             await writer.commit()
         except FileNotFoundError:  # the partial file was swept while this upload stalled
