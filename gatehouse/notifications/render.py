@@ -61,17 +61,7 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
     subject = SUBJECTS[kind].format(wo=ticket["ticketId"], site=site["code"], start=ticket["badgeStartDate"],
                                     visitor=f"{ticket['contactFirstName']} {ticket['contactLastName']}")
     context["subject"] = subject
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = mail_from
-    msg["To"] = payload["to"]
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = message_id(payload["eventId"], payload["to"], kind)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Gatehouse-Work-Order"] = ticket["ticketId"]
-    msg["X-Gatehouse-Mail"] = kind
-    msg.set_content(_env.get_template(f"{kind}.txt").render(context))
-    msg.add_alternative(_env.get_template(f"{kind}.html").render(context), subtype="html")
+    msg = _message(payload, subject, mail_from, context, work_order=ticket["ticketId"])
     if kind == "visitor_pass":
         html = msg.get_payload()[1]
         html.add_related(qr_png(ticket["ticketId"]), "image", "png", cid=f"<{qr_cid}>",
@@ -81,10 +71,16 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
 
 def build_notice(payload: dict[str, Any], *, mail_from: str) -> EmailMessage:
     """Mails about no ticket (a disabled webhook endpoint)."""
-    kind = payload["kind"]
     subject = "Gatehouse disabled a webhook endpoint"
     context = {"subject": subject, "webhook_id": payload.get("webhookId", ""), "url": payload.get("url", ""),
                "reason": payload.get("reason", "")}
+    return _message(payload, subject, mail_from, context)
+
+
+def _message(payload: dict[str, Any], subject: str, mail_from: str, context: dict[str, Any],
+             work_order: str | None = None) -> EmailMessage:
+    """Headers every Gatehouse mail carries (SPEC §10), and its text and HTML parts from the templates."""
+    kind = payload["kind"]
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = mail_from
@@ -92,6 +88,8 @@ def build_notice(payload: dict[str, Any], *, mail_from: str) -> EmailMessage:
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = message_id(payload["eventId"], payload["to"], kind)
     msg["Auto-Submitted"] = "auto-generated"
+    if work_order:
+        msg["X-Gatehouse-Work-Order"] = work_order
     msg["X-Gatehouse-Mail"] = kind
     msg.set_content(_env.get_template(f"{kind}.txt").render(context))
     msg.add_alternative(_env.get_template(f"{kind}.html").render(context), subtype="html")
