@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -22,46 +20,11 @@ from gatehouse.webhooks.channel import install
 from gatehouse.worker.runner import Worker
 from tests.facility_access.conftest import request_for
 from tests.factories import make_ticket
+from tests.receiver import Receiver
 
 API = "/v1/facility-access"
 OPS = "/ops/v1/access-tickets"
 FAST = [timedelta(seconds=0.2)] * 3
-
-
-class Receiver:
-    def __init__(self, behaviour=None) -> None:  # type: ignore[no-untyped-def]
-        self.got: list[tuple[dict, bytes, float]] = []
-        self.behaviour = behaviour or (lambda n: (200, 0.0))
-        self.location: str | None = None  # sent with 3xx answers
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
-                status, delay = receiver.behaviour(len(receiver.got))
-                if delay:
-                    time.sleep(delay)
-                self.send_response(status)
-                if receiver.location and 300 <= status < 400:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self) -> list[dict]:
-        return [json.loads(b) for _h, b, _t in self.got]
-
-    def types(self) -> list[str]:
-        return [b["type"] for b in self.bodies()]
 
 
 @pytest.fixture
@@ -182,7 +145,7 @@ async def test_rotation_signs_with_both_secrets_and_redelivery_keeps_the_id(clie
 async def test_failure_then_recovery_and_410_disables(client, factory, db, receivers, deliverer):
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
-    flaky = receivers(lambda n: (503, 0.0) if n <= 2 else (200, 0.0))
+    flaky = receivers(lambda n, body: (503, 0.0) if n <= 2 else (200, 0.0))
     hook = await _hook(client, caller, flaky.url, types=["access_ticket.created"])
     await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=0, end=1)],
                       headers=caller.headers)
@@ -198,7 +161,7 @@ async def test_failure_then_recovery_and_410_disables(client, factory, db, recei
     assert [d["responseStatus"] for d in log] == [200, 503, 503]
     assert len({h["webhook-id"] for h, _b, _t in flaky.got}) == 1  # the same event every time
 
-    gone = receivers(lambda n: (410, 0.0))
+    gone = receivers(lambda n, body: (410, 0.0))
     hook2 = await _hook(client, caller, gone.url, types=["access_ticket.created"])
     await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=0, end=1)],
                       headers=caller.headers)
@@ -212,7 +175,7 @@ async def test_failure_then_recovery_and_410_disables(client, factory, db, recei
 async def test_a_hanging_receiver_does_not_delay_the_others(client, factory, db, receivers, deliverer):
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
-    slow = receivers(lambda n: (200, 4.0))
+    slow = receivers(lambda n, body: (200, 4.0))
     fast = receivers()
     await _hook(client, caller, slow.url)
     await _hook(client, caller, fast.url)
@@ -336,7 +299,7 @@ async def test_no_redirects_and_five_days_of_failure_disable_and_mail(client, fa
     async with db.write() as s:
         await accounts.set_email(s, caller.name, "owner@customer.example")
     target = receivers()
-    redirecting = receivers(lambda n: (307, 0.0))
+    redirecting = receivers(lambda n, body: (307, 0.0))
     redirecting.location = target.url
     hook = await _hook(client, caller, redirecting.url)
     assert (await client.post(f"/v1/webhooks/{hook['webhookId']}/test", headers=caller.headers)).status_code == 202

@@ -5,61 +5,21 @@ to a real HTTP receiver through the `test-http` channel of tests/worker_plugin.p
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.receiver import Receiver
 import tests.worker_plugin  # noqa: F401 - registers the test-http channel in this process
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.outbox import enqueue
 from gatehouse.worker.runner import Worker
-
-
-class Receiver:
-    """A real HTTP server on loopback that records every delivery; `behaviour(body)` -> (status, delay)."""
-
-    def __init__(self, behaviour=None) -> None:  # type: ignore[no-untyped-def]
-        self.got: list[dict] = []
-        self.lock = threading.Lock()
-        self.behaviour = behaviour or (lambda body: (200, 0.0))
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with receiver.lock:
-                    receiver.got.append({**body, "at": time.monotonic()})
-                status, delay = receiver.behaviour(body)
-                if delay:
-                    time.sleep(delay)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def ids(self) -> Counter:
-        with self.lock:
-            return Counter(g["id"] for g in self.got)
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture
@@ -126,15 +86,15 @@ async def _done(db, ids) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def test_retries_on_schedule_then_delivered(db, receiver):
-    rx = receiver(lambda body: (503, 0.0) if body["attempt"] <= 2 else (200, 0.0))
+    rx = receiver(lambda n, body: (503, 0.0) if body["attempt"] <= 2 else (200, 0.0))
     [mid] = await _enqueue(db, rx.url, 1, "retry")
     w = await _running(db, poll_seconds=0.05)
     try:
         await _wait(lambda: _done(db, [mid]))
     finally:
         await _stop(w)
-    times = [g["at"] for g in rx.got]
-    assert [g["attempt"] for g in rx.got] == [1, 2, 3]
+    times = [g["at"] for g in rx.records()]
+    assert [g["attempt"] for g in rx.records()] == [1, 2, 3]
     assert times[1] - times[0] >= 0.3 and times[2] - times[1] >= 0.6  # the channel's schedule
     async with db.read() as s:
         attempts = (await s.execute(select(DeliveryAttempt).where(DeliveryAttempt.message_id == mid)
@@ -143,8 +103,8 @@ async def test_retries_on_schedule_then_delivered(db, receiver):
 
 
 async def test_dead_after_the_schedule_and_at_once_on_permanent(db, receiver):
-    failing = receiver(lambda body: (500, 0.0))
-    gone = receiver(lambda body: (410, 0.0))
+    failing = receiver(lambda n, body: (500, 0.0))
+    gone = receiver(lambda n, body: (410, 0.0))
     [m1] = await _enqueue(db, failing.url, 1, "dead")
     [m2] = await _enqueue(db, gone.url, 1, "gone")
     w = await _running(db, poll_seconds=0.05)
@@ -199,7 +159,7 @@ def _worker_process(settings, extra: dict | None = None) -> subprocess.Popen:  #
 
 async def test_kill_9_mid_delivery_loses_nothing(settings, db, receiver):
     """A worker killed with deliveries under way: after its lease, another worker delivers them."""
-    rx = receiver(lambda body: (200, 0.4))  # slow receiver: deliveries are in flight when the kill comes
+    rx = receiver(lambda n, body: (200, 0.4))  # slow receiver: deliveries are in flight when the kill comes
     ids = await _enqueue(db, rx.url, 60, "kill")
     first = _worker_process(settings)
     try:
@@ -226,7 +186,7 @@ async def _some_received(rx: Receiver, n: int) -> bool:
 
 
 async def test_sigterm_finishes_what_is_under_way(settings, db, receiver):
-    rx = receiver(lambda body: (200, 1.0))
+    rx = receiver(lambda n, body: (200, 1.0))
     ids = await _enqueue(db, rx.url, 3, "term")
     proc = _worker_process(settings)
     try:
