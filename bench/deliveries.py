@@ -10,7 +10,6 @@ import asyncio
 import json
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,28 +104,6 @@ def http_sink_process():  # type: ignore[no-untyped-def]
     while not port_path.exists() or not port_path.read_text():
         time.sleep(0.05)
     return proc, int(port_path.read_text()), FileTimes(times_path)
-
-
-def http_sink() -> tuple[ThreadingHTTPServer, dict[str, float]]:
-    times: dict[str, float] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            times.setdefault(self.headers["webhook-id"], time.time())
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, times
 
 
 async def measure(kind: str, db: Database, n: int, channel: str, payload_of, key_of, sink: dict[str, float]  # type: ignore[no-untyped-def]

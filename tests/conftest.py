@@ -107,3 +107,20 @@ def is_postgres(settings: Settings) -> bool:
 
 def random_id(n: int) -> str:
     return secrets.token_hex(n)[:n].upper()
+
+
+@pytest.fixture
+def receivers():  # type: ignore[no-untyped-def]
+    """Real HTTP receivers on loopback (tests/receiver.py), shut down after the test."""
+    from tests.receiver import Receiver
+
+    made: list = []
+
+    def make(behaviour=None):  # type: ignore[no-untyped-def]
+        r = Receiver(behaviour)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()

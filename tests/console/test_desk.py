@@ -186,7 +186,6 @@ async def test_a_guard_works_the_desk(settings, factory, db, client, shots):
                 await browser.close()
     r = await client.get(f"/ops/v1/access-tickets/{wo}", headers=guard.token_headers)
     assert r.json()["ticketStatus"] == "In Progress" and r.json()["badgeNumber"] == "B-1001"
-    _ = (site_today, timedelta)
 
 
 async def test_sign_in_lock_out_and_idle_sessions(settings, factory, db, client):

@@ -17,7 +17,6 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 from sqlalchemy import select
 
-from gatehouse.facility_access.service import site_today
 from gatehouse.notifications.channel import install
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.runner import Worker
@@ -284,4 +283,3 @@ async def test_without_smtp_mail_lands_as_eml_files(client, factory, db, setting
     finally:
         worker.stop()
         await task
-    _ = site_today

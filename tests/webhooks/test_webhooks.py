@@ -15,30 +15,15 @@ from asgi_lifespan import LifespanManager
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from gatehouse.app import create_app
-from gatehouse.facility_access.service import site_today
 from gatehouse.webhooks.channel import install
 from gatehouse.worker.runner import Worker
 from tests.facility_access.conftest import request_for
 from tests.factories import make_ticket
-from tests.receiver import Receiver
 
 API = "/v1/facility-access"
 OPS = "/ops/v1/access-tickets"
 FAST = [timedelta(seconds=0.2)] * 3
 
-
-@pytest.fixture
-def receivers():  # type: ignore[no-untyped-def]
-    made: list[Receiver] = []
-
-    def make(behaviour=None) -> Receiver:  # type: ignore[no-untyped-def]
-        r = Receiver(behaviour)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.server.shutdown()
 
 
 @pytest.fixture
@@ -283,7 +268,6 @@ async def test_bad_bodies_and_limits(client, factory):
     assert r.status_code == 409
     plain = await factory.user(tenant, perms=["tickets:read"])
     assert (await client.get("/v1/webhooks", headers=plain.headers)).status_code == 403
-    _ = site_today
 
 
 async def test_no_redirects_and_five_days_of_failure_disable_and_mail(client, factory, db, receivers, deliverer):

@@ -22,19 +22,6 @@ from gatehouse.worker.outbox import enqueue
 from gatehouse.worker.runner import Worker
 
 
-@pytest.fixture
-def receiver():  # type: ignore[no-untyped-def]
-    made: list[Receiver] = []
-
-    def make(behaviour=None) -> Receiver:  # type: ignore[no-untyped-def]
-        r = Receiver(behaviour)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
-
 
 async def _enqueue(db, url: str, n: int, tag: str) -> list[int]:  # type: ignore[no-untyped-def]
     async with db.write() as s:
@@ -68,8 +55,8 @@ async def _stop(*pairs) -> None:  # type: ignore[no-untyped-def]
     await asyncio.gather(*(t for _, t in pairs))
 
 
-async def test_two_healthy_workers_deliver_each_message_once(db, receiver):
-    rx = receiver()
+async def test_two_healthy_workers_deliver_each_message_once(db, receivers):
+    rx = receivers()
     ids = await _enqueue(db, rx.url, 120, "pair")
     a, b = await _running(db, poll_seconds=0.2, batch=10), await _running(db, poll_seconds=0.2, batch=10)
     try:
@@ -85,8 +72,8 @@ async def _done(db, ids) -> bool:  # type: ignore[no-untyped-def]
     return (await _statuses(db, ids))["delivered"] == len(ids)
 
 
-async def test_retries_on_schedule_then_delivered(db, receiver):
-    rx = receiver(lambda n, body: (503, 0.0) if body["attempt"] <= 2 else (200, 0.0))
+async def test_retries_on_schedule_then_delivered(db, receivers):
+    rx = receivers(lambda n, body: (503, 0.0) if body["attempt"] <= 2 else (200, 0.0))
     [mid] = await _enqueue(db, rx.url, 1, "retry")
     w = await _running(db, poll_seconds=0.05)
     try:
@@ -102,9 +89,9 @@ async def test_retries_on_schedule_then_delivered(db, receiver):
     assert [(a.ok, a.response_status) for a in attempts] == [(False, 503), (False, 503), (True, 200)]
 
 
-async def test_dead_after_the_schedule_and_at_once_on_permanent(db, receiver):
-    failing = receiver(lambda n, body: (500, 0.0))
-    gone = receiver(lambda n, body: (410, 0.0))
+async def test_dead_after_the_schedule_and_at_once_on_permanent(db, receivers):
+    failing = receivers(lambda n, body: (500, 0.0))
+    gone = receivers(lambda n, body: (410, 0.0))
     [m1] = await _enqueue(db, failing.url, 1, "dead")
     [m2] = await _enqueue(db, gone.url, 1, "gone")
     w = await _running(db, poll_seconds=0.05)
@@ -123,8 +110,8 @@ async def _all_dead(db, ids) -> bool:  # type: ignore[no-untyped-def]
     return (await _statuses(db, ids))["dead"] == len(ids)
 
 
-async def test_a_commit_wakes_the_worker_within_a_second(db, receiver):
-    rx = receiver()
+async def test_a_commit_wakes_the_worker_within_a_second(db, receivers):
+    rx = receivers()
     w = await _running(db, poll_seconds=30)  # polling alone would take 30 s
     try:
         await asyncio.sleep(0.3)
@@ -136,8 +123,8 @@ async def test_a_commit_wakes_the_worker_within_a_second(db, receiver):
         await _stop(w)
 
 
-async def test_a_rolled_back_change_sends_nothing(db, receiver):
-    rx = receiver()
+async def test_a_rolled_back_change_sends_nothing(db, receivers):
+    rx = receivers()
     with pytest.raises(RuntimeError):
         async with db.write() as s:
             await enqueue(s, "test-http", {"url": rx.url}, event_id="rolled-back")
@@ -157,9 +144,9 @@ def _worker_process(settings, extra: dict | None = None) -> subprocess.Popen:  #
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-async def test_kill_9_mid_delivery_loses_nothing(settings, db, receiver):
+async def test_kill_9_mid_delivery_loses_nothing(settings, db, receivers):
     """A worker killed with deliveries under way: after its lease, another worker delivers them."""
-    rx = receiver(lambda n, body: (200, 0.4))  # slow receiver: deliveries are in flight when the kill comes
+    rx = receivers(lambda n, body: (200, 0.4))  # slow receiver: deliveries are in flight when the kill comes
     ids = await _enqueue(db, rx.url, 60, "kill")
     first = _worker_process(settings)
     try:
@@ -185,8 +172,8 @@ async def _some_received(rx: Receiver, n: int) -> bool:
     return len(rx.got) >= n
 
 
-async def test_sigterm_finishes_what_is_under_way(settings, db, receiver):
-    rx = receiver(lambda n, body: (200, 1.0))
+async def test_sigterm_finishes_what_is_under_way(settings, db, receivers):
+    rx = receivers(lambda n, body: (200, 1.0))
     ids = await _enqueue(db, rx.url, 3, "term")
     proc = _worker_process(settings)
     try:
