@@ -20,6 +20,8 @@ from gatehouse.console import auth
 from gatehouse.console.auth import Person, SignInRefused
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.service import site_today
+from gatehouse.kit import context
+from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError
 from gatehouse.kit.wire import fmt_datetime
@@ -49,6 +51,8 @@ async def current_person(request: Request) -> Person:
     person = await auth.person_for(db_of(request), request.cookies.get(COOKIE))
     if person is None:
         raise Redirect("/console/login")
+    # the actor of whatever this page changes: the trail names the person, not "system"
+    context.current_actor.set(Actor("operator" if person.is_operator else "user", person.name, "", person.user_id))
     return person
 
 
@@ -314,6 +318,73 @@ async def visitor_log(request: Request, person: OperatorDep, site: Annotated[str
                          r["out"]])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="visitor-log-{site}-{first}-{last}.csv"'})
+
+
+# --- a customer's request (the page the "approval needed" mail links to) ------------------------------
+
+
+async def _account_context(request: Request, person: Person, ticket_id: str):  # type: ignore[no-untyped-def]
+    """The person's account that holds this ticket, as the API's AccountContext (same permissions)."""
+    from datetime import datetime
+
+    from gatehouse.auth.principal import AccountContext, Membership, Principal
+    from gatehouse.auth.repository import memberships_of
+
+    async with db_of(request).read() as session:
+        rows = await memberships_of(session, person.user_id)
+        memberships = {a: Membership(a, m, frozenset(p.split())) for a, m, p in rows}
+        principal = Principal(person.user_id, "customer", person.name, None, 0, datetime.max, memberships)
+        for m in memberships.values():
+            if "tickets:read" in m.permissions and await tickets.get_ticket(session, m.account_id, ticket_id):
+                return AccountContext(principal, m.master_account_id, m.account_id, m.permissions)
+    return None
+
+
+async def _request_page(request: Request, person: Person, ticket_id: str, message: str | None = None,
+                        error: str | None = None, status: int = 200) -> Response:
+    from gatehouse.facility_access.service import get_ticket_detail
+
+    ctx = await _account_context(request, person, ticket_id[:20])
+    if ctx is None:
+        return page(request, "error.html", status=404, person=person, message="No such request in your accounts.")
+    t = await get_ticket_detail(request.app.state.reader, ctx.account_id, ticket_id[:20])
+    can_decide = "visitor-access:approve" in ctx.permissions and t["ticketStatus"] == "Pending Approval"
+    return page(request, "request.html", status=status, person=person, t=t, can_decide=can_decide,
+                message=message, error=error)
+
+
+@router.get("/requests/{ticket_id}")
+async def request_page(request: Request, person: PersonDep, ticket_id: str) -> Response:
+    if person.is_operator:
+        return RedirectResponse(f"/console/desk/tickets/{ticket_id[:20]}", status_code=303)
+    return await _request_page(request, person, ticket_id)
+
+
+@router.post("/requests/{ticket_id}/{decision}")
+async def request_decision(request: Request, person: PersonDep, ticket_id: str, decision: str,
+                           csrf: Annotated[str, Form(max_length=100)] = "",
+                           reason: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    """Approve or deny, through the same service as the API's /approve and /deny."""
+    from gatehouse.facility_access.service import approve_ticket, deny_ticket
+
+    check_csrf(person, csrf)
+    ctx = await _account_context(request, person, ticket_id[:20])
+    if ctx is None or decision not in ("approve", "deny") or person.is_operator:
+        return page(request, "error.html", status=404, person=person, message="No such request in your accounts.")
+    if "visitor-access:approve" not in ctx.permissions:
+        return page(request, "error.html", status=403, person=person, message="You may not approve requests.")
+    try:
+        if decision == "approve":
+            await approve_ticket(db_of(request), ctx, ticket_id[:20])
+        else:
+            if not reason.strip():
+                return await _request_page(request, person, ticket_id, error="Give a reason to deny.", status=400)
+            await deny_ticket(db_of(request), ctx, ticket_id[:20], reason.strip())
+    except GatehouseError as exc:
+        return await _request_page(request, person, ticket_id, error=exc.message, status=409)
+    return await _request_page(request, person, ticket_id,
+                               message="Approved: the visitor's pass is on its way." if decision == "approve"
+                               else "Denied.")
 
 
 def install(app) -> None:  # type: ignore[no-untyped-def]

@@ -186,6 +186,9 @@ async def test_a_guard_works_the_desk(settings, factory, db, client, shots):
                 await browser.close()
     r = await client.get(f"/ops/v1/access-tickets/{wo}", headers=guard.token_headers)
     assert r.json()["ticketStatus"] == "In Progress" and r.json()["badgeNumber"] == "B-1001"
+    r = await client.get("/ops/v1/audit-events", params={"objectId": wo, "type": "access_ticket.checked_in"},
+                         headers=guard.token_headers)
+    assert [(e["actor"]["kind"], e["actor"]["name"]) for e in r.json()["content"]] == [("operator", guard.name)]
 
 
 async def test_sign_in_lock_out_and_idle_sessions(settings, factory, db, client):
@@ -203,3 +206,52 @@ async def test_sign_in_lock_out_and_idle_sessions(settings, factory, db, client)
             r = await c.post("/console/login", data={"email": email, "password": PASSWORD},
                              headers={"Origin": "https://evil.example"})
             assert r.status_code == 403
+
+
+async def test_an_approver_follows_the_mail_link_and_approves(settings, factory, db, client, shots):
+    """The "approval needed" mail links to /console/requests/{id}: the approver signs in, sees the
+    request, approves it in Chromium; the trail names the approver and the desk's guard."""
+    from playwright.async_api import async_playwright
+
+    tenant = await factory.tenant(perms=["visitor-access:request", "tickets:read"])
+    requester = next(iter(tenant.users.values()))
+    approver = await factory.user(tenant, perms=["visitor-access:approve", "tickets:read", "audit:read"])
+    email = f"approver.{tenant.account_id.lower()}@customer.example"
+    async with db.write() as s:
+        await accounts.set_email(s, approver.name, email)
+    await set_password(db, approver.name, PASSWORD)
+    today = site_today("America/New_York")
+    body = _dated(request_for(tenant), today.isoformat(), today.isoformat())
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[body], headers=requester.headers)
+          ).json()["workOrder"][0]["workOrderId"]
+    stranger = await factory.tenant()
+    foreign = (await client.post(f"{API}/visitors/access-requests", json=[_dated(request_for(stranger), today.isoformat(),
+                                                                                   today.isoformat())],
+                                 headers=next(iter(stranger.users.values())).headers)).json()["workOrder"][0]["workOrderId"]
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await _browser(pw)
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 800})
+                outside = await _offline(page, base)
+                await page.goto(f"{base}/console/login")
+                await page.fill("#email", email)
+                await page.fill("#password", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"{base}/console/")
+                await page.goto(f"{base}/console/requests/{wo}")
+                assert "Pending Approval" in await page.inner_text("h1")
+                await page.screenshot(path=str(shots / "request-01-pending.png"), full_page=True)
+                await page.click("form[action$='/approve'] button")
+                await page.wait_for_selector("[role=status]")
+                assert "Approved" in await page.inner_text("h1")
+                await page.screenshot(path=str(shots / "request-02-approved.png"), full_page=True)
+                response = await page.goto(f"{base}/console/requests/{foreign}")
+                assert response.status == 404  # another customer's request
+                assert outside == []
+            finally:
+                await browser.close()
+    trail = (await client.get("/v1/audit-events", params={"objectId": wo, "type": "access_ticket.approved"},
+                              headers=approver.headers)).json()["content"]
+    assert [e["actor"]["name"] for e in trail] == [approver.name] and trail[0]["actor"]["kind"] == "user"
