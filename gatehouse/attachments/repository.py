@@ -54,3 +54,12 @@ async def file_at_sites(session: AsyncSession, sites: Sequence[str], ticket_id: 
         .where(Attachment.id == attachment_id, Attachment.work_order_id == ticket_id,
                WorkOrder.site_code.in_(list(sites)), Blob.state == "committed"))).first()
     return None if row is None else (row[0], row[1])
+
+
+async def staged_of_user(session: AsyncSession, user_id: int) -> Sequence[StagedAttachment]:
+    """The user's staged files still available to link, newest first."""
+    return (await session.execute(
+        select(StagedAttachment).join(Blob, Blob.id == StagedAttachment.blob_id)
+        .where(StagedAttachment.user_id == user_id, StagedAttachment.expires_at > utcnow(),
+               Blob.state == "committed")
+        .order_by(StagedAttachment.created_at.desc()).limit(50))).scalars().all()

@@ -176,8 +176,12 @@ def present_work_order_file(a: Attachment, blob: Blob) -> dict:
 
 
 async def upload_to_work_order(db: Database, storage: Storage, settings: Settings, ctx: AccountContext,
-                               request: Request, request_id: str, file_name: str) -> dict:
-    name, ext = checked_name(file_name, "file_name", WORK_ORDER_EXTENSIONS)
+                               request: Request, request_id: str, file_name: str | None) -> dict:
+    """`file_name` is the API's query parameter; None (the console's form) takes the part's own name."""
+    named: dict[str, str] = {}
+    ext = None
+    if file_name is not None:
+        named["name"], ext = checked_name(file_name, "file_name", WORK_ORDER_EXTENSIONS)
     async with db.read() as session:  # refuse before reading a byte of the body
         ticket = await tickets.get_ticket(session, ctx.account_id, request_id)
     if ticket is None:
@@ -185,20 +189,29 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
     lifecycle.ensure_open(ticket, "attachments")
     check_declared_length(request, settings.max_upload_bytes)
 
+    def part_name(raw: str) -> str:
+        named["name"], part_ext = checked_name(raw, "file", WORK_ORDER_EXTENSIONS)
+        return part_ext
+
     async def record(session: AsyncSession, blob: Blob, _part_name: str | None) -> dict:
+        if "name" not in named:
+            raise ValidationFailed([ErrorDetail(field="file", code="MISSING_FIELD",
+                                                message="Part 'file' must carry the file's name.")])
         current = await tickets.get_ticket(session, ctx.account_id, request_id, share_lock=True)
         if current is None:
             raise request_id_invalid()
         lifecycle.ensure_open(current, "attachments")
-        attachment = Attachment(id=uuid.uuid4().hex, work_order_id=request_id, blob_id=blob.id, filename=name,
-                                created_by=ctx.display_name, user_id=ctx.user_id, created_at=utcnow())
+        attachment = Attachment(id=uuid.uuid4().hex, work_order_id=request_id, blob_id=blob.id,
+                                filename=named["name"], created_by=ctx.display_name, user_id=ctx.user_id,
+                                created_at=utcnow())
         session.add(attachment)
         await events.record(session, "attachment.created", object_id=request_id, account_id=current.account_id,
                             site_code=current.site_code, data={"attachmentId": attachment.id, "size": blob.size},
                             at=attachment.created_at)
         return {**present_work_order_file(attachment, blob), "ticketId": request_id}
 
-    return await _store(db, storage, settings, request, extension=ext, part_names=("file",), make_record=record)
+    return await _store(db, storage, settings, request, extension=ext, part_names=("file",), make_record=record,
+                        on_filename=None if file_name is not None else part_name)
 
 
 async def list_work_order(session: AsyncSession, account_id: str, ticket_id: str) -> list[dict]:

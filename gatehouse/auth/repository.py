@@ -86,3 +86,16 @@ async def token_with_epoch(session: AsyncSession, digest: str):  # type: ignore[
         select(AccessToken.expires_at, App, User, SecurityEpoch.value)
         .join(App, App.id == AccessToken.app_id).join(User, User.id == App.user_id)
         .join(SecurityEpoch, SecurityEpoch.id == 1).where(AccessToken.token_hash == digest))).first()
+
+
+async def accounts_held(session: AsyncSession, user_id: int):  # type: ignore[no-untyped-def]
+    """(account id, master account id, account name, permissions) of each account the user holds."""
+    return (await session.execute(
+        select(AccountMembership.account_id, Account.master_account_id, Account.name, AccountMembership.permissions)
+        .join(Account, Account.id == AccountMembership.account_id)
+        .where(AccountMembership.user_id == user_id).order_by(Account.name, Account.id))).all()
+
+
+async def apps_of_user(session: AsyncSession, user_id: int) -> list[App]:
+    return list((await session.execute(select(App).where(App.user_id == user_id).order_by(App.created_at, App.id)))
+                .scalars())

@@ -137,7 +137,7 @@ async def logout(request: Request, person: PersonDep, csrf: Annotated[str, Form(
 async def home(request: Request, person: PersonDep) -> Response:
     if person.is_operator:
         return RedirectResponse("/console/desk", status_code=303)
-    return page(request, "home.html", person=person)
+    return RedirectResponse("/console/accounts", status_code=303)  # the customer's first account
 
 
 @router.get("/password")
@@ -340,58 +340,25 @@ async def _account_context(request: Request, person: Person, ticket_id: str):  #
     return None
 
 
-async def _request_page(request: Request, person: Person, ticket_id: str, message: str | None = None,
-                        error: str | None = None, status: int = 200) -> Response:
-    from gatehouse.facility_access.service import get_ticket_detail
-
+@router.get("/requests/{ticket_id}")
+async def request_page(request: Request, person: PersonDep, ticket_id: str) -> Response:
+    """The link in the mails: the request in whichever of the person's accounts holds it."""
+    if person.is_operator:
+        return RedirectResponse(f"/console/desk/tickets/{ticket_id[:20]}", status_code=303)
     ctx = await _account_context(request, person, ticket_id[:20])
     if ctx is None:
         return page(request, "error.html", status=404, person=person, message="No such request in your accounts.")
-    t = await get_ticket_detail(request.app.state.reader, ctx.account_id, ticket_id[:20])
-    can_decide = "visitor-access:approve" in ctx.permissions and t["ticketStatus"] == "Pending Approval"
-    return page(request, "request.html", status=status, person=person, t=t, can_decide=can_decide,
-                message=message, error=error)
-
-
-@router.get("/requests/{ticket_id}")
-async def request_page(request: Request, person: PersonDep, ticket_id: str) -> Response:
-    if person.is_operator:
-        return RedirectResponse(f"/console/desk/tickets/{ticket_id[:20]}", status_code=303)
-    return await _request_page(request, person, ticket_id)
-
-
-@router.post("/requests/{ticket_id}/{decision}")
-async def request_decision(request: Request, person: PersonDep, ticket_id: str, decision: str,
-                           csrf: Annotated[str, Form(max_length=100)] = "",
-                           reason: Annotated[str, Form(max_length=1000)] = "") -> Response:
-    """Approve or deny, through the same service as the API's /approve and /deny."""
-    from gatehouse.facility_access.service import approve_ticket, deny_ticket
-
-    check_csrf(person, csrf)
-    ctx = await _account_context(request, person, ticket_id[:20])
-    if ctx is None or decision not in ("approve", "deny") or person.is_operator:
-        return page(request, "error.html", status=404, person=person, message="No such request in your accounts.")
-    if "visitor-access:approve" not in ctx.permissions:
-        return page(request, "error.html", status=403, person=person, message="You may not approve requests.")
-    try:
-        if decision == "approve":
-            await approve_ticket(db_of(request), ctx, ticket_id[:20])
-        else:
-            if not reason.strip():
-                return await _request_page(request, person, ticket_id, error="Give a reason to deny.", status=400)
-            await deny_ticket(db_of(request), ctx, ticket_id[:20], reason.strip())
-    except GatehouseError as exc:
-        return await _request_page(request, person, ticket_id, error=exc.message, status=409)
-    return await _request_page(request, person, ticket_id,
-                               message="Approved: the visitor's pass is on its way." if decision == "approve"
-                               else "Denied.")
+    return RedirectResponse(f"/console/a/{ctx.account_id}/requests/{ticket_id[:20]}", status_code=303)
 
 
 def install(app) -> None:  # type: ignore[no-untyped-def]
     """Mount the console: its routes, its static files, and its redirects and refusals as pages."""
     from fastapi.responses import PlainTextResponse
 
+    from gatehouse.console import portal
+
     app.include_router(router)
+    portal.install(app)
     app.mount("/console/static", static, name="console-static")
 
     async def on_redirect(request: Request, exc: Redirect) -> Response:

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
 
 from gatehouse.auth.dependencies import CanApprove, CanRead, CanRequest
-from gatehouse.facility_access import idempotency, service
+from gatehouse.facility_access import service
 from gatehouse.facility_access.partial import partial_requests
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import (
@@ -36,7 +35,6 @@ _create_body = JsonBody(AccessRequestsIn, name="AccessRequests")
 _edit_body = JsonBody(EditIn, name="EditAccessTicket")
 _cancel_body = JsonBody(CancelIn, name="CancelAccessTicket", required=False)
 _deny_body = JsonBody(DenyIn, name="DenyAccessTicket")
-_requests_adapter = TypeAdapter(list[AccessRequestIn])
 
 TicketId = Annotated[str, Path(max_length=20, description="Work order id, e.g. WO8744051.")]
 ADDITION = {"x-gatehouse-addition": True}
@@ -76,18 +74,8 @@ async def create_access_requests(
     body: Annotated[list[AccessRequestIn], Depends(_create_body_with_rules)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
 ):  # type: ignore[no-untyped-def]
-    if idempotency_key is None:
-        return await service.create_requests(db, ctx, body)
-    key = idempotency.check_key(idempotency_key)
-    fp = idempotency.fingerprint(_requests_adapter.dump_python(body, mode="json"), ctx.account_id)
-    claim = await idempotency.claim(db, ctx.principal.app_id, key, fp)
-    if claim.replay is not None:
-        return JSONResponse(claim.replay, headers={"Idempotent-Replayed": "true"})
-    try:
-        return await service.create_requests(db, ctx, body, claim)
-    except BaseException:
-        await idempotency.release(db, claim)
-        raise
+    response, replayed = await service.create_with_key(db, ctx, body, idempotency_key, ctx.principal.app_id)
+    return JSONResponse(response, headers={"Idempotent-Replayed": "true"}) if replayed else response
 
 
 @router.get(

@@ -131,3 +131,22 @@ class Comment(Base):
     commented_by: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BulkImport(Base):
+    """A CSV file of access requests (console): its checked rows, the groups to create, and what
+    each group's create returned. Kept for the result file; purged with the retention job."""
+
+    __tablename__ = "bulk_imports"
+    __table_args__ = (Index("ix_bulk_imports_user", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(String(18))
+    filename: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    total_rows: Mapped[int] = mapped_column(Integer)
+    valid_rows: Mapped[int] = mapped_column(Integer)
+    rows_json: Mapped[str] = mapped_column(Text)
+    groups_json: Mapped[str] = mapped_column(Text)
+    results_json: Mapped[str] = mapped_column(Text)

@@ -250,6 +250,61 @@ async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[An
     return problems
 
 
+_requests_adapter: Any = None
+
+
+def requests_adapter() -> Any:
+    global _requests_adapter
+    if _requests_adapter is None:
+        from pydantic import TypeAdapter
+
+        from gatehouse.facility_access.schemas import AccessRequestsIn
+
+        _requests_adapter = TypeAdapter(AccessRequestsIn)
+    return _requests_adapter
+
+
+async def parse_requests(db: Database, ctx: AccountContext, data: list[Any]) -> list[AccessRequestIn]:
+    """A create body built by a form or a CSV row (the console), checked exactly as the API checks a
+    JSON body: the types, then the rules on what did parse; ValidationFailed lists every problem."""
+    import orjson
+    from pydantic import ValidationError
+
+    from gatehouse.facility_access.partial import partial_requests
+    from gatehouse.kit.validation import details_from_validation_error
+
+    raw = orjson.dumps(data)
+    try:
+        parsed = requests_adapter().validate_json(raw, strict=True)
+    except ValidationError as exc:
+        details = details_from_validation_error(exc)
+        seen = {d.field for d in details}
+        details += [d for d in await rule_problems(db, ctx, partial_requests(raw)) if d.field not in seen]
+        raise ValidationFailed(details, total=len(details)) from None
+    problems = await rule_problems(db, ctx, parsed)
+    if problems:
+        raise ValidationFailed(problems)
+    return parsed
+
+
+async def create_with_key(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
+                          key: str | None, namespace: int) -> tuple[dict, bool]:
+    """Create, under an Idempotency-Key when one is given: (response, replayed). `namespace` keeps
+    keys apart per caller (the app's id; a console person's negative user id)."""
+    if key is None:
+        return await create_requests(db, ctx, requests), False
+    key = idempotency.check_key(key)
+    fp = idempotency.fingerprint(requests_adapter().dump_python(list(requests), mode="json"), ctx.account_id)
+    claim = await idempotency.claim(db, namespace, key, fp)
+    if claim.replay is not None:
+        return claim.replay, True
+    try:
+        return await create_requests(db, ctx, requests, claim), False
+    except BaseException:
+        await idempotency.release(db, claim)
+        raise
+
+
 async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
                           claim: idempotency.Claim | None = None) -> dict:
     now = utcnow()

@@ -52,7 +52,50 @@ function refreshRoster() {
   }, seconds * 1000);
 }
 
+// The account switcher goes as soon as an account is picked.
+function autosubmit() {
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+}
+
+// Bulk CSV: create the groups a few at a time, showing the progress between steps. Each group has
+// its own idempotency key on the server, so a step sent twice (or a reload) creates nothing twice.
+function bulkRun() {
+  var form = document.querySelector("form[data-bulk]");
+  if (!form) { return; }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    var wrap = document.querySelector(".progress-wrap");
+    var bar = document.getElementById("bulk-progress");
+    var text = document.getElementById("bulk-progress-text");
+    if (wrap) { wrap.hidden = false; }
+    var body = new URLSearchParams(new FormData(form));
+    function step() {
+      fetch(form.action, { method: "POST", body: body, headers: { "X-Requested-With": "fetch" },
+                           credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status >= 400 && response.status < 500) { window.location.reload(); return null; }
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (state) {
+          if (state === null) { return; }
+          bar.max = state.groups; bar.value = state.done;
+          text.textContent = state.done + " of " + state.groups + " requests, " + state.created + " work orders";
+          if (state.finished) { window.location.reload(); } else { step(); }
+        })
+        .catch(function () { window.setTimeout(step, 2000); });  // a dropped connection: the retry replays
+    }
+    step();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   enhanceForms(document);
   refreshRoster();
+  autosubmit();
+  bulkRun();
 });

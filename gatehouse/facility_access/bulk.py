@@ -1,0 +1,327 @@
+"""Bulk access requests from a CSV file (SPEC §12; seed 001's deprecated bulk feature, done properly).
+
+One row is one visitor at one site. Every row is checked alone, exactly as the API checks a create
+body (`service.parse_requests`), so a row's problems name its columns. The valid rows are then
+grouped by identical visit fields (site, locations, dates, host, escort, ...) into request objects
+of at most 10 visitors, and each group is created under its own Idempotency-Key: a double submit or
+a retry after a dropped connection replays instead of creating twice."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+
+from gatehouse.auth.principal import AccountContext
+from gatehouse.facility_access import service
+from gatehouse.facility_access.models import BulkImport
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.errors import BadRequest, Conflict, GatehouseError, NotFound, ValidationFailed
+
+MAX_ROWS = 2000
+MAX_BYTES = 2 * 1024 * 1024
+GROUP_MAX = 10  # visitor x site combinations per request object (SPEC §3)
+
+# (column, meaning, example) — the template file and the page's documentation are built from this
+COLUMNS: list[tuple[str, str, str]] = [
+    ("visitorFirstName", "Visitor's first name, 1-20 characters", "Jane"),
+    ("visitorLastName", "Visitor's last name, 1-20 characters", "Doe"),
+    ("visitorEmail", "Visitor's email (the pass is mailed here)", "jane.doe@example.com"),
+    ("visitorPhone", "Optional, up to 40 characters", "+1 555 0100"),
+    ("company", "The company the visitor represents", "Acme Cabling"),
+    ("site", "Site code, one of your account's sites", "IAD024"),
+    ("locations", "Location names at that site, separated by ';'", "ABC Cage F150-B"),
+    ("badgeStartDate", "First day, yyyy-MM-dd, in the site's time zone", "2026-12-01"),
+    ("badgeEndDate", "Last day, yyyy-MM-dd", "2026-12-02"),
+    ("escorted", "yes or no", "yes"),
+    ("escortFirstName", "Mandatory when escorted", "Sam"),
+    ("escortLastName", "Mandatory when escorted", "Smith"),
+    ("hostFirstName", "The host's first name", "Ann"),
+    ("hostLastName", "The host's last name", "Host"),
+    ("hostCompany", "The host's company", "ABC Company"),
+    ("extendedBadge", "yes or no; unescorted visitors only, at most 30 days", "no"),
+    ("emailNotifications", "Optional: more addresses to tell, separated by ','", ""),
+    ("notes", "Optional", ""),
+]
+NAMES = [c for c, _, _ in COLUMNS]
+REQUIRED = {"visitorFirstName", "visitorLastName", "visitorEmail", "company", "site", "locations",
+            "badgeStartDate", "badgeEndDate", "escorted", "hostFirstName", "hostLastName", "hostCompany"}
+# API field (after "[0].") -> CSV column, so a row's problems name what the person typed
+_FIELD_TO_COLUMN = {
+    "visitors[0].visitorFirstName": "visitorFirstName", "visitors[0].visitorLastName": "visitorLastName",
+    "visitors[0].visitorEmail": "visitorEmail", "visitors[0].visitorPhone": "visitorPhone",
+    "company": "company", "sites[0].site": "site", "visitorBadgeStartDate": "badgeStartDate",
+    "visitorBadgeEndDate": "badgeEndDate", "visitorType": "escorted", "escortFirstName": "escortFirstName",
+    "escortLastName": "escortLastName", "visitorHostFirstName": "hostFirstName",
+    "visitorHostLastName": "hostLastName", "visitorHostCompany": "hostCompany",
+    "isExtendedVisitorBadge": "extendedBadge", "emailNotifications": "emailNotifications", "notes": "notes",
+}
+
+
+def template_csv() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(NAMES)
+    writer.writerow([example for _, _, example in COLUMNS])
+    return out.getvalue()
+
+
+@dataclass
+class Row:
+    number: int  # the line in the file (the header is line 1)
+    values: dict[str, str]
+    request: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def label(self) -> str:
+        v = self.values
+        return f"{v.get('visitorFirstName', '')} {v.get('visitorLastName', '')} at {v.get('site', '')}".strip()
+
+
+def _yes_no(value: str, column: str, problems: list[str]) -> bool | None:
+    v = value.strip().lower()
+    if v in ("yes", "y", "true", "1"):
+        return True
+    if v in ("no", "n", "false", "0", ""):
+        return False if v or column != "escorted" else None
+    problems.append(f"{column}: must be yes or no, not '{value[:20]}'")
+    return None
+
+
+def _as_request(values: dict[str, str], problems: list[str]) -> dict[str, Any]:
+    start, end = values.get("badgeStartDate", "").strip(), values.get("badgeEndDate", "").strip()
+    escorted = _yes_no(values.get("escorted", ""), "escorted", problems)
+    if not values.get("escorted", "").strip():
+        problems.append("escorted: is mandatory, yes or no")
+    extended = _yes_no(values.get("extendedBadge", ""), "extendedBadge", problems)
+    locations = [x.strip() for x in values.get("locations", "").split(";") if x.strip()]
+    body: dict[str, Any] = {
+        "visitors": [{"visitorFirstName": values.get("visitorFirstName", "").strip(),
+                      "visitorLastName": values.get("visitorLastName", "").strip(),
+                      "visitorEmail": values.get("visitorEmail", "").strip(),
+                      "visitorPhone": values.get("visitorPhone", "").strip()}],
+        "sites": [{"site": values.get("site", "").strip().upper(),
+                   "locations": [{"location": name, "accessStartDate": start, "accessEndDate": end}
+                                 for name in locations]}],
+        "visitorType": True if escorted is None else escorted,
+        "escortFirstName": values.get("escortFirstName", "").strip(),
+        "escortLastName": values.get("escortLastName", "").strip(),
+        "visitorHostFirstName": values.get("hostFirstName", "").strip(),
+        "visitorHostLastName": values.get("hostLastName", "").strip(),
+        "visitorHostCompany": values.get("hostCompany", "").strip(),
+        "visitorBadgeStartDate": start, "visitorBadgeEndDate": end,
+        "company": values.get("company", "").strip(),
+        "emailNotifications": values.get("emailNotifications", "").strip(),
+        "notes": values.get("notes", "").strip(),
+        "isBulkRequest": True,
+    }
+    if extended:
+        body["isExtendedVisitorBadge"] = True
+    if not locations:
+        problems.append("locations: name at least one location of the site, separated by ';'")
+    return body
+
+
+def _column_of(api_field: str) -> str:
+    f = re.sub(r"^\[0\]\.?", "", api_field)
+    if f in _FIELD_TO_COLUMN:
+        return _FIELD_TO_COLUMN[f]
+    if f.startswith("sites[0].locations"):
+        return "locations" if not f.endswith(("accessStartDate", "accessEndDate")) else "badgeStartDate/badgeEndDate"
+    return f or "row"
+
+
+def read_csv(data: bytes) -> list[Row]:
+    """The file's rows, or BadRequest for a file that is not this format at all."""
+    if len(data) > MAX_BYTES:
+        raise BadRequest(f"The file is larger than {MAX_BYTES // 1024 // 1024} MiB.", code="FILE_TOO_LARGE")
+    try:
+        text = data.decode("utf-8-sig")  # spreadsheets save UTF-8 with a byte order mark
+    except UnicodeDecodeError:
+        raise BadRequest("The file is not UTF-8 text; save it as 'CSV UTF-8'.", code="INVALID_CSV") from None
+    if "\x00" in text:
+        raise BadRequest("The file is not a CSV text file.", code="INVALID_CSV")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in NAMES if c in REQUIRED and c not in header]
+        if not header or missing:
+            raise BadRequest("The first line must name the columns; missing: " + ", ".join(missing or NAMES)
+                             + ". Download the template.", code="INVALID_CSV")
+        unknown = [h for h in header if h not in NAMES]
+        if unknown:
+            raise BadRequest("Unknown columns: " + ", ".join(u[:30] for u in unknown[:5]) + ". Download the template.",
+                             code="INVALID_CSV")
+        rows: list[Row] = []
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue  # blank lines, common at the end of a spreadsheet's export
+            if len(rows) >= MAX_ROWS:
+                raise BadRequest(f"At most {MAX_ROWS} rows per file; split it.", code="TOO_MANY_ROWS")
+            problems = []
+            if len(cells) != len(header):
+                problems.append(f"row: has {len(cells)} cells where the header has {len(header)}")
+            values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+            rows.append(Row(reader.line_num, values, problems=problems))
+    except csv.Error as exc:
+        raise BadRequest(f"The file is not valid CSV (line {reader.line_num}: {exc}).", code="INVALID_CSV") from None
+    if not rows:
+        raise BadRequest("The file has no rows under its header.", code="INVALID_CSV")
+    return rows
+
+
+async def check_rows(db: Database, ctx: AccountContext, rows: list[Row]) -> None:
+    """Each row's problems, as the API's create would report them, named by column."""
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        row.request = _as_request(row.values, row.problems)
+        try:
+            await service.parse_requests(db, ctx, [row.request])
+        except ValidationFailed as exc:
+            for d in exc.details:
+                message = d.message.replace(f"Payload '{d.field}' ", "")
+                row.problems.append(f"{_column_of(d.field)}: {message}")
+        v = row.values
+        key = (v.get("visitorEmail", "").strip().lower(), v.get("site", "").strip().upper(),
+               v.get("badgeStartDate", "").strip(), v.get("badgeEndDate", "").strip())
+        if key in seen:
+            row.problems.append(f"row: the same visitor, site and dates as line {seen[key]}")
+        else:
+            seen[key] = row.number
+        row.problems = list(dict.fromkeys(row.problems))  # one message once
+
+
+def group_rows(rows: list[Row]) -> list[dict[str, Any]]:
+    """Valid rows, grouped by identical visit fields, at most GROUP_MAX visitors per request object."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        if not row.ok or row.request is None:
+            continue
+        visit = {k: v for k, v in row.request.items() if k != "visitors"}
+        groups.setdefault(json.dumps(visit, sort_keys=True), []).append(row)
+    out = []
+    for members in groups.values():
+        for i in range(0, len(members), GROUP_MAX):
+            chunk = members[i:i + GROUP_MAX]
+            request = {**chunk[0].request, "visitors": [r.request["visitors"][0] for r in chunk]}  # type: ignore[index]
+            out.append({"rows": [r.number for r in chunk], "request": request})
+    return out
+
+
+# --- a stored import: preview, then runs (each group once) ------------------------------------------
+
+
+async def save(db: Database, ctx: AccountContext, filename: str, rows: list[Row]) -> str:
+    import_id = uuid.uuid4().hex
+    groups = group_rows(rows)
+    async with db.write() as session:
+        session.add(BulkImport(
+            id=import_id, user_id=ctx.user_id, account_id=ctx.account_id, filename=filename[:200],
+            created_at=utcnow(), total_rows=len(rows), valid_rows=sum(1 for r in rows if r.ok),
+            rows_json=json.dumps([{"n": r.number, "label": r.label, "problems": r.problems,
+                                   "values": r.values} for r in rows]),
+            groups_json=json.dumps(groups), results_json="{}"))
+    return import_id
+
+
+async def load(db: Database, ctx: AccountContext, import_id: str) -> BulkImport:
+    """The person's own import in this account; anyone else's is a 404."""
+    async with db.read() as session:
+        found = (await session.execute(select(BulkImport).where(
+            BulkImport.id == import_id[:32], BulkImport.user_id == ctx.user_id,
+            BulkImport.account_id == ctx.account_id))).scalar_one_or_none()
+    if found is None:
+        raise NotFound("No such import.", code="IMPORT_NOTFOUND")
+    return found
+
+
+def progress(imp: BulkImport) -> dict[str, Any]:
+    groups = json.loads(imp.groups_json)
+    results = json.loads(imp.results_json)
+    created = sum(len(r.get("workOrders", [])) for r in results.values())
+    failed = sum(1 for r in results.values() if r.get("error"))
+    return {"groups": len(groups), "done": len(results), "created": created, "failedGroups": failed,
+            "finished": len(results) >= len(groups), "validRows": imp.valid_rows, "totalRows": imp.total_rows}
+
+
+async def run(db: Database, ctx: AccountContext, import_id: str, max_groups: int | None = None) -> dict[str, Any]:
+    """Create the groups not yet done, up to `max_groups` (a browser asks in steps to show progress).
+    Each group's key is fixed by the import and the group's index: whatever runs it twice replays."""
+    imp = await load(db, ctx, import_id)
+    groups = json.loads(imp.groups_json)
+    results = json.loads(imp.results_json)
+    todo = [i for i in range(len(groups)) if str(i) not in results]
+    for index in todo[:max_groups]:
+        group = groups[index]
+        outcome: dict[str, Any]
+        for _attempt in range(40):
+            try:
+                body = await service.parse_requests(db, ctx, [group["request"]])
+                response, _replayed = await service.create_with_key(db, ctx, body, f"bulk-{imp.id}-{index}",
+                                                                   namespace=-ctx.user_id)
+                outcome = {"workOrders": [w["workOrderId"] for w in response["workOrder"]]}
+                break
+            except Conflict as exc:
+                if exc.code != "IDEMPOTENCY_KEY_IN_USE":
+                    outcome = {"error": exc.message}
+                    break
+                import asyncio
+
+                await asyncio.sleep(0.25)  # another submit of this file is creating this group right now
+            except GatehouseError as exc:
+                details = getattr(exc, "details", None) or []
+                outcome = {"error": "; ".join(d.message for d in details) or exc.message}
+                break
+        else:
+            outcome = {"error": "Another submit of this file is still creating this group; try again."}
+        results[str(index)] = outcome
+        async with db.write() as session:  # only adds: a concurrent run's results are kept
+            current = (await session.execute(select(BulkImport.results_json).where(
+                BulkImport.id == imp.id).with_for_update())).scalar_one()
+            merged = {**json.loads(current), str(index): outcome}
+            await session.execute(update(BulkImport).where(BulkImport.id == imp.id)
+                                  .values(results_json=json.dumps(merged)))
+        imp.results_json = json.dumps(results)
+    return progress(await load(db, ctx, import_id))
+
+
+def result_csv(imp: BulkImport) -> str:
+    """One line per row of the file: its line, visitor, and the work order created or why not."""
+    rows = json.loads(imp.rows_json)
+    groups = json.loads(imp.groups_json)
+    results = json.loads(imp.results_json)
+    by_row: dict[int, tuple[str, str]] = {}
+    for index, group in enumerate(groups):
+        outcome = results.get(str(index))
+        for position, number in enumerate(group["rows"]):
+            if outcome is None:
+                by_row[number] = ("", "not submitted yet")
+            elif outcome.get("error"):
+                by_row[number] = ("", outcome["error"])
+            else:
+                by_row[number] = (outcome["workOrders"][position], "created")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "visitorFirstName", "visitorLastName", "visitorEmail", "site", "workOrderId", "result"])
+    for r in rows:
+        wo, result = by_row.get(r["n"], ("", "; ".join(r["problems"]) or "not created"))
+        v = r["values"]
+        writer.writerow([r["n"], _cell(v.get("visitorFirstName", "")), _cell(v.get("visitorLastName", "")),
+                         _cell(v.get("visitorEmail", "")), _cell(v.get("site", "")), wo, _cell(result)])
+    return out.getvalue()
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
