@@ -240,9 +240,12 @@ async def ticket_action(request: Request, p: PortalDep, ticket_id: str, action: 
             await comment_as_customer(db, ctx, wo, comment)
             message = "Comment added."
         elif action == "edit":
-            body = EditIn.model_validate({"visitorPhone": phone.strip(), "emailNotifications": emails.strip()})
-            await access.edit_ticket(db, ctx, wo, body)
-            message = "Saved."
+            now = await access.get_ticket_detail(request.app.state.reader, p.account.id, wo)
+            changed = {k: v for k, v in (("visitorPhone", phone.strip()), ("emailNotifications", emails.strip()))
+                       if v != now["contactPhone" if k == "visitorPhone" else k]}
+            if changed:  # only what the person changed: the history and the trail say what it was
+                await access.edit_ticket(db, ctx, wo, EditIn.model_validate(changed))
+            message = "Saved." if changed else "Nothing changed."
         elif action == "cancel":
             if reason not in CANCEL_REASONS:
                 raise ValidationFailed([ErrorDetail(field="cancelReason", code="INVALID_VALUE",
@@ -388,6 +391,31 @@ def field_of(api_field: str, site_codes: list[str]) -> str:
     return _VISIT_FIELDS.get(head, "form")
 
 
+_LABELS = {"first": "first name", "last": "last name", "email": "email", "phone": "phone",
+           "escorted": "Escorted", "escort-first": "Escort's first name", "escort-last": "Escort's last name",
+           "host-first": "Host's first name", "host-last": "Host's last name", "host-company": "Host's company",
+           "company": "Visitor's company", "badge-start": "Badge from", "badge-end": "Badge until",
+           "extended": "Extended badge", "emails": "Also notify", "notes": "Notes", "visitors": "Visitors",
+           "sites": "Sites", "attach": "Attachments", "form": "Request"}
+
+
+def _label(where: str) -> str:
+    m = re.match(r"v-(\d+)-(\w+)$", where)
+    if m:
+        return f"Visitor {int(m.group(1)) + 1}, {_LABELS.get(m.group(2), m.group(2))}"
+    m = re.match(r"(site|loc|start|end)-(.*)$", where)
+    if m:
+        return {"site": "Site", "loc": "Locations at", "start": "Access from at", "end": "Access until at"}[
+            m.group(1)] + f" {m.group(2)}"
+    return _LABELS.get(where, where)
+
+
+def _beside(d: ErrorDetail) -> str:
+    """The API's message without its "Payload '[0].visitors[1].visitorEmail'" head: the field is
+    already named by where the message stands."""
+    return re.sub(r"^Payload '[^']*' ", "", d.message)
+
+
 async def _create_page(request: Request, p: Portal, form: dict[str, Any], errors: dict[str, list[str]],
                        summary: list[tuple[str, str]], status: int = 200, uploaded: str = "",
                        upload_error: str = "") -> Response:
@@ -441,8 +469,9 @@ async def create_request(request: Request, p: PortalDep) -> Response:
         summary = []
         for d in exc.details:
             where = field_of(d.field, codes)
-            errors.setdefault(where, []).append(d.message)
-            summary.append((where, d.message))
+            said = _beside(d)
+            errors.setdefault(where, []).append(said)
+            summary.append((where, f"{_label(where)}: {said}"))
         return await _create_page(request, p, form, errors, summary, status=400)
     except GatehouseError as exc:
         return await _create_page(request, p, form, {"form": [_said(exc)]}, [("form", _said(exc))],
@@ -569,7 +598,7 @@ async def _apps_page(request: Request, person: Person, *, shown: dict[str, str] 
         mine = await auth_repo.apps_of_user(session, person.user_id)
     held = await _held(request, person)
     resp = page(request, "portal/apps.html", status=status, person=person, apps=mine, shown=shown, error=error,
-                portal=_bare_portal(person, held))
+                portal=_bare_portal(person, held), idem=uuid.uuid4().hex)
     resp.headers["Cache-Control"] = "no-store"  # a secret shown once must not sit in a cache
     return resp
 
@@ -588,17 +617,40 @@ async def apps_page(request: Request, person: PersonDep) -> Response:
 
 @router.post("/apps")
 async def app_create(request: Request, person: PersonDep, csrf: Annotated[str, Form(max_length=100)] = "",
-                     name: Annotated[str, Form(max_length=1000)] = "") -> Response:
+                     name: Annotated[str, Form(max_length=1000)] = "",
+                     idem: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """The form carries a one-time key: a reload that re-posts it (or a double click) finds the app
+    made the first time instead of making another; its secret stays shown once."""
+    from gatehouse.facility_access import idempotency
+
     check_csrf(person, csrf)
     if person.is_operator:
         return RedirectResponse("/console/desk", status_code=303)
     name = name.strip()
     if not 1 <= len(name) <= 100:
         return await _apps_page(request, person, error="Name the app: 1-100 characters.", status=400)
-    async with db_of(request).write() as session:
-        if len(await auth_repo.apps_of_user(session, person.user_id)) >= 20:
-            return await _apps_page(request, person, error="At most 20 apps per person.", status=409)
-        made = await apps.create_app(session, person.user_id, name)
+    db = db_of(request)
+    claim = None
+    if idem:
+        try:
+            claim = await idempotency.claim(db, -person.user_id, f"app-{idem}", idempotency.fingerprint(name, ""))
+        except GatehouseError as exc:
+            return await _apps_page(request, person, error=exc.message, status=409)
+        if claim.replay is not None:
+            return await _apps_page(request, person, error=f"This form was already sent: app "
+                                    f"{claim.replay.get('clientId', '')} was made then, and its secret shown once. "
+                                    "Make a new secret if it was lost.", status=409)
+    try:
+        async with db.write() as session:
+            if len(await auth_repo.apps_of_user(session, person.user_id)) >= 20:
+                return await _apps_page(request, person, error="At most 20 apps per person.", status=409)
+            made = await apps.create_app(session, person.user_id, name)
+            if claim is not None:
+                await idempotency.complete(session, claim, {"clientId": made.client_id})
+    except BaseException:
+        if claim is not None:
+            await idempotency.release(db, claim)
+        raise
     return await _apps_page(request, person, shown={"clientId": made.client_id, "secret": made.client_secret,
                                                    "what": f"App '{name}' created."})
 

@@ -8,15 +8,17 @@ a retry after a dropped connection replays instead of creating twice."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from gatehouse.auth.principal import AccountContext
 from gatehouse.facility_access import service
@@ -276,8 +278,6 @@ async def run(db: Database, ctx: AccountContext, import_id: str, max_groups: int
                 if exc.code != "IDEMPOTENCY_KEY_IN_USE":
                     outcome = {"error": exc.message}
                     break
-                import asyncio
-
                 await asyncio.sleep(0.25)  # another submit of this file is creating this group right now
             except GatehouseError as exc:
                 details = getattr(exc, "details", None) or []
@@ -325,3 +325,14 @@ def result_csv(imp: BulkImport) -> str:
 def _cell(value: str) -> str:
     """A cell a spreadsheet will not run as a formula (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+IMPORT_KEPT = timedelta(days=7)
+
+
+async def purge_old_imports(db: Database) -> int:
+    """An import holds its file's personal data: kept a week for its result file, then removed
+    (the work orders it made stay, under the normal retention)."""
+    async with db.write() as session:
+        done = await session.execute(delete(BulkImport).where(BulkImport.created_at < utcnow() - IMPORT_KEPT))
+    return done.rowcount or 0

@@ -10,6 +10,7 @@ from gatehouse.attachments.service import purge_expired_staged, sweep_pending_bl
 from gatehouse.attachments.storage import Storage
 from gatehouse.auth.service import purge_expired_tokens
 from gatehouse.config import Settings
+from gatehouse.facility_access.bulk import purge_old_imports
 from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
 from gatehouse.retention import anonymise_closed_tickets, purge_old_events
@@ -24,6 +25,7 @@ def default_jobs(settings: Settings, storage: Storage) -> list[Job]:
         Job("expire-tickets", tick, expire_tickets),
         Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
         Job("purge-idempotency-keys", tick * 60, purge_idempotency_keys),
+        Job("purge-bulk-imports", tick * 60, purge_old_imports),
         Job("purge-expired-staged-attachments", tick * 60, partial(purge_expired_staged, storage=storage)),
         Job("sweep-pending-blobs", min(tick * 60, grace.total_seconds() / 2),
             partial(sweep_pending_blobs, storage=storage, grace=grace)),

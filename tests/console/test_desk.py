@@ -239,8 +239,9 @@ async def test_an_approver_follows_the_mail_link_and_approves(settings, factory,
                 await page.fill("#email", email)
                 await page.fill("#password", PASSWORD)
                 await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/console/")
-                await page.goto(f"{base}/console/requests/{wo}")
+                await page.wait_for_url(f"{base}/console/a/{tenant.account_id}/requests")  # the portal
+                await page.goto(f"{base}/console/requests/{wo}")  # the mail's link: the request in its account
+                assert page.url == f"{base}/console/a/{tenant.account_id}/requests/{wo}"
                 assert "Pending Approval" in await page.inner_text("h1")
                 await page.screenshot(path=str(shots / "request-01-pending.png"), full_page=True)
                 await page.click("form[action$='/approve'] button")
