@@ -307,6 +307,37 @@ def run_flavour(kind: str, args: argparse.Namespace) -> dict:
         figure("ticket detail", {"url": f"{base}/v1/facility-access/access-tickets/{detail_wo}", "headers": h},
                detail_bytes, 0.20)
         figure("ticket list page 0", {"url": f"{base}/v1/facility-access/visitors", "headers": h}, list_bytes, 0.10)
+        # what Prometheus metrics cost (issue 14): the same detail, with GATEHOUSE_METRICS_PORT set
+        gh.terminate()
+        gh.wait()
+        procs.remove(gh)
+        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True),
+                   {**env.env, "GATEHOUSE_METRICS_PORT": str(free_port())}, port, "/healthz")
+        procs.append(gh)
+        figure("ticket detail, metrics on", {"url": f"{base}/v1/facility-access/access-tickets/{detail_wo}",
+                                             "headers": h}, detail_bytes, 0.20)
+        gh.terminate()
+        gh.wait()
+        procs.remove(gh)
+        if kind != "sqlite":  # `gatehouse serve --workers N` on PostgreSQL: 1 and 2 processes
+            per_workers = {}
+            for n in (1, 2):
+                gh = serve([sys.executable, "-m", "gatehouse", "serve", "--no-migrate", "--port", str(port),
+                            "--workers", str(n)], env.env, port, "/healthz")
+                try:
+                    d = median_of(args.repeats, {**common, "url": f"{base}/v1/facility-access/access-tickets/"
+                                                                   f"{detail_wo}", "headers": h})
+                finally:
+                    gh.terminate()
+                    gh.wait()
+                per_workers[n] = d
+                print(f"  {kind:<8} detail, serve --workers {n:<2}             {d['rps']:>8.0f} req/s  "
+                      f"p50 {d['p50_ms']:>7.2f} ms  p99 {d['p99_ms']:>7.2f} ms", flush=True)
+            scaling = per_workers[2]["rps"] / per_workers[1]["rps"] if per_workers[1]["rps"] else 0
+            results["workers_scaling"] = {"1": per_workers[1], "2": per_workers[2], "ratio": round(scaling, 2)}
+            print(f"  {kind:<8} 2 workers / 1 worker: x{scaling:.2f} (wrk shares the same cores)", flush=True)
+        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env.env, port, "/healthz")
+        procs.append(gh)
         deep = max(0, args.large // 25 // 2)  # the middle of the list
         deep_bytes = httpx.get(f"{base}/v1/facility-access/visitors?page={deep}", headers=h).content
         figure(f"ticket list page {deep}", {"url": f"{base}/v1/facility-access/visitors?page={deep}", "headers": h},

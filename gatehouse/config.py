@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # The worker (SPEC §9): "in-process" runs one inside every API process (serve, demo);
     # "external" leaves deliveries and periodic jobs to `gatehouse worker` processes.
     worker: Literal["in-process", "external"] = "in-process"
+    # Prometheus metrics on their own port (not the API's, not behind a token); unset = off
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     worker_lease_seconds: float = Field(60.0, gt=0)
     worker_concurrency: int = Field(32, ge=1, le=1000)
     worker_poll_seconds: float = Field(1.0, gt=0, le=60)

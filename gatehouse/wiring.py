@@ -14,6 +14,7 @@ from gatehouse.attachments.storage import Storage, open_storage
 from gatehouse.config import Settings
 from gatehouse.events import service as events
 from gatehouse.kit.db import Database
+from gatehouse.kit.metrics import EVENTS, start_server
 from gatehouse.worker.runner import Worker
 from gatehouse.worker.schedules import default_jobs
 
@@ -28,6 +29,42 @@ def install_fanouts() -> None:
 
     events.subscribe(mail_fanout)
     events.subscribe(webhook_fanout)
+    events.subscribe(count_event)
+
+
+async def count_event(_session, event) -> None:  # type: ignore[no-untyped-def]
+    """Tickets created and status changes for Prometheus: every event, by type."""
+    EVENTS.labels(event.type).inc()
+
+
+def start_metrics(settings: Settings) -> None:
+    """The scrape endpoint on GATEHOUSE_METRICS_PORT (serve, demo, worker), when it is set."""
+    if settings.metrics_port is None:
+        return
+    start_server(settings.metrics_host, settings.metrics_port, lambda: outbox_depth(settings))
+
+
+def outbox_depth(settings: Settings) -> list[tuple[str, str, int]]:
+    """Read from the scrape's thread with the plain drivers: it is not the app's event loop."""
+    sql = "SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status"
+    url = settings.effective_database_url
+    if settings.is_sqlite:
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(f"file:{url.split(':///', 1)[1]}?mode=ro", uri=True, timeout=5)) as conn:
+            return [(c, st, n) for c, st, n in conn.execute(sql)]
+
+    async def fetch() -> list[tuple[str, str, int]]:
+        import asyncpg
+
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1), timeout=5)
+        try:
+            return [(r[0], r[1], r[2]) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
 
 
 log = logging.getLogger("gatehouse.worker")

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 from gatehouse.accounts.models import User
 from gatehouse.auth import repository
 from gatehouse.auth.models import AccessToken, App
@@ -189,6 +190,7 @@ async def _lock(db: Database, settings: Settings, app_id: int, client_id: str, u
     """The last allowed try failed: lock now (the run's count stays until the lock expires)."""
     async with db.write() as session:
         if await repository.lock(session, app_id, utcnow() + timedelta(seconds=settings.lockout_seconds)):
+            LOCKOUTS.labels("app").inc()
             await events.record(session, "auth.locked_out", object_id=client_id, actor=_caller(client_id, user),
                                 data={"clientId": client_id, "seconds": settings.lockout_seconds})
 
@@ -201,6 +203,7 @@ def _caller(client_id: str, user: User | None) -> Actor:
 
 async def _refused(db: Database, client_id: str, user: User | None, reason: str) -> None:
     """Every refused token request is in the trail (never the secret)."""
+    REFUSALS.labels("token", reason).inc()
     async with db.write() as session:
         await events.record(session, "auth.token_refused", object_id=client_id[:64], actor=_caller(client_id, user),
                             data={"clientId": client_id[:64], "reason": reason})

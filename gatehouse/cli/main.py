@@ -73,6 +73,14 @@ def serve(
     _configure_logging(settings.log_level)
     if migrate:
         _upgrade(settings)
+    if settings.metrics_port is not None:
+        from gatehouse.wiring import start_metrics
+
+        if workers > 1:  # each worker writes its samples to a shared folder; this process sums them
+            from gatehouse.kit.metrics import prepare_multiprocess
+
+            prepare_multiprocess(settings.data_dir)
+        start_metrics(settings)
     server.run("gatehouse.app:create_app", settings, host=host, port=port, workers=workers, factory=True)
 
 
@@ -88,6 +96,9 @@ def worker(
     _configure_logging(settings.log_level)
     if migrate:
         _upgrade(settings)
+    from gatehouse.wiring import start_metrics
+
+    start_metrics(settings)  # its own GATEHOUSE_METRICS_PORT: deliveries and jobs of this process
     asyncio.run(run_standalone(settings))
 
 
@@ -127,6 +138,9 @@ def demo(
 
     creds = asyncio.run(seed())
     typer.echo(banner(creds, f"http://{host}:{port}", cred_path))
+    from gatehouse.wiring import start_metrics
+
+    start_metrics(settings)
     server.run(create_app(settings), settings, host=host, port=port)
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 from gatehouse.accounts.models import OperatorSite, User
 from gatehouse.auth.service import hash_secret, verify_secret
 from gatehouse.config import Settings
@@ -124,6 +125,9 @@ def _actor(user: User) -> Actor:
 
 
 async def _failed(db: Database, user: User | None, email: str, reason: str) -> None:
+    REFUSALS.labels("console", reason).inc()
+    if reason == "locked":
+        LOCKOUTS.labels("console").inc()
     async with db.write() as session:
         await events.record(session, "auth.console_login_failed", object_id=str(user.id) if user else "",
                             actor=_actor(user) if user else Actor("user", "unknown"),

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
 
+from gatehouse.kit.metrics import DELIVERIES
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.worker import outbox
 from gatehouse.worker.jobs import Job, run_job_forever
@@ -172,6 +173,7 @@ class Worker:
             log.exception("handler for %s failed", message.channel)
             outcome, error = "retry", f"{type(exc).__name__}: {exc}"
         duration = int((time.perf_counter() - started) * 1000)
+        DELIVERIES.labels(message.channel, outcome).inc()
         await self._finish(channel, message, outcome, error[:1024], status, body[:1024], attempted_at, duration)
 
     async def _finish(self, channel: Channel, message: Message, outcome: str, error: str, status: int | None,
