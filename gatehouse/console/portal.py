@@ -440,8 +440,13 @@ class _Form(dict):  # type: ignore[type-arg]
 
 @router.post("/a/{account_id}/requests/new")
 async def create_request(request: Request, p: PortalDep) -> Response:
-    async with request.form(max_files=0, max_fields=2000) as multi:
-        form = _Form(multi)
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    try:
+        async with request.form(max_files=0, max_fields=2000) as multi:
+            form = _Form(multi)
+    except StarletteHTTPException:
+        raise PageNotFound("This form is not the request form of this page: reload it.", 400) from None
     csrf_ok(p, form.get("csrf"))
     need(p, "visitor-access:request")
     n = _visitor_count(form)
@@ -529,14 +534,20 @@ async def bulk_template(p: PortalDep) -> Response:
 async def bulk_upload(request: Request, p: PortalDep) -> Response:
     from starlette.datastructures import UploadFile
 
-    async with request.form(max_files=1, max_fields=10, max_part_size=bulk.MAX_BYTES + 1) as multi:
-        csrf_ok(p, multi.get("csrf") if isinstance(multi.get("csrf"), str) else None)  # type: ignore[arg-type]
-        need(p, "visitor-access:request")
-        upload = multi.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            return go(f"{p.base}/bulk", error="Choose a CSV file to upload.")
-        data = await upload.read(bulk.MAX_BYTES + 1)
-        filename = upload.filename
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    try:
+        async with request.form(max_files=1, max_fields=10, max_part_size=bulk.MAX_BYTES + 1) as multi:
+            csrf_ok(p, multi.get("csrf") if isinstance(multi.get("csrf"), str) else None)  # type: ignore[arg-type]
+            need(p, "visitor-access:request")
+            upload = multi.get("file")
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                return go(f"{p.base}/bulk", error="Choose a CSV file to upload.")
+            data = await upload.read(bulk.MAX_BYTES + 1)
+            filename = upload.filename
+    except StarletteHTTPException:  # the form's own limits (a part over 2 MiB, too many fields)
+        return go(f"{p.base}/bulk", error=f"The file is larger than {bulk.MAX_BYTES // 1024 // 1024} MiB "
+                  "or the form is not this page's.")
     try:
         rows = bulk.read_csv(data)
     except GatehouseError as exc:

@@ -272,6 +272,9 @@ async def test_requester_and_approver_work_in_the_portal(settings, factory, db, 
                 trail = await ann.inner_text("table")
                 assert "access_ticket.approved" in trail and approver.name in trail
                 await ann.screenshot(path=str(shots / "portal-09-audit.png"), full_page=True)
+                await ann.set_viewport_size({"width": 800, "height": 1100})  # a tablet at the desk
+                await ann.goto(f"{base}{base_path}/requests/new")
+                await ann.screenshot(path=str(shots / "portal-10-tablet-new.png"), full_page=True)
                 assert ann_dialogs == [] and ann_outside == []
             finally:
                 await browser.close()
