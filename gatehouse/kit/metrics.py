@@ -85,9 +85,17 @@ class DatabaseGauges(Collector):
     def __init__(self, query: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
         self.query = query
 
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("gatehouse_outbox_messages", "Outbox messages by channel and status "
+                                 "(pending = still to deliver)", labels=["channel", "status"])
+
+    def describe(self) -> Iterable[Any]:
+        # registering calls describe(), or else collect(): the database is read at scrapes only
+        yield self._family()
+
     def collect(self) -> Iterable[Any]:
-        depth = GaugeMetricFamily("gatehouse_outbox_messages", "Outbox messages by channel and status "
-                                  "(pending = still to deliver)", labels=["channel", "status"])
+        depth = self._family()
         try:
             for channel, status, n in self.query():
                 depth.add_metric([channel, status], n)
