@@ -10,10 +10,11 @@ from collections import defaultdict
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
@@ -144,11 +145,9 @@ async def apply(
     for key, value in values.items():
         setattr(ticket, key, value)
     if target != current:
-        deltas = counts if counts is not None else CountDeltas()
+        deltas = counts if counts is not None else pending_counts(session)
         deltas.add(ticket, current.value, -1)
         deltas.add(ticket, target.value, +1)
-        if counts is None:
-            await deltas.flush(session)
     session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=actor, actor_user_id=actor_user_id,
                             action=action.value, from_status=current.value, to_status=target.value, note=note))
     event_type, reason = EVENT_OF[(action, target)]
@@ -164,7 +163,8 @@ async def apply(
 
 async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user_id: int | None) -> None:
     """The creation is the first event of every ticket; counters include it from the start."""
-    await bump_count(session, ticket, ticket.status, +1)
+    await session.flush()  # the work order's row first: its history and trail rows point at it
+    pending_counts(session).add(ticket, ticket.status, +1)
     session.add(TicketEvent(work_order_id=ticket.id, at=ticket.created_at, actor=ticket.requester,
                             actor_user_id=actor_user_id, action=Action.CREATE.value, from_status=None,
                             to_status=ticket.status))
@@ -232,17 +232,41 @@ class CountDeltas:
         self._deltas.clear()
 
 
+    def flush_sync(self, session: Session) -> None:
+        for key in sorted(self._deltas):
+            if self._deltas[key]:
+                session.execute(_bump_stmt(session, *key, self._deltas[key]))
+        self._deltas.clear()
+
+
+def pending_counts(session: AsyncSession) -> CountDeltas:
+    """The transaction's counter changes, written just before it commits (below). A counter row
+    is shared by every ticket of an account, site, status and requester: updated early, its row
+    lock would serialise concurrent creates for the whole rest of their transactions (PostgreSQL)."""
+    return session.info.setdefault("count_deltas", CountDeltas())
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_counts(session: Session) -> None:
+    deltas = session.info.pop("count_deltas", None)
+    if deltas is not None:
+        deltas.flush_sync(session)  # runs inside the AsyncSession's greenlet: sync calls are fine here
+
+
 async def bump_count(session: AsyncSession, ticket: WorkOrder, status: str, delta: int) -> None:
     await _bump(session, ticket.account_id, ticket.site_code, status, ticket.requester, delta)
 
 
 async def _bump(session: AsyncSession, account_id: str, site_code: str, status: str, requester: str,
                 delta: int) -> None:
+    await session.execute(_bump_stmt(session, account_id, site_code, status, requester, delta))
+
+
+def _bump_stmt(session, account_id: str, site_code: str, status: str, requester: str, delta: int):  # type: ignore[no-untyped-def]
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(TicketCount).values(account_id=account_id, site_code=site_code, status=status,
                                       requester=requester, n=delta)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["account_id", "site_code", "status", "requester"],
         set_={"n": TicketCount.n + delta},
     )
-    await session.execute(stmt)
