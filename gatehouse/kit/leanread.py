@@ -39,7 +39,7 @@ class LeanReader:
             import asyncpg
 
             dsn = self._url.replace("postgresql+asyncpg://", "postgresql://", 1)
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size)
+            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size, reset=_keep)
         return self._pool
 
     async def fetch(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
@@ -59,3 +59,9 @@ class LeanReader:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _keep(_conn) -> None:  # type: ignore[no-untyped-def]
+    """The pool's reset on release: nothing to undo. These connections run single SELECTs (no
+    transactions, LISTEN, SET or advisory locks), so asyncpg's default reset query would be one more
+    round trip per request for no state (py-spy: ~5% of the detail path)."""
