@@ -50,7 +50,12 @@ def db_of(request: Request) -> Database:
 async def current_person(request: Request) -> Person:
     person = await auth.person_for(db_of(request), request.cookies.get(COOKIE))
     if person is None:
-        raise Redirect("/console/login")
+        from urllib.parse import urlencode
+
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # back to the page asked for (a mail's link) once signed in; forms are simply sent again
+        raise Redirect("/console/login" + (f"?{urlencode({'next': here})}" if request.method == "GET"
+                                           and here not in ("/console/", "/console") else ""))
     # the actor of whatever this page changes: the trail names the person, not "system"
     context.current_actor.set(Actor("operator" if person.is_operator else "user", person.name, "", person.user_id))
     return person
@@ -89,15 +94,23 @@ def _op(person: Person) -> desk.Operator:
 
 
 @router.get("/login")
-async def login_form(request: Request) -> Response:
+async def login_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=500)] = "") -> Response:
     if await auth.person_for(db_of(request), request.cookies.get(COOKIE)):
-        return RedirectResponse("/console/", status_code=303)
-    return page(request, "login.html", email="", error=None)
+        return RedirectResponse(_after_login(next_), status_code=303)
+    return page(request, "login.html", email="", error=None, next=_after_login(next_))
+
+
+def _after_login(target: str) -> str:
+    """Only a page of the console itself: never another site (no open redirect)."""
+    ok = target.startswith("/console/") and not target.startswith("/console/login") and "\\" not in target \
+        and "//" not in target and not any(c in target for c in "\r\n")
+    return target if ok else "/console/"
 
 
 @router.post("/login")
 async def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
-                password: Annotated[str, Form(max_length=200)] = "") -> Response:
+                password: Annotated[str, Form(max_length=200)] = "",
+                next_: Annotated[str, Form(alias="next", max_length=500)] = "") -> Response:
     # Sign-in has no session yet; SameSite=Lax cookies and this origin check stand in for CSRF.
     if not _same_origin(request):
         return page(request, "error.html", status=403, message="This form must be sent from this site.")
@@ -106,11 +119,12 @@ async def login(request: Request, email: Annotated[str, Form(max_length=254)] = 
         token, _person = await auth.sign_in(db_of(request), settings, email, password)
     except SignInRefused as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        resp = page(request, "login.html", status=429 if exc.retry_after else 401, email=email, error=str(exc))
+        resp = page(request, "login.html", status=429 if exc.retry_after else 401, email=email, error=str(exc),
+                    next=_after_login(next_))
         if headers:
             resp.headers.update(headers)
         return resp
-    resp = RedirectResponse("/console/", status_code=303)
+    resp = RedirectResponse(_after_login(next_), status_code=303)
     resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/console",
                     secure=settings.public_url.startswith("https://"), max_age=int(auth.IDLE_TIMEOUT.total_seconds()))
     return resp

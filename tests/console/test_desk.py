@@ -101,7 +101,7 @@ async def test_a_guard_works_the_desk(settings, factory, db, client, shots):
                 page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
                 await page.goto(f"{base}/console/desk")  # not signed in: the sign-in page
-                assert page.url.endswith("/console/login")
+                assert page.url.endswith("/console/login?next=%2Fconsole%2Fdesk")
                 await page.screenshot(path=str(shots / "desk-01-login.png"))
                 await page.fill("#email", f"guard.{site.lower()}@operator.example")
                 await page.fill("#password", "wrong password!")
@@ -180,7 +180,7 @@ async def test_a_guard_works_the_desk(settings, factory, db, client, shots):
                 await page.wait_for_url(f"{base}/console/login")
                 async with httpx.AsyncClient(base_url=base, cookies=cookies) as c:
                     r = await c.get("/console/desk")
-                    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+                    assert r.status_code == 303 and r.headers["location"] == "/console/login?next=%2Fconsole%2Fdesk"
                 assert dialogs == [] and outside == []
             finally:
                 await browser.close()
@@ -206,6 +206,15 @@ async def test_sign_in_lock_out_and_idle_sessions(settings, factory, db, client)
             r = await c.post("/console/login", data={"email": email, "password": PASSWORD},
                              headers={"Origin": "https://evil.example"})
             assert r.status_code == 403
+        # after sign-in the console goes only to its own pages: never elsewhere (no open redirect)
+        other = f"safe.{site.lower()}@operator.example"
+        await _guard(factory, db, site, other)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            for target, expected in (("//evil.example/x", "/console/"), ("https://evil.example", "/console/"),
+                                     ("/console//evil.example", "/console/"), ("/console/\\evil", "/console/"),
+                                     ("/console/desk?date=2026-01-01", "/console/desk?date=2026-01-01")):
+                r = await c.post("/console/login", data={"email": other, "password": PASSWORD, "next": target})
+                assert r.status_code == 303 and r.headers["location"] == expected, (target, r.headers["location"])
 
 
 async def test_an_approver_follows_the_mail_link_and_approves(settings, factory, db, client, shots):
@@ -235,13 +244,13 @@ async def test_an_approver_follows_the_mail_link_and_approves(settings, factory,
             try:
                 page = await browser.new_page(viewport={"width": 1280, "height": 800})
                 outside = await _offline(page, base)
-                await page.goto(f"{base}/console/login")
+                await page.goto(f"{base}/console/requests/{wo}")  # the mail's link, signed out: sign in first
+                assert "/console/login?next=" in page.url
                 await page.fill("#email", email)
                 await page.fill("#password", PASSWORD)
                 await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/console/a/{tenant.account_id}/requests")  # the portal
-                await page.goto(f"{base}/console/requests/{wo}")  # the mail's link: the request in its account
-                assert page.url == f"{base}/console/a/{tenant.account_id}/requests/{wo}"
+                # then straight to the request, in the account that holds it
+                await page.wait_for_url(f"{base}/console/a/{tenant.account_id}/requests/{wo}")
                 assert "Pending Approval" in await page.inner_text("h1")
                 await page.screenshot(path=str(shots / "request-01-pending.png"), full_page=True)
                 await page.click("form[action$='/approve'] button")
