@@ -74,9 +74,15 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route, method = route_of(scope), scope.get("method", "")
-            REQUESTS.labels(route, method, str(status)).inc()
-            LATENCY.labels(route, method).observe(time.perf_counter() - started)
+            key = (route_of(scope), scope.get("method", ""), status)
+            series = _series.get(key)
+            if series is None:  # label lookups take a lock each: done once per route, method and status
+                series = _series[key] = (REQUESTS.labels(key[0], key[1], str(status)), LATENCY.labels(key[0], key[1]))
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
+
+
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 class DatabaseGauges(Collector):
