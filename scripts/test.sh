@@ -19,6 +19,12 @@ if [ ! -x .tools/bin/openapi-python-client ]; then
   .tools/bin/python -m pip install -q "openapi-python-client==0.29.1" 2>&1 | grep -v '^WARNING: Location' || true
 fi
 
+# Lint (pyflakes' rules: unused or undefined names, syntax) before anything runs
+if [ ! -x .tools/bin/ruff ]; then
+  .tools/bin/python -m pip install -q "ruff>=0.6,<1" 2>&1 | grep -v '^WARNING: Location' || true
+fi
+.tools/bin/ruff check --quiet --select F,E9 gatehouse tests bench
+
 # Debian's chromium for the browser tests (Playwright drives it; no browser download)
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -13,7 +13,7 @@ import typer
 
 from gatehouse.kit.cli import fail, run_db
 from gatehouse.events import repository
-from gatehouse.audit.endpoints import parse_instant
+from gatehouse.audit.service import parse_instant
 from gatehouse.events.service import present
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError

@@ -822,15 +822,15 @@ async def audit_page(request: Request, p: PortalDep, type_: Annotated[str, Query
                      object_id: Annotated[str, Query(alias="objectId", max_length=64)] = "",
                      since: Annotated[str, Query(max_length=40)] = "", until: Annotated[str, Query(max_length=40)] = "",
                      cursor: Annotated[str | None, Query(max_length=40)] = None) -> Response:
-    from gatehouse.audit import endpoints as trail
+    from gatehouse.audit import service as trail
     from gatehouse.events.service import TYPES
 
     need(p, "audit:read")
     error = ""
     try:
-        where = trail._filter(since or None, until or None, type_ or None, object_id or None,
+        where = trail.event_filter(since or None, until or None, type_ or None, object_id or None,
                               account_id=p.account.id)
-        found = await trail._page(db_of(request), where, cursor, 50)
+        found = await trail.page(db_of(request), where, cursor, 50)
     except ValidationFailed as exc:
         error, found = _said(exc), {"content": [], "nextCursor": None}
     filters = {"type": type_, "objectId": object_id, "since": since, "until": until}

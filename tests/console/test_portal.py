@@ -258,7 +258,7 @@ async def test_requester_and_approver_work_in_the_portal(settings, factory, db, 
                 assert await ann.locator("#shown-secret").count() == 0
                 assert "already sent" in await ann.inner_text("[role=alert]")
                 assert await ann.locator("main table tbody tr").count() == rows
-                await ann.click(f"button[aria-label='Disable <script>alert(5)</script> sync']")
+                await ann.click("button[aria-label='Disable <script>alert(5)</script> sync']")
                 await ann.wait_for_url(f"{base}/console/apps")
                 refused = await client.post("/v2/auth/token", data={"grant_type": "client_credentials",
                                                                     "client_id": client_id,
@@ -298,7 +298,7 @@ async def test_other_accounts_ids_csrf_and_permissions(settings, factory, db, cl
     a person without a permission gets no page for it."""
     mine = await factory.tenant(perms=REQUESTER_PERMS)
     tag = mine.account_id.lower()
-    me = await _person(factory, db, mine, REQUESTER_PERMS, f"me.{tag}@customer.example")
+    await _person(factory, db, mine, REQUESTER_PERMS, f"me.{tag}@customer.example")
     theirs = await factory.tenant(perms=APPROVER_PERMS)
     them = next(iter(theirs.users.values()))
     body = request_for(theirs)
