@@ -1,0 +1,102 @@
+"""The CSV format of bulk requests (facility_access/bulk.py): reading, grouping, the result file.
+The whole flow (rows checked as API creates, idempotent groups, the browser's progress) is in
+tests/console/test_portal.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from gatehouse.facility_access import bulk
+from gatehouse.kit.errors import BadRequest
+
+
+def _file(rows: list[dict[str, str]], *, bom: bool = False, header: list[str] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    names = header or bulk.NAMES
+    writer.writerow(names)
+    for r in rows:
+        writer.writerow([r.get(n, "") for n in names])
+    return (("\ufeff" if bom else "") + out.getvalue()).encode()
+
+
+def _row(i: int, **over: str) -> dict[str, str]:
+    base = dict(visitorFirstName=f"V{i}", visitorLastName="Doe", visitorEmail=f"v{i}@x.example", company="Acme",
+                site="IAD024", locations="Cage A; Cage B", badgeStartDate="2026-12-01", badgeEndDate="2026-12-02",
+                escorted="yes", escortFirstName="Sam", escortLastName="Smith", hostFirstName="Hal",
+                hostLastName="Host", hostCompany="Tenant")
+    return {**base, **over}
+
+
+def test_the_template_names_every_column_and_reads_back():
+    rows = bulk.read_csv(bulk.template_csv().encode())
+    assert list(rows[0].values) == bulk.NAMES and len(rows) == 1
+
+
+def test_a_spreadsheets_byte_order_mark_and_blank_lines_are_fine():
+    data = _file([_row(1)], bom=True) + b"\r\n,,,\r\n"
+    rows = bulk.read_csv(data)
+    assert len(rows) == 1 and rows[0].values["visitorFirstName"] == "V1" and rows[0].number == 2
+
+
+@pytest.mark.parametrize("data, says", [
+    (b"", "missing"),
+    (b"visitorFirstName\nA\n", "missing"),
+    (_file([_row(1)], header=bulk.NAMES + ["shoeSize"]), "Unknown columns: shoeSize"),
+    (b"\xff\xfe\x00v", "not UTF-8"),
+    (_file([]), "no rows"),
+])
+def test_a_file_that_is_not_the_format_is_refused_with_the_reason(data: bytes, says: str):
+    with pytest.raises(BadRequest) as caught:
+        bulk.read_csv(data)
+    assert says in caught.value.message
+
+
+def test_a_line_with_the_wrong_number_of_cells_is_a_problem_of_that_line():
+    data = _file([_row(1)]) + b"only,three,cells\n"
+    rows = bulk.read_csv(data)
+    assert rows[0].ok and not rows[1].ok and "3 cells" in rows[1].problems[0]
+
+
+def test_identical_visits_are_grouped_by_ten_and_different_ones_apart():
+    rows = []
+    for i in range(23):
+        r = bulk.Row(i + 2, _row(i))
+        r.request = bulk._as_request(r.values, r.problems)
+        rows.append(r)
+    other = bulk.Row(30, _row(99, site="DFW010", locations="Cage 12"))
+    other.request = bulk._as_request(other.values, other.problems)
+    bad = bulk.Row(31, _row(100), problems=["visitorEmail: is not a valid email address."])
+    bad.request = bulk._as_request(bad.values, [])
+    groups = bulk.group_rows([*rows, other, bad])
+    assert [len(g["rows"]) for g in groups] == [10, 10, 3, 1]
+    assert all(len(g["request"]["visitors"]) == len(g["rows"]) for g in groups)
+    assert groups[3]["request"]["sites"][0]["site"] == "DFW010"
+    assert 31 not in [n for g in groups for n in g["rows"]]  # a line with problems is never sent
+    assert groups[0]["request"]["sites"][0]["locations"][1]["location"] == "Cage B"
+    assert groups[0]["request"]["isBulkRequest"] is True
+
+
+def test_yes_no_columns_and_a_missing_escort_choice():
+    problems: list[str] = []
+    body = bulk._as_request(_row(1, escorted="No", extendedBadge="yes"), problems)
+    assert body["visitorType"] is False and body["isExtendedVisitorBadge"] is True and not problems
+    bulk._as_request(_row(1, escorted=""), problems)
+    assert problems == ["escorted: is mandatory, yes or no"]
+
+
+def test_the_result_file_gives_each_line_its_work_order_or_its_problem_and_is_formula_safe():
+    rows = [{"n": 2, "label": "", "problems": [], "values": _row(1, visitorFirstName="=HYPERLINK(1)")},
+            {"n": 3, "label": "", "problems": ["site: not granted"], "values": _row(2)},
+            {"n": 4, "label": "", "problems": [], "values": _row(3)}]
+    imp = SimpleNamespace(rows_json=json.dumps(rows), groups_json=json.dumps([{"rows": [2, 4], "request": {}}]),
+                          results_json=json.dumps({"0": {"workOrders": ["WO1000001", "WO1000002"]}}))
+    out = list(csv.DictReader(io.StringIO(bulk.result_csv(imp))))  # type: ignore[arg-type]
+    assert [(r["line"], r["workOrderId"], r["result"]) for r in out] == [
+        ("2", "WO1000001", "created"), ("3", "", "site: not granted"), ("4", "WO1000002", "created")]
+    assert out[0]["visitorFirstName"] == "'=HYPERLINK(1)"  # a spreadsheet shows it, never runs it
