@@ -29,6 +29,7 @@ from gatehouse.kit.errors import BadRequest, Conflict, GatehouseError, NotFound,
 MAX_ROWS = 2000
 MAX_BYTES = 2 * 1024 * 1024
 GROUP_MAX = 10  # visitor x site combinations per request object (SPEC §3)
+CHECK_BATCH = 5  # lines checked per call: few enough that no line's problems pass the 100 listed
 
 # (column, meaning, example) — the template file and the page's documentation are built from this
 COLUMNS: list[tuple[str, str, str]] = [
@@ -136,7 +137,7 @@ def _as_request(values: dict[str, str], problems: list[str]) -> dict[str, Any]:
 
 
 def _column_of(api_field: str) -> str:
-    f = re.sub(r"^\[0\]\.?", "", api_field)
+    f = re.sub(r"^\[\d+\]\.?", "", api_field)
     if f in _FIELD_TO_COLUMN:
         return _FIELD_TO_COLUMN[f]
     if f.startswith("sites[0].locations"):
@@ -185,15 +186,14 @@ def read_csv(data: bytes) -> list[Row]:
 
 async def check_rows(db: Database, ctx: AccountContext, rows: list[Row]) -> None:
     """Each row's problems, as the API's create would report them, named by column."""
-    seen: dict[tuple[str, ...], int] = {}
     for row in rows:
         row.request = _as_request(row.values, row.problems)
-        try:
-            await service.parse_requests(db, ctx, [row.request])
-        except ValidationFailed as exc:
-            for d in exc.details:
-                message = d.message.replace(f"Payload '{d.field}' ", "")
-                row.problems.append(f"{_column_of(d.field)}: {message}")
+    for start in range(0, len(rows), CHECK_BATCH):
+        # a few lines per call: each is its own request object, so every detail's "[i]" names its line,
+        # and the sites are loaded once per call rather than once per line
+        await _check_batch(db, ctx, rows[start:start + CHECK_BATCH])
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
         v = row.values
         key = (v.get("visitorEmail", "").strip().lower(), v.get("site", "").strip().upper(),
                v.get("badgeStartDate", "").strip(), v.get("badgeEndDate", "").strip())
@@ -202,6 +202,21 @@ async def check_rows(db: Database, ctx: AccountContext, rows: list[Row]) -> None
         else:
             seen[key] = row.number
         row.problems = list(dict.fromkeys(row.problems))  # one message once
+
+
+async def _check_batch(db: Database, ctx: AccountContext, batch: list[Row]) -> None:
+    try:
+        await service.parse_requests(db, ctx, [row.request for row in batch])
+    except ValidationFailed as exc:
+        if len(exc.details) >= ValidationFailed.MAX_DETAILS and len(batch) > 1:
+            for row in batch:  # the list was cut short: every line on its own, so none is missed
+                await _check_batch(db, ctx, [row])
+            return
+        for d in exc.details:
+            at = re.match(r"^\[(\d+)\]", d.field)
+            message = d.message.replace(f"Payload '{d.field}' ", "")
+            for row in ([batch[int(at.group(1))]] if at and int(at.group(1)) < len(batch) else batch):
+                row.problems.append(f"{_column_of(d.field)}: {message}")
 
 
 def group_rows(rows: list[Row]) -> list[dict[str, Any]]:
