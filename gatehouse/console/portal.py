@@ -131,6 +131,20 @@ async def switch(request: Request, person: PersonDep, to: Annotated[str, Query(m
     return RedirectResponse(f"/console/a/{chosen.id}/requests", status_code=303)
 
 
+@router.get("/requests/{ticket_id}")
+async def mail_link(request: Request, person: PersonDep, ticket_id: str) -> Response:
+    """The link in the mails: the request in whichever of the person's accounts holds it."""
+    wo = ticket_id[:20]
+    if person.is_operator:
+        return RedirectResponse(f"/console/desk/tickets/{wo}", status_code=303)
+    readable = [a for a in await _held(request, person) if "tickets:read" in a.permissions]
+    async with db_of(request).read() as session:
+        for account in readable:
+            if await tickets.get_ticket(session, account.id, wo):
+                return RedirectResponse(f"/console/a/{account.id}/requests/{wo}", status_code=303)
+    raise PageNotFound("No such request in your accounts.")
+
+
 @router.get("/a/{account_id}")
 async def account_home(p: PortalDep) -> Response:
     return RedirectResponse(f"{p.base}/requests", status_code=303)
@@ -583,9 +597,11 @@ async def bulk_run(request: Request, p: PortalDep, import_id: str,
     asks for a few groups at a time and shows the progress between steps."""
     csrf_ok(p, csrf)
     need(p, "visitor-access:request")
-    await _import(request, p, import_id)
     step = request.headers.get("x-requested-with") == "fetch"
-    state = await bulk.run(db_of(request), p.ctx, import_id, max_groups=3 if step else None)
+    try:
+        state = await bulk.run(db_of(request), p.ctx, import_id, max_groups=3 if step else None)
+    except NotFound:
+        raise PageNotFound("No such import of yours.") from None
     if step:
         from fastapi.responses import JSONResponse
 

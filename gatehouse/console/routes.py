@@ -337,34 +337,6 @@ async def visitor_log(request: Request, person: OperatorDep, site: Annotated[str
 # --- a customer's request (the page the "approval needed" mail links to) ------------------------------
 
 
-async def _account_context(request: Request, person: Person, ticket_id: str):  # type: ignore[no-untyped-def]
-    """The person's account that holds this ticket, as the API's AccountContext (same permissions)."""
-    from datetime import datetime
-
-    from gatehouse.auth.principal import AccountContext, Membership, Principal
-    from gatehouse.auth.repository import memberships_of
-
-    async with db_of(request).read() as session:
-        rows = await memberships_of(session, person.user_id)
-        memberships = {a: Membership(a, m, frozenset(p.split())) for a, m, p in rows}
-        principal = Principal(person.user_id, "customer", person.name, None, 0, datetime.max, memberships)
-        for m in memberships.values():
-            if "tickets:read" in m.permissions and await tickets.get_ticket(session, m.account_id, ticket_id):
-                return AccountContext(principal, m.master_account_id, m.account_id, m.permissions)
-    return None
-
-
-@router.get("/requests/{ticket_id}")
-async def request_page(request: Request, person: PersonDep, ticket_id: str) -> Response:
-    """The link in the mails: the request in whichever of the person's accounts holds it."""
-    if person.is_operator:
-        return RedirectResponse(f"/console/desk/tickets/{ticket_id[:20]}", status_code=303)
-    ctx = await _account_context(request, person, ticket_id[:20])
-    if ctx is None:
-        return page(request, "error.html", status=404, person=person, message="No such request in your accounts.")
-    return RedirectResponse(f"/console/a/{ctx.account_id}/requests/{ticket_id[:20]}", status_code=303)
-
-
 def install(app) -> None:  # type: ignore[no-untyped-def]
     """Mount the console: its routes, its static files, and its redirects and refusals as pages."""
     from fastapi.responses import PlainTextResponse
