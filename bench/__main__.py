@@ -191,6 +191,26 @@ def create_body(visitors: int) -> str:
         "visitorBadgeEndDate": today, "company": "DEF", "isBulkRequest": False}])
 
 
+def outbox_counts(env: "Env") -> dict:
+    """Outbox rows by status right after a figure: how far the worker kept up."""
+    sql = "SELECT status, COUNT(*) FROM outbox GROUP BY status"
+    if env.kind == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(env.url.split(":///", 1)[1]) as conn:
+            return dict(conn.execute(sql).fetchall())
+    import asyncpg
+
+    async def fetch() -> dict:
+        conn = await asyncpg.connect(env.url)
+        try:
+            return {r[0]: r[1] for r in await conn.fetch(sql)}
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
 def fsync_write_baseline(path: Path, data: bytes, repeats: int) -> float:
     """MB/s of SHA-256 + write + fsync of the same bytes to the same disk: the upload baseline."""
     speeds = []
@@ -356,6 +376,33 @@ def run_flavour(kind: str, args: argparse.Namespace) -> dict:
             figure(label, {"url": f"{base}/v1/facility-access/visitors/access-requests", "method": "POST",
                            "body": cb, "headers": {**h, "Content-Type": "application/json"},
                            "max_requests": 3000}, sample, 0.05 if visitors == 1 else None, "POST", cb)
+        # the same create with deliveries in their own process (GATEHOUSE_WORKER=external and
+        # `gatehouse worker`, SPEC §9's deployment for load): the API process then only writes the
+        # outbox rows; the worker shares the machine's two cores with it and with wrk
+        gh.terminate()
+        gh.wait()
+        procs.remove(gh)
+        ext_env = {**env.env, "GATEHOUSE_WORKER": "external"}
+        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), ext_env, port, "/healthz")
+        procs.append(gh)
+        wk = subprocess.Popen([sys.executable, "-m", "gatehouse", "worker"], env={**os.environ, **ext_env},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(wk)
+        cb = create_body(1)
+        sample = httpx.post(f"{base}/v1/facility-access/visitors/access-requests", content=cb,
+                            headers={**h, "Content-Type": "application/json"}).content
+        row = figure("create, 1 visitor, worker process", {
+            "url": f"{base}/v1/facility-access/visitors/access-requests", "method": "POST", "body": cb,
+            "headers": {**h, "Content-Type": "application/json"}, "max_requests": 20000}, sample, 0.05, "POST", cb)
+        row["outbox_after"] = outbox_counts(env)
+        print(f"  {kind:<8} {'':<34} outbox then: {row['outbox_after']}", flush=True)
+        for p in (wk, gh):
+            p.terminate()
+            p.wait()
+            procs.remove(p)
+        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env.env, port, "/healthz")
+        procs.append(gh)
+
         cbody = json.dumps({"requestId": detail_wo, "comment": "bench"})
         sample = httpx.post(f"{base}/v1/comments", content=cbody, headers={**h, "Content-Type": "application/json"}).content
         figure("comment", {"url": f"{base}/v1/comments", "method": "POST", "body": cbody,

@@ -19,7 +19,6 @@ from gatehouse.attachments.service import sweep_pending_blobs
 from gatehouse.attachments.storage import open_storage
 from gatehouse.console.routes import install as install_console
 from gatehouse.kit.db import Database
-from gatehouse.kit.leanread import LeanReader
 from gatehouse.wiring import install_fanouts
 from gatehouse.wiring import build_worker
 from gatehouse.kit.errors import install_error_handlers
@@ -46,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     install_fanouts()
     db = Database(settings)
-    reader = LeanReader(settings)
+    reader = db.reader
     storage = open_storage(settings.effective_storage_url)
 
     @asynccontextmanager
@@ -67,7 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 worker.stop()
                 await asyncio.gather(task, return_exceptions=True)
             await storage.close()
-            await reader.close()
             await db.dispose()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from Gatehouse itself, not a CDN

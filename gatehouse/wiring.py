@@ -30,11 +30,23 @@ def install_fanouts() -> None:
     events.subscribe(mail_fanout)
     events.subscribe(webhook_fanout)
     events.subscribe(count_event)
+    # the same channels for changes written by the lean write path (kit/leanwrite.py)
+    from gatehouse.notifications.fanout import plan as mail_plan
+    from gatehouse.webhooks.fanout import plan as webhook_plan
+
+    events.subscribe_planner(mail_plan)
+    events.subscribe_planner(webhook_plan)
+    events.subscribe_planner(count_planned)
 
 
 async def count_event(_session, event) -> None:  # type: ignore[no-untyped-def]
     """Tickets created and status changes for Prometheus: every event, by type."""
     EVENTS.labels(event.type).inc()
+
+
+async def count_planned(_reader, event, _known) -> list:  # type: ignore[no-untyped-def]
+    EVENTS.labels(event.type).inc()
+    return []
 
 
 def start_metrics(settings: Settings) -> None:

@@ -56,3 +56,10 @@ async def operators(session: AsyncSession) -> list[dict]:
     links = (await session.execute(select(OperatorSite))).scalars().all()
     return [{"userId": u.id, "name": u.display_name, "email": u.email,
              "sites": sorted(x.site_code for x in links if x.user_id == u.id)} for u in ops]
+
+
+async def account_auto_approves(reader, account_id: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the account's new requests are approved at once (the lean reader: the create path)."""
+    row = await reader.fetchrow("SELECT auto_approve FROM accounts WHERE id = ?",
+                                "SELECT auto_approve FROM accounts WHERE id = $1", account_id)
+    return bool(row and row[0])

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.facility_access.models import IdempotencyKey
 from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.leanwrite import Statement
 from gatehouse.kit.errors import Conflict, ErrorDetail, Unprocessable, ValidationFailed
 
 KEY_TTL = timedelta(hours=24)
@@ -87,6 +88,12 @@ async def complete(session: AsyncSession, claim_: Claim, response: dict) -> None
         update(IdempotencyKey).where(IdempotencyKey.app_id == claim_.app_id, IdempotencyKey.key == claim_.key)
         .values(state="done", status_code=200, response_body=json.dumps(response))
         .execution_options(synchronize_session=False))
+
+
+def complete_statement(claim_: Claim, response: dict) -> Statement:
+    """`complete` for the lean write path (kit/leanwrite.py)."""
+    return Statement("UPDATE idempotency_keys SET state = 'done', status_code = 200, response_body = ? "
+                     "WHERE app_id = ? AND key = ?", (json.dumps(response), claim_.app_id, claim_.key))
 
 
 async def release(db: Database, claim_: Claim) -> None:

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from gatehouse.events import service as events
+from gatehouse.events.service import Recorded
 from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
 from gatehouse.kit.db import utcnow
+from gatehouse.kit.leanwrite import Statement
 from gatehouse.kit.errors import Conflict
 
 
@@ -161,15 +163,23 @@ async def apply(
     return target
 
 
+def creation(ticket: WorkOrder, *, actor_user_id: int | None) -> tuple[dict, Recorded]:
+    """The creation is the first event of every ticket: its history row and its trail event."""
+    history = {"work_order_id": ticket.id, "at": ticket.created_at, "actor": ticket.requester,
+               "actor_user_id": actor_user_id, "action": Action.CREATE.value, "from_status": None,
+               "to_status": ticket.status, "note": ""}
+    event = events.new_event("access_ticket.created", object_id=ticket.id, account_id=ticket.account_id,
+                             site_code=ticket.site_code, data={"to": ticket.status}, at=ticket.created_at)
+    return history, event
+
+
 async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user_id: int | None) -> None:
-    """The creation is the first event of every ticket; counters include it from the start."""
+    """`creation` through the ORM session; counters include the ticket from the start."""
     await session.flush()  # the work order's row first: its history and trail rows point at it
     pending_counts(session).add(ticket, ticket.status, +1)
-    session.add(TicketEvent(work_order_id=ticket.id, at=ticket.created_at, actor=ticket.requester,
-                            actor_user_id=actor_user_id, action=Action.CREATE.value, from_status=None,
-                            to_status=ticket.status))
-    await events.record(session, "access_ticket.created", object_id=ticket.id, account_id=ticket.account_id,
-                        site_code=ticket.site_code, data={"to": ticket.status}, at=ticket.created_at)
+    history, event = creation(ticket, actor_user_id=actor_user_id)
+    session.add(TicketEvent(**history))
+    await events.record_event(session, event)
 
 
 def initial_status(*, requester_approves: bool, auto_approve: bool) -> Status:
@@ -232,11 +242,21 @@ class CountDeltas:
         self._deltas.clear()
 
 
+    def statements(self) -> list[Statement]:
+        """The same changes for the lean write path (kit/leanwrite.py), in the same order."""
+        out = [Statement(_BUMP_SQL, (*key, self._deltas[key])) for key in sorted(self._deltas) if self._deltas[key]]
+        self._deltas.clear()
+        return out
+
     def flush_sync(self, session: Session) -> None:
         for key in sorted(self._deltas):
             if self._deltas[key]:
                 session.execute(_bump_stmt(session, *key, self._deltas[key]))
         self._deltas.clear()
+
+
+_BUMP_SQL = ("INSERT INTO ticket_counts (account_id, site_code, status, requester, n) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT (account_id, site_code, status, requester) DO UPDATE SET n = ticket_counts.n + excluded.n")
 
 
 def pending_counts(session: AsyncSession) -> CountDeltas:

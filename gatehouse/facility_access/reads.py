@@ -34,18 +34,38 @@ FROM work_orders AS w JOIN sites AS s ON s.code = w.site_code
 WHERE w.id = $1 AND w.account_id = $2"""
 
 
-async def ticket_detail(reader: LeanReader, account_id: str, ticket_id: str) -> dict[str, Any] | None:
+# the channels' view (mail): unscoped (the event was scoped when the change was made), with the site
+_VIEW_SQLITE = _DETAIL_SQLITE.replace(" AND w.account_id = ?", "").replace(
+    "s.address AS site_address,", "s.address AS site_address, s.city AS site_city, s.timezone AS site_timezone,")
+_VIEW_PG = _DETAIL_PG.replace(" AND w.account_id = $2", "").replace(
+    "s.address AS site_address,", "s.address AS site_address, s.city AS site_city, s.timezone AS site_timezone,")
+
+
+def _render(row: Any) -> dict[str, Any]:
     from gatehouse.facility_access.service import render_ticket
 
-    if not WORK_ORDER_ID.match(ticket_id):
-        return None
-    row = await reader.fetchrow(_DETAIL_SQLITE, _DETAIL_PG, ticket_id, account_id)
-    if row is None:
-        return None
     ticket = SimpleNamespace(**dict(row))
     locations = [SimpleNamespace(**loc) for loc in json.loads(row["locations_json"])]
     comments = [SimpleNamespace(**c) for c in json.loads(row["comments_json"])]
     return render_ticket(ticket, row["site_address"], locations, comments)
+
+
+async def ticket_detail(reader: LeanReader, account_id: str, ticket_id: str) -> dict[str, Any] | None:
+    if not WORK_ORDER_ID.match(ticket_id):
+        return None
+    row = await reader.fetchrow(_DETAIL_SQLITE, _DETAIL_PG, ticket_id, account_id)
+    return None if row is None else _render(row)
+
+
+async def ticket_view(reader: LeanReader, ticket_id: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The ticket as GET shows it and its site (code, address, city, timezone), unscoped: for the
+    worker's channels, which act on events scoped when the change was made."""
+    row = await reader.fetchrow(_VIEW_SQLITE, _VIEW_PG, ticket_id)
+    if row is None:
+        return None
+    site = {"code": row["site_code"], "address": row["site_address"], "city": row["site_city"],
+            "timezone": row["site_timezone"]}
+    return _render(row), site
 
 
 _COLUMNS = ("id, title, status, site_code, bulk_request, created_at, updated_at, closed_at, requester, "

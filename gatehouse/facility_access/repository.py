@@ -56,10 +56,6 @@ async def ticket_comments(session: AsyncSession, ticket_id: str) -> Sequence[Com
     )).scalars().all()
 
 
-async def existing_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
-    return set((await session.execute(select(WorkOrder.id).where(WorkOrder.id.in_(ids)))).scalars())
-
-
 async def list_page(session: AsyncSession, account_id: str, *, site: str | None, status: str | None,
                     created_by: str | None, size: int, page: int) -> tuple[Sequence, int]:
     """One page, newest first, and the total from the counters (never a COUNT over tickets)."""

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.accounts.models import Account
 from gatehouse.facility_access import staged
 from gatehouse.facility_access.staged import StagedRef
 from gatehouse.auth.principal import AccountContext
@@ -28,8 +27,11 @@ from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
 from gatehouse.facility_access import reads
 from gatehouse.kit.leanread import LeanReader
+from gatehouse.kit.leanwrite import Conflicted, Statement
+from gatehouse.kit.leanwrite import insert as lean_insert
 from gatehouse.sites.models import Site
-from gatehouse.sites.repository import granted_site, visible_locations
+from gatehouse.accounts.repository import account_auto_approves
+from gatehouse.sites.repository import granted_site, granted_site_lean
 
 MAX_COMBINATIONS = 10
 BADGE_START_MAX_DAYS = 90
@@ -107,15 +109,13 @@ class _Planned:
     emails: str
 
 
-async def _load_sites(session: AsyncSession, account_id: str, codes: set[str], now: datetime
-                      ) -> dict[str, _SiteInfo]:
+async def _load_sites(reader: LeanReader, account_id: str, codes: set[str], now: datetime) -> dict[str, _SiteInfo]:
     out: dict[str, _SiteInfo] = {}
     for code in codes:
-        site = await granted_site(session, account_id, code)
-        if site is None:
-            continue
-        locs = {loc.name: loc.id for loc in await visible_locations(session, account_id, code)}
-        out[code] = _SiteInfo(code, site.address, site.timezone, site_today(site.timezone, now), locs)
+        site = await granted_site_lean(reader, account_id, code)
+        if site is not None:
+            out[code] = _SiteInfo(code, site.address, site.timezone, site_today(site.timezone, now),
+                                  {loc.name: loc.id for loc in site.locations})
     return out
 
 
@@ -244,8 +244,7 @@ async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[An
     a body with twenty mistakes gets twenty details, not only its type errors."""
     problems: list[ErrorDetail] = []
     codes = {s.site for r in requests if r is not None for s in (getattr(r, "sites", None) or []) if s is not None}
-    async with db.read() as session:
-        sites = await _load_sites(session, ctx.account_id, codes, utcnow())
+    sites = await _load_sites(db.reader, ctx.account_id, codes, utcnow())
     _validate(requests, sites, problems)
     return problems
 
@@ -309,67 +308,99 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
                           claim: idempotency.Claim | None = None) -> dict:
     now = utcnow()
     problems: list[ErrorDetail] = []
-    async with db.read() as session:
-        sites = await _load_sites(session, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
-        refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
-                           for i, r in enumerate(requests)]
-        plans = _validate(requests, sites, problems)
-        for refs in refs_by_request:
-            problems.extend(await staged.links().check_staged_refs(session, ctx.user_id, refs))
-        auto_approve = (await session.execute(
-            select(Account.auto_approve).where(Account.id == ctx.account_id))).scalar()
+    sites = await _load_sites(db.reader, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
+    refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
+                       for i, r in enumerate(requests)]
+    plans = _validate(requests, sites, problems)
+    if any(refs_by_request):
+        async with db.read() as session:
+            for refs in refs_by_request:
+                problems.extend(await staged.links().check_staged_refs(session, ctx.user_id, refs))
+    auto_approve = await account_auto_approves(db.reader, ctx.account_id)
     if problems:
         raise ValidationFailed(problems)
     status = lifecycle.initial_status(requester_approves="visitor-access:approve" in ctx.permissions,
                                       auto_approve=bool(auto_approve))
+    insert = _insert if any(refs_by_request) else _insert_lean  # linking staged files reads and decides
     for attempt in range(3):
         try:
-            return await _insert(db, ctx, plans, refs_by_request, status, now, claim)
-        except IntegrityError:
+            return await insert(db, ctx, plans, refs_by_request, status, now, claim)
+        except (IntegrityError, Conflicted):
             if attempt == 2:  # three random-id collisions in a row: not a collision
                 raise
     raise AssertionError("unreachable")
+
+
+def _rows(ctx: AccountContext, plan: _Planned, wo_id: str, status: Status, now: datetime
+          ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A planned work order's row and its locations' rows: the one place both write paths build them."""
+    req, site = plan.request, plan.site
+    visitor = req.visitors[plan.visitor_index]
+    site_in = req.sites[plan.site_index]
+    loc_names = [loc.location for loc in site_in.locations]
+    ticket = dict(
+        id=wo_id, account_id=ctx.account_id, master_account_id=ctx.master_account_id, site_code=site.code,
+        status=status.value, created_by_user_id=ctx.user_id, requester=ctx.display_name,
+        created_app_id=ctx.principal.app_id, created_at=now, updated_at=now, closed_at=None,
+        modified_by=ctx.display_name,
+        visitor_first_name=visitor.visitorFirstName, visitor_last_name=visitor.visitorLastName,
+        visitor_email=visitor.visitorEmail, visitor_phone=visitor.visitorPhone or "",
+        escorted=req.visitorType,
+        escort_first_name=(req.escortFirstName or "") if req.visitorType else "",
+        escort_last_name=(req.escortLastName or "") if req.visitorType else "",
+        host_first_name=req.visitorHostFirstName, host_last_name=req.visitorHostLastName,
+        host_company=req.visitorHostCompany, company=req.company,
+        badge_start=req.visitorBadgeStartDate, badge_end=req.visitorBadgeEndDate,
+        extended_badge=bool(req.isExtendedVisitorBadge) and not req.visitorType, bulk_request=req.isBulkRequest,
+        email_notifications=plan.emails, notes=req.notes or "", customer_external_reference="",
+        title=title_of(visitor.visitorFirstName, visitor.visitorLastName, site.code, loc_names,
+                       req.visitorBadgeStartDate),
+        location_summary=", ".join(loc_names),
+    )
+    locations = [dict(work_order_id=wo_id, location_id=site.locations[loc.location], location_name=loc.location,
+                      access_start=loc.accessStartDate, access_end=loc.accessEndDate) for loc in site_in.locations]
+    return ticket, locations
+
+
+async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned], _refs: list[list[StagedRef]],
+                       status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
+    """The whole create as rows built here, written in one transaction by the lean writer
+    (kit/leanwrite.py): tickets, locations, history, trail events, the channels' outbox rows
+    (events.plan), counters and the idempotency record. A random id that exists: Conflicted."""
+    ids = _new_ids(len(plans))
+    statements: list[Statement] = []
+    outbox = False
+    counts = lifecycle.CountDeltas()
+    for plan, wo_id in zip(plans, ids, strict=True):
+        row, locations = _rows(ctx, plan, wo_id, status, now)
+        statements.append(lean_insert(WorkOrder.__table__, row))
+        statements += [lean_insert(WorkOrderLocation.__table__, loc) for loc in locations]
+        ticket = WorkOrder(**row)  # transient: what the presenter and the channels read
+        counts.add(ticket, ticket.status, +1)
+        history, event = lifecycle.creation(ticket, actor_user_id=ctx.user_id)
+        statements.append(lean_insert(TicketEvent.__table__, history))
+        view = render_ticket(ticket, plan.site.address, [WorkOrderLocation(**loc) for loc in locations], ())
+        trail, queued = await events.lean_statements(db.reader, event, {"ticket": ticket, "view": view})
+        statements += trail
+        outbox = outbox or queued
+    statements += counts.statements()
+    response = {"workOrder": [{"workOrderId": wo_id} for wo_id in ids]}
+    if claim is not None:
+        statements.append(idempotency.complete_statement(claim, response))
+    await db.lean.run(statements, outbox=outbox)
+    return response
 
 
 async def _insert(db: Database, ctx: AccountContext, plans: list[_Planned], refs_by_request: list[list[StagedRef]],
                   status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
     async with db.write() as session:
         ids = _new_ids(len(plans))
-        taken = await repository.existing_ids(session, ids)
-        while taken:
-            ids = [i for i in ids if i not in taken] + _new_ids(len(taken))
-            taken = await repository.existing_ids(session, ids)
         by_request: dict[int, list[str]] = {}
         for plan, wo_id in zip(plans, ids, strict=True):
-            req, site = plan.request, plan.site
-            visitor = req.visitors[plan.visitor_index]
-            site_in = req.sites[plan.site_index]
-            loc_names = [loc.location for loc in site_in.locations]
-            extended = bool(req.isExtendedVisitorBadge) and not req.visitorType
-            ticket = WorkOrder(
-                id=wo_id, account_id=ctx.account_id, master_account_id=ctx.master_account_id, site_code=site.code,
-                status=status.value, created_by_user_id=ctx.user_id, requester=ctx.display_name,
-                created_app_id=ctx.principal.app_id, created_at=now, updated_at=now, closed_at=None,
-                modified_by=ctx.display_name,
-                visitor_first_name=visitor.visitorFirstName, visitor_last_name=visitor.visitorLastName,
-                visitor_email=visitor.visitorEmail, visitor_phone=visitor.visitorPhone or "",
-                escorted=req.visitorType,
-                escort_first_name=(req.escortFirstName or "") if req.visitorType else "",
-                escort_last_name=(req.escortLastName or "") if req.visitorType else "",
-                host_first_name=req.visitorHostFirstName, host_last_name=req.visitorHostLastName,
-                host_company=req.visitorHostCompany, company=req.company,
-                badge_start=req.visitorBadgeStartDate, badge_end=req.visitorBadgeEndDate,
-                extended_badge=extended, bulk_request=req.isBulkRequest, email_notifications=plan.emails,
-                notes=req.notes or "",
-                title=title_of(visitor.visitorFirstName, visitor.visitorLastName, site.code, loc_names,
-                               req.visitorBadgeStartDate),
-                location_summary=", ".join(loc_names),
-            )
+            row, locations = _rows(ctx, plan, wo_id, status, now)
+            ticket = WorkOrder(**row)
             session.add(ticket)
-            for loc in site_in.locations:
-                session.add(WorkOrderLocation(work_order_id=wo_id, location_id=site.locations[loc.location],
-                                              location_name=loc.location, access_start=loc.accessStartDate,
-                                              access_end=loc.accessEndDate))
+            session.add_all([WorkOrderLocation(**loc) for loc in locations])
             await lifecycle.record_created(session, ticket, actor_user_id=ctx.user_id)
             by_request.setdefault(plan.request_index, []).append(wo_id)
         await session.flush()

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from gatehouse.config import Settings
-from gatehouse.kit.leanread import LeanReader  # noqa: F401 - named by ReaderDep
+from gatehouse.kit.leanread import LeanReader
+from gatehouse.kit.leanwrite import LeanWriter
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +24,10 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# PostgreSQL NOTIFY channel of commits that wrote outbox rows (workers LISTEN on it)
+OUTBOX_NOTIFY = "gatehouse_outbox"
 
 
 class Base(DeclarativeBase):
@@ -85,6 +90,17 @@ class Database:
         # SQLite's busy handler, which sleeps in growing steps and turned 16 concurrent creates into
         # 200 ms waits. (Other processes on the same file still meet busy_timeout.)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.reader = LeanReader(settings)  # the hot paths' reads (kit/leanread.py)
+        self.lean = LeanWriter(self)  # the create path's writes (kit/leanwrite.py)
+
+    @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """This process's turn at SQLite's one writer (a no-op on PostgreSQL)."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -111,6 +127,8 @@ class Database:
                     wake()
 
     async def dispose(self) -> None:
+        await self.lean.close()
+        await self.reader.close()
         await self.engine.dispose()
 
 

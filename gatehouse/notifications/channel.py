@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from gatehouse.comments.models import Comment
 from gatehouse.config import Settings
-from gatehouse.facility_access.service import ticket_view
+from gatehouse.facility_access import reads
 from gatehouse.kit.db import Database
 from gatehouse.notifications import render
 from gatehouse.notifications.transport import open_transport
@@ -28,17 +28,16 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
         if "ticketId" not in payload:
             reply = await transport.send(render.build_notice(payload, mail_from=settings.mail_from))
             return Delivered(250, str(reply)[:1024])
-        async with db.read() as session:
-            found = await ticket_view(session, payload["ticketId"])
-            comment = ""
-            if payload.get("commentId") is not None:
-                row = await session.get(Comment, payload["commentId"])
-                comment = row.comment if row is not None else ""
+        found = await reads.ticket_view(db.reader, payload["ticketId"])  # one query, the API's presenter
         if found is None:
             raise PermanentFailure(f"work order {payload['ticketId']} no longer exists")
+        comment = ""
+        if payload.get("commentId") is not None:
+            async with db.read() as session:
+                row = await session.get(Comment, payload["commentId"])
+                comment = row.comment if row is not None else ""
         ticket, site = found
-        view = {"ticket": ticket, "comment": comment,
-                "site": {"code": site.code, "address": site.address, "city": site.city, "timezone": site.timezone}}
+        view = {"ticket": ticket, "comment": comment, "site": site}
         mail = render.build(payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
         reply = await transport.send(mail)
         return Delivered(250, str(reply)[:1024])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import AccountMembership, User
-from gatehouse.events.service import Recorded
+from gatehouse.events.service import Planned, Recorded
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.notifications.recipients import TicketFacts, mails_for
@@ -25,22 +25,21 @@ async def approver_emails(session: AsyncSession, account_id: str) -> list[str]:
     return sorted(email for email, perms in rows if "visitor-access:approve" in perms.split())
 
 
-async def on_event(session: AsyncSession, event: Recorded) -> None:
+def _wanted(event: Recorded) -> bool:
     if event.type not in TICKET_EVENTS or not event.object_id.startswith("WO"):
-        return
-    if event.type == "comment.created" and event.actor.kind != "operator":
-        return
-    ticket = await session.get(WorkOrder, event.object_id)
-    if ticket is None:
-        return
-    requester_email = None
-    if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
-        requester_email = (await session.execute(select(User.email).where(User.id == ticket.created_by_user_id))
-                           ).scalar()
-    approvers: list[str] = []
-    if event.type == "access_ticket.created" and event.data.get("to") == "Pending Approval":
-        approvers = await approver_emails(session, ticket.account_id)
+        return False
+    return event.type != "comment.created" or event.actor.kind == "operator"
+
+
+def _needs_approvers(event: Recorded) -> bool:
+    return event.type == "access_ticket.created" and event.data.get("to") == "Pending Approval"
+
+
+def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, approvers: list[str]
+           ) -> list[tuple[str, dict]]:
+    """[(address, outbox payload)] of one ticket event: the one place both write paths ask."""
     facts = TicketFacts(ticket.status, ticket.email_notifications or "", ticket.visitor_email, requester_email)
+    out = []
     for address, kind in mails_for(event.type, event.data, facts, approver_emails=approvers,
                                    actor_kind=event.actor.kind):
         payload = {"kind": kind, "to": address, "ticketId": ticket.id, "eventId": event.id,
@@ -48,7 +47,46 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
         for key in ("reason", "commentId", "badgeNumber"):
             if key in event.data:
                 payload[key] = event.data[key]
+        out.append((address, payload))
+    return out
+
+
+async def on_event(session: AsyncSession, event: Recorded) -> None:
+    if event.type not in TICKET_EVENTS or not event.object_id.startswith("WO"):
+        return
+    ticket = await session.get(WorkOrder, event.object_id)
+    if ticket is None or not _wanted(event):
+        return
+    requester_email = None
+    if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
+        requester_email = (await session.execute(select(User.email).where(User.id == ticket.created_by_user_id))
+                           ).scalar()
+    approvers = await approver_emails(session, ticket.account_id) if _needs_approvers(event) else []
+    for address, payload in _mails(event, ticket, requester_email, approvers):
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
+
+
+# approver_emails' rule, for the lean reader (kit/leanread.py): same joins, same filters
+_APPROVERS_SQL = ("SELECT u.email, m.permissions FROM users u JOIN account_memberships m ON m.user_id = u.id "
+                  "WHERE m.account_id = {p} AND u.email IS NOT NULL AND u.disabled = {f}")
+
+
+async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: ignore[no-untyped-def]
+    """The lean write path's mail rows: the new ticket is in `known`, the approvers are read."""
+    ticket = known.get("ticket")
+    if ticket is None or ticket.id != event.object_id or not _wanted(event):
+        return []
+    requester_email = None
+    if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
+        row = await reader.fetchrow("SELECT email FROM users WHERE id = ?", "SELECT email FROM users WHERE id = $1",
+                                    ticket.created_by_user_id)
+        requester_email = row[0] if row else None
+    approvers: list[str] = []
+    if _needs_approvers(event):
+        rows = await reader.fetch(_APPROVERS_SQL.format(p="?", f="0"), _APPROVERS_SQL.format(p="$1", f="false"),
+                                  ticket.account_id)
+        approvers = sorted(r[0] for r in rows if "visitor-access:approve" in r[1].split())
+    return [Planned(CHANNEL, address, payload) for address, payload in _mails(event, ticket, requester_email, approvers)]
 
 
 async def webhook_disabled(session: AsyncSession, endpoint) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -34,7 +34,7 @@ class SmtpTransport:
     def describe(self) -> str:
         return f"smtp{'s' if self.use_tls else ''}://{self.hostname}:{self.port}"
 
-    async def send(self, message: EmailMessage) -> str:
+    async def send(self, message: Message) -> str:
         try:
             errors, reply = await aiosmtplib.send(
                 message, hostname=self.hostname, port=self.port, username=self.username, password=self.password,
@@ -67,7 +67,7 @@ class EmlDirTransport:
     def describe(self) -> str:
         return f".eml files in {self.folder}"
 
-    async def send(self, message: EmailMessage) -> str:
+    async def send(self, message: Message) -> str:
         def write() -> str:
             self.folder.mkdir(parents=True, exist_ok=True)
             wo = re.sub(r"[^A-Za-z0-9]", "", message.get("X-Gatehouse-Work-Order", "mail"))

@@ -13,7 +13,7 @@ from gatehouse.attachments.models import Attachment, Blob
 from gatehouse.attachments.service import present_work_order_file
 from gatehouse.comments.models import Comment
 from gatehouse.comments.service import present as present_comment
-from gatehouse.events.service import Recorded
+from gatehouse.events.service import Planned, Recorded
 from gatehouse.facility_access.service import ticket_view
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
@@ -37,11 +37,15 @@ async def _data(session: AsyncSession, event: Recorded) -> dict[str, Any] | None
     return None
 
 
+def _hears(event_types: str, event_type: str) -> bool:
+    return "*" in (types := json.loads(event_types)) or event_type in types
+
+
 async def on_event(session: AsyncSession, event: Recorded) -> None:
     if event.type not in SUBSCRIBABLE:
         return
     endpoints = [e for e in await repository.subscribed(session, event.account_id, event.site_code)
-                 if "*" in (types := json.loads(e.event_types)) or event.type in types]
+                 if _hears(e.event_types, event.type)]
     if not endpoints:
         return
     data = await _data(session, event)
@@ -51,3 +55,17 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
     for endpoint in endpoints:
         await enqueue(session, repository.CHANNEL, {"type": event.type, "body": body}, target=endpoint.id,
                       event_id=event.id)
+
+
+async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: ignore[no-untyped-def]
+    """The lean write path's webhook rows: `data` is the ticket's wire shape the change built with the
+    same presenter GET uses (`known["view"]`)."""
+    data = known.get("view")
+    if event.type not in SUBSCRIBABLE or not event.type.startswith("access_ticket.") or data is None:
+        return []
+    endpoints = [eid for eid, types in await repository.subscribed_lean(reader, event.account_id, event.site_code)
+                 if _hears(types, event.type)]
+    if not endpoints:
+        return []
+    body = body_of(event.type, event.id, fmt_iso_ms(event.occurred_at), data)
+    return [Planned(repository.CHANNEL, eid, {"type": event.type, "body": body}) for eid in endpoints]

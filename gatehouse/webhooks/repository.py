@@ -58,6 +58,15 @@ async def subscribed(session: AsyncSession, account_id: str | None, site_code: s
                                   )).scalars().all()
 
 
+async def subscribed_lean(reader, account_id: str | None, site_code: str | None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """`subscribed` through the lean reader: [(endpoint id, event_types JSON)] (a NULL never equals)."""
+    sql = ("SELECT id, event_types FROM webhook_endpoints WHERE enabled = {t} AND (account_id = {a} OR site_code = {s})"
+           " ORDER BY id")
+    rows = await reader.fetch(sql.format(t="1", a="?", s="?"), sql.format(t="true", a="$1", s="$2"),
+                              account_id, site_code)
+    return [(r[0], r[1]) for r in rows]
+
+
 async def endpoint_by_id(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint | None:
     """Unscoped, for the worker (the owner was checked when the delivery was queued)."""
     return await session.get(WebhookEndpoint, endpoint_id)

@@ -11,20 +11,26 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.kit.db import utcnow
+from gatehouse.kit.db import OUTBOX_NOTIFY, utcnow
 from gatehouse.worker.models import OutboxMessage
 
-NOTIFY_CHANNEL = "gatehouse_outbox"
+NOTIFY_CHANNEL = OUTBOX_NOTIFY
+
+
+def outbox_row(channel: str, payload: dict[str, Any], *, target: str = "", event_id: str = "",
+               due: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """A new outbox message's row (the ORM's enqueue and the lean write path store the same)."""
+    now = now or utcnow()
+    return {"channel": channel, "target": target[:320], "event_id": event_id,
+            "payload": json.dumps(payload, separators=(",", ":")), "status": "pending", "attempts": 0,
+            "next_attempt_at": due or now, "leased_by": "", "last_error": "", "created_at": now, "updated_at": now}
 
 
 async def enqueue(session: AsyncSession, channel: str, payload: dict[str, Any], *, target: str = "",
                   event_id: str = "", due: datetime | None = None) -> OutboxMessage:
     """An outbox row in the caller's transaction: delivered only if that transaction commits, and
     then at least once. Workers are woken at commit (in-process signal; PostgreSQL NOTIFY)."""
-    now = utcnow()
-    message = OutboxMessage(channel=channel, target=target[:320], event_id=event_id,
-                            payload=json.dumps(payload, separators=(",", ":")), status="pending", attempts=0,
-                            next_attempt_at=due or now, leased_by="", last_error="", created_at=now, updated_at=now)
+    message = OutboxMessage(**outbox_row(channel, payload, target=target, event_id=event_id, due=due))
     session.add(message)
     if not session.info.get("outbox"):
         session.info["outbox"] = True  # kit.db.Database.write() wakes in-process workers after commit

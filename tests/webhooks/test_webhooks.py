@@ -203,12 +203,18 @@ async def test_isolation_between_owners(client, factory, db, receivers, delivere
     r = await client.post("/ops/v1/webhooks", json={"url": rx_op.url, "eventTypes": ["*"], "site": site_a},
                           headers=other_op.token_headers)
     assert r.status_code == 404
-    await make_ticket(db, a)  # written directly: no event; then a real change through the API
-    await client.post(f"{API}/visitors/access-requests", json=[request_for(a, start=0, end=1)], headers=ca.headers)
-    await _until(lambda: len(rx_a.got) == 1 and len(rx_op.got) == 1)
+    await make_ticket(db, a)  # written directly (with its creation event); then a change through the API
+    r = await client.post(f"{API}/visitors/access-requests", json=[request_for(a, start=0, end=1)], headers=ca.headers)
+    wo = r.json()["workOrder"][0]["workOrderId"]
+
+    def of_wo(rx):  # type: ignore[no-untyped-def]
+        return [b["data"] for b in rx.bodies() if b["data"]["ticketId"] == wo]
+
+    await _until(lambda: len(of_wo(rx_a)) == 1 and len(of_wo(rx_op)) == 1)
     await asyncio.sleep(0.3)
     assert rx_b.got == []  # account B hears nothing of account A's tickets
-    assert rx_a.bodies()[0]["data"] == rx_op.bodies()[0]["data"]
+    assert len(rx_a.got) == len(rx_op.got) == 2
+    assert of_wo(rx_a) == of_wo(rx_op)
 
 
 async def test_ssrf_guard_at_creation_and_at_delivery(settings, db, factory, receivers):
