@@ -5,8 +5,8 @@ Profiled with py-spy before this existed, a create through the ORM spent its tim
 work (PostgreSQL: two thirds of the event loop) and, on SQLite, in a dozen aiosqlite thread hops,
 each waiting for the busy event loop while the one write lock was held. Here, on SQLite, the whole
 transaction (BEGIN IMMEDIATE ... COMMIT) is ONE call on a worker thread, under the same in-process
-write lock as the ORM's writers; on PostgreSQL it is one pooled asyncpg connection and its statement
-cache. Only inserts and upserts of rows the caller built: anything that must read and decide inside
+write lock as the ORM's writers; on PostgreSQL it is ONE statement (the inserts as data-modifying
+CTEs) on a pooled asyncpg connection, prepared once per shape by its statement cache. Only inserts and upserts of rows the caller built: anything that must read and decide inside
 the transaction stays on the ORM path (`Database.write()`)."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 class Statement(NamedTuple):
     sql: str  # with ? placeholders; rewritten to $1.. for PostgreSQL
     args: tuple[Any, ...]
+    into: str = ""  # an insert's "INSERT INTO t (columns)": inserts with the same one are merged
 
 
 class Conflicted(Exception):
@@ -34,8 +35,9 @@ class Conflicted(Exception):
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+def _insert_sql(table: Table, columns: tuple[str, ...]) -> tuple[str, str]:
+    into = f"INSERT INTO {table.name} ({', '.join(columns)})"
+    return into, f"{into} VALUES ({', '.join('?' * len(columns))})"
 
 
 def insert(table: Table, row: Mapping[str, Any]) -> Statement:
@@ -51,14 +53,42 @@ def insert(table: Table, row: Mapping[str, Any]) -> Statement:
             values[column.name] = default.arg
         elif default is not None:
             raise ValueError(f"{table.name}.{column.name}: give a value (its default is computed)")
-    columns = tuple(values)
-    return Statement(_insert_sql(table, columns), tuple(values.values()))
+    into, sql = _insert_sql(table, tuple(values))
+    return Statement(sql, tuple(values.values()), into)
 
 
-@lru_cache(maxsize=256)
-def _dollar(sql: str) -> str:
-    parts = sql.split("?")
-    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+def merged(statements: Sequence[Statement]) -> list[Statement]:
+    """Inserts into the same table and columns as ONE multi-row INSERT, at the place of the first:
+    fewer statements, and the rows keep their order (ids are numbered in VALUES order, which the
+    reads' ORDER BY id relies on). Other statements stay where they are."""
+    out: list[Statement] = []
+    groups: dict[str, int] = {}
+    for st in statements:
+        if not st.into:
+            out.append(st)
+        elif st.into not in groups:
+            groups[st.into] = len(out)
+            out.append(st)
+        else:
+            i = groups[st.into]
+            first = out[i]
+            row = st.sql[len(st.into) + len(" VALUES "):]
+            out[i] = Statement(f"{first.sql}, {row}", first.args + st.args, first.into)
+    return out
+
+
+def _combined(statements: Sequence[Statement], notify: str | None) -> tuple[str, list[Any]]:
+    """PostgreSQL: every statement as one data-modifying CTE of ONE statement, so the whole change is
+    one round trip and atomic without BEGIN/COMMIT (foreign keys are checked at its end, when every
+    row is in). Placeholders are renumbered across the statements."""
+    parts, args = [], []
+    for i, (sql, values, _into) in enumerate(statements):
+        pieces = sql.split("?")
+        numbered = "".join(p + (f"${len(args) + k + 1}" if k < len(pieces) - 1 else "") for k, p in enumerate(pieces))
+        parts.append(f"s{i} AS ({numbered})")
+        args.extend(values)
+    tail = f"SELECT pg_notify('{notify}', '')" if notify else "SELECT 1"
+    return f"WITH {', '.join(parts)} {tail}", args
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -90,7 +120,7 @@ class LeanWriter:
         conn = self._sqlite()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for sql, args in statements:
+            for sql, args, _into in statements:
                 conn.execute(sql, tuple(_sqlite_value(a) for a in args))
             conn.execute("COMMIT")
         except BaseException as exc:
@@ -111,6 +141,7 @@ class LeanWriter:
         """All the statements in one transaction: committed together or not at all. `outbox`: the
         rows include outbox messages, so workers are woken (NOTIFY on PostgreSQL, in-process
         signal here) once it has committed."""
+        statements = merged(statements)
         if self._db.is_sqlite:
             async with self._db.write_lock():
                 await asyncio.to_thread(self._run_sqlite, statements)
@@ -120,12 +151,9 @@ class LeanWriter:
             from gatehouse.kit.db import OUTBOX_NOTIFY
 
             pool = await self._pg()
+            sql, args = _combined(statements, OUTBOX_NOTIFY if outbox else None)
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    for sql, args in statements:
-                        await conn.execute(_dollar(sql), *args)
-                    if outbox:
-                        await conn.execute(f"NOTIFY {OUTBOX_NOTIFY}")
+                await pool.execute(sql, *args)
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise Conflicted(str(exc)) from exc
         if outbox:

@@ -84,3 +84,15 @@ async def test_lean_and_orm_writers_store_the_same_rows(factory, client, db, rec
     async with db.read() as s:
         counted = (await s.execute(select(TicketCount.n).where(TicketCount.account_id == tenant.account_id))).scalars()
         assert sum(counted) == 2  # each writer counted its ticket once
+
+
+def test_inserts_into_one_table_merge_in_order_and_others_stay_in_place():
+    from gatehouse.kit.leanwrite import Statement, merged
+
+    a1 = insert(WorkOrderLocation.__table__, {"work_order_id": "WO1", "location_id": 1, "location_name": "A",
+                                               "access_start": 1, "access_end": 1})
+    bump = Statement("UPDATE x SET n = n + ?", (1,))
+    a2 = a1._replace(args=("WO1", 2, "B", 1, 1))
+    out = merged([a1, bump, a2])
+    assert [s.sql for s in out] == [a1.sql + ", (?, ?, ?, ?, ?)", bump.sql]
+    assert out[0].args == a1.args + a2.args
