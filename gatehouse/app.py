@@ -23,7 +23,7 @@ from gatehouse.wiring import install_fanouts
 from gatehouse.wiring import build_worker
 from gatehouse.kit.errors import install_error_handlers
 from gatehouse.kit.health import router as health_router
-from gatehouse.kit.middleware import RequestContextMiddleware
+from gatehouse.kit.middleware import Load, RequestContextMiddleware
 from gatehouse.kit.openapi import install_openapi, operation_id
 from gatehouse.kit.validation import reject_unknown_query
 from gatehouse.sites.endpoints import router as sites_router
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings)
     reader = db.reader
     storage = open_storage(settings.effective_storage_url)
+    load = Load()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # refreshing its heartbeat, never an upload that another process has under way.
             await sweep_pending_blobs(db, storage, grace=timedelta(seconds=settings.pending_blob_grace_seconds))
         if settings.worker == "in-process":
-            worker = build_worker(settings, db, storage)
+            # requests first: while any is being served, deliveries go at worker_busy_rate at most
+            worker = build_worker(settings, db, storage, busy=load.busy)
             task = asyncio.create_task(worker.run(), name="worker")
         app.state.worker = worker
         try:
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_console(app)
     install_openapi(app)
-    app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
+    app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log, load=load)
     if settings.metrics_port is not None:
         from gatehouse.kit.metrics import MetricsMiddleware
 

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # Prometheus metrics on their own port (not the API's, not behind a token); unset = off
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # an in-process worker's deliveries per second while its API process is serving requests:
+    # requests come first, the outbox holds the rest until the API is idle (a `gatehouse worker`
+    # process has no such limit)
+    worker_busy_rate: float = Field(100.0, gt=0, le=100_000)
     worker_lease_seconds: float = Field(60.0, gt=0)
     worker_concurrency: int = Field(32, ge=1, le=1000)
     worker_poll_seconds: float = Field(1.0, gt=0, le=60)

@@ -9,6 +9,7 @@ import asyncio
 import importlib
 import logging
 import signal
+from collections.abc import Callable
 
 from gatehouse.attachments.storage import Storage, open_storage
 from gatehouse.config import Settings
@@ -97,11 +98,13 @@ def load_channels(settings: Settings, db: Database) -> None:
             loaded.install(settings, db)
 
 
-def build_worker(settings: Settings, db: Database, storage: Storage) -> Worker:
+def build_worker(settings: Settings, db: Database, storage: Storage,
+                 busy: Callable[[], bool] | None = None) -> Worker:
     load_channels(settings, db)
     jobs = default_jobs(settings, storage) if settings.jobs_enabled else []
     return Worker(db, jobs=jobs, lease_seconds=settings.worker_lease_seconds,
-                  concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds)
+                  concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds,
+                  busy=busy, busy_rate=settings.worker_busy_rate)
 
 
 async def run_standalone(settings: Settings) -> None:

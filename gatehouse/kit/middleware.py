@@ -37,12 +37,23 @@ CONSOLE_HEADERS = [
 ]
 
 
+class Load:
+    """Requests this process is serving right now: an in-process worker defers to them."""
+
+    def __init__(self) -> None:
+        self.active = 0
+
+    def busy(self) -> bool:
+        return self.active > 0
+
+
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it costs microseconds on the hot path."""
 
-    def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True, load: Load | None = None) -> None:
         self.app = app
         self.log_requests = log_requests
+        self.load = load or Load()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,6 +88,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        self.load.active += 1
         try:
             await self.app(scope, receive, send_with_cid)
         except Exception:
@@ -92,6 +104,7 @@ class RequestContextMiddleware:
                 await send({"type": "http.response.body", "body": body})
             status = status or 500
         finally:
+            self.load.active -= 1
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 # Path only: query strings and headers can carry secrets, so they are never logged.
                 access_log.info(json.dumps({

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -28,7 +29,8 @@ log = logging.getLogger("gatehouse.worker")
 
 class Worker:
     def __init__(self, db: Database, *, jobs: list[Job], lease_seconds: float = 60.0, concurrency: int = 32,
-                 poll_seconds: float = 1.0, batch: int = 50, shutdown_grace: float = 20.0) -> None:
+                 poll_seconds: float = 1.0, batch: int = 50, shutdown_grace: float = 20.0,
+                 busy: Callable[[], bool] | None = None, busy_rate: float = 100.0) -> None:
         self.db = db
         self.jobs = jobs
         self.lease = timedelta(seconds=lease_seconds)
@@ -43,6 +45,12 @@ class Worker:
         self.delivered = 0
         self._outcomes: list[tuple] = []  # type: ignore[type-arg]
         self._writer: asyncio.Task[None] | None = None
+        # In an API process: while `busy()`, claims are paced to `busy_rate` per second (a token
+        # bucket a tenth of a second deep), so deliveries never take the event loop from requests.
+        self.busy = busy
+        self.busy_rate = busy_rate
+        self._tokens = 0.0
+        self._tokens_at = time.monotonic()
 
     def nudge(self) -> None:
         self.wake.set()
@@ -55,13 +63,22 @@ class Worker:
         listener = await self._listen()
         try:
             while not self.stopping.is_set():
-                room = self.concurrency - len(self.in_flight)
-                claimed = await self._claim(min(room, self.batch)) if room > 0 else []
+                room = min(self.concurrency - len(self.in_flight), self.batch)
+                paced = room > 0 and self.busy is not None and self.busy()
+                if paced:
+                    wait = self._allowance(room)
+                    if wait > 0:  # claims in bursts of a tenth of a second's worth: one claim, not ten
+                        await asyncio.sleep(wait)
+                        continue
+                    room = min(room, int(self._tokens))
+                claimed = await self._claim(room) if room > 0 else []
+                if paced:
+                    self._tokens -= len(claimed)
                 for message in claimed:
                     task = asyncio.create_task(self._deliver(message))
                     self.in_flight.add(task)
                     task.add_done_callback(self._done)
-                if claimed and len(claimed) == self.batch:
+                if claimed and len(claimed) == room:
                     continue  # more may be due right now
                 self.wake.clear()
                 try:
@@ -80,6 +97,15 @@ class Worker:
                     await listener.close()
                 except Exception:  # noqa: BLE001
                     pass
+
+    def _allowance(self, room: int) -> float:
+        """Seconds to wait until `room` claims (at most a tenth of a second's worth) are allowed."""
+        now = time.monotonic()
+        depth = max(1.0, self.busy_rate / 10)
+        self._tokens = min(depth, self._tokens + (now - self._tokens_at) * self.busy_rate)
+        self._tokens_at = now
+        want = min(float(room), depth)
+        return 0.0 if self._tokens >= want else (want - self._tokens) / self.busy_rate
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)

@@ -189,3 +189,21 @@ async def test_sigterm_finishes_what_is_under_way(settings, db, receivers):
     # whatever it had started is finished; nothing is left leased to the stopped worker
     assert all(r.leased_by == "" for r in rows)
     assert all(r.status == "delivered" for r in rows if r.id in rx.ids())
+
+
+async def test_a_worker_in_an_api_process_paces_deliveries_while_requests_are_served(db, receivers):
+    """Requests first (app.py passes the middleware's in-flight count as `busy`): while it is set,
+    claims go at `busy_rate` per second; the rest waits in the outbox and goes once the API is idle."""
+    rx = receivers()
+    ids = await _enqueue(db, rx.url, 60, "paced")
+    serving = True
+    pair = await _running(db, poll_seconds=0.2, busy=lambda: serving, busy_rate=20)
+    try:
+        await asyncio.sleep(1.0)
+        during = len(rx.ids())
+        assert 8 <= during <= 30, during  # about 20 in that second: paced, never stopped
+        serving = False
+        await _wait(lambda: _done(db, ids), timeout=10)
+    finally:
+        await _stop(pair)
+    assert set(rx.ids()) == set(ids)
