@@ -5,6 +5,7 @@ token; every page carries the security headers (kit/middleware.py)."""
 from __future__ import annotations
 
 import hmac
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.staticfiles import StaticFiles
 
 from gatehouse.attachments import repository as attachments
@@ -194,13 +196,30 @@ async def _roster(request: Request, person: Person, site: str | None, day: str |
         the_day = date.fromisoformat(day) if day else site_today(chosen.timezone)
     except ValueError:
         the_day = site_today(chosen.timezone)
-    found = await desk.roster(db, _op(person), site=chosen.code, status=None, day=the_day, size=desk.ROSTER_PAGE_MAX,
-                              reader=request.app.state.reader)
-    rows = [r for r in found["content"] if not q or _match(r, q)]
-    groups = [{"key": key, "title": title, "rows": [r for r in rows if r["ticketStatus"] in statuses]}
-              for key, title, statuses in GROUPS]
-    return {"sites": my_sites, "site": chosen, "day": the_day.isoformat(), "q": q, "groups": groups,
-            "today": site_today(chosen.timezone).isoformat(), "truncated": not found["pageable"]["last"]}
+    found, more, fingerprint = await desk.roster_page(db, _op(person), site=chosen.code, status=None, day=the_day,
+                                                      size=desk.ROSTER_PAGE_MAX, reader=request.app.state.reader)
+    data = {"sites": my_sites, "site": chosen, "day": the_day.isoformat(), "q": q,
+            "today": site_today(chosen.timezone).isoformat(), "truncated": more}
+    key = (fingerprint, chosen.code, data["day"], data["today"], q, more)
+    html = _FRAGMENTS.get(key) if fingerprint is not None else None
+    if html is None:
+        rows = [r for r in found if not q or _match(r, q)]
+        groups = [{"key": k, "title": title, "rows": [r for r in rows if r["ticketStatus"] in statuses]}
+                  for k, title, statuses in GROUPS]
+        html = Markup(templates.get_template("roster_fragment.html").render(groups=groups, **data))
+        if fingerprint is not None:
+            _FRAGMENTS[key] = html
+            while len(_FRAGMENTS) > 64:
+                _FRAGMENTS.popitem(last=False)
+    else:
+        _FRAGMENTS.move_to_end(key)
+    return {**data, "roster_html": html}
+
+
+# The desk's rendered rosters, by the fingerprint of the rows read (operators.service.roster_page): a
+# roster reloaded on 8 screens every 30 s is read each time but rendered once per change. Being keyed
+# by what was read, never by time, it cannot show a stale roster, in this process or across several.
+_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()  # type: ignore[type-arg]
 
 
 @router.get("/desk")
@@ -211,7 +230,9 @@ async def desk_page(request: Request, person: OperatorDep,
                     fragment: Annotated[int, Query(ge=0, le=1)] = 0,
                     notice: Annotated[str, Query(max_length=200)] = "") -> Response:
     data = await _roster(request, person, site, day, q)
-    return page(request, "roster_fragment.html" if fragment else "desk.html", person=person, notice=notice, **data)
+    if fragment:
+        return HTMLResponse(data.get("roster_html", ""))
+    return page(request, "desk.html", person=person, notice=notice, **data)
 
 
 @router.get("/desk/scan")

@@ -84,3 +84,12 @@ async def ticket_history(session: AsyncSession, ticket_id: str) -> Sequence:
 
     return (await session.execute(select(TicketEvent).where(TicketEvent.work_order_id == ticket_id)
                                   .order_by(TicketEvent.id))).scalars().all()
+
+
+async def taken_ids(reader, ids: Sequence[str]) -> set[str]:  # type: ignore[no-untyped-def]
+    """Which of these work order ids exist (the lean reader: one indexed lookup)."""
+    marks = ", ".join("?" * len(ids))
+    dollars = ", ".join(f"${i + 1}" for i in range(len(ids)))
+    rows = await reader.fetch(f"SELECT id FROM work_orders WHERE id IN ({marks})",
+                              f"SELECT id FROM work_orders WHERE id IN ({dollars})", *ids)
+    return {r[0] for r in rows}

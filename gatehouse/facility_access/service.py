@@ -239,6 +239,17 @@ def _new_ids(n: int) -> list[str]:
     return list(ids)
 
 
+async def _free_ids(db: Database, n: int) -> list[str]:
+    """n random ids not yet taken (with a million tickets, one id in ten is): the few taken ones are
+    drawn again, so the insert's own unique check only meets a race (retried by the caller)."""
+    ids: list[str] = []
+    while len(ids) < n:
+        fresh = [i for i in _new_ids(n - len(ids)) if i not in ids]
+        taken = await repository.taken_ids(db.reader, fresh)
+        ids += [i for i in fresh if i not in taken]
+    return ids
+
+
 async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[Any]) -> list[ErrorDetail]:
     """The business rules of a create, on the parts of an invalid body that did parse (partial.py):
     a body with twenty mistakes gets twenty details, not only its type errors."""
@@ -366,8 +377,8 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned],
                        status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
     """The whole create as rows built here, written in one transaction by the lean writer
     (kit/leanwrite.py): tickets, locations, history, trail events, the channels' outbox rows
-    (events.plan), counters and the idempotency record. A random id that exists: Conflicted."""
-    ids = _new_ids(len(plans))
+    (events.plan), counters and the idempotency record. A random id taken meanwhile: Conflicted."""
+    ids = await _free_ids(db, len(plans))
     statements: list[Statement] = []
     outbox = False
     counts = lifecycle.CountDeltas()
@@ -393,8 +404,8 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned],
 
 async def _insert(db: Database, ctx: AccountContext, plans: list[_Planned], refs_by_request: list[list[StagedRef]],
                   status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
+    ids = await _free_ids(db, len(plans))
     async with db.write() as session:
-        ids = _new_ids(len(plans))
         by_request: dict[int, list[str]] = {}
         for plan, wo_id in zip(plans, ids, strict=True):
             row, locations = _rows(ctx, plan, wo_id, status, now)

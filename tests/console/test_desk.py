@@ -5,6 +5,8 @@ sites' tickets and ended sessions are refused."""
 
 from __future__ import annotations
 
+import re
+
 import os
 import shutil
 from datetime import timedelta
@@ -133,6 +135,10 @@ async def test_a_guard_works_the_desk(settings, factory, db, client, shots):
                 assert "In Progress" in await page.inner_text("#ticket-panel h1")
                 assert await page.evaluate("window.__sameDocument") is True  # no full reload
                 await page.screenshot(path=str(shots / "desk-03-checked-in.png"), full_page=True)
+                # the roster rendered at sign-in is reused only while its rows are unchanged
+                roster = await (await page.request.get(f"{base}/console/desk?fragment=1")).text()
+                assert re.search(r'id="h-on_site">On site <span class="count">1<', roster), roster[:500]
+                assert re.search(r'id="h-expected">Expected <span class="count">1<', roster)
                 await page.fill("#comment", "<script>alert(4)</script> at door 3")
                 await page.click("form[action$='/comment'] button")
                 await page.wait_for_selector("text=Comment added.")
