@@ -470,12 +470,25 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the rows of bench.deliveries (mail, webhooks) and bench.console_roster")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(f"Gatehouse bench {datetime.now():%Y-%m-%d %H:%M}: {args.repeats} runs of {args.duration}s per figure, "
           f"{args.concurrency} connections, one uvicorn worker for Gatehouse and the bare baseline alike", flush=True)
     report = {"started": datetime.now().isoformat(timespec="seconds"), "args": vars(args),
               "results": [run_flavour(kind, args) for kind in kinds]}
+    if not args.no_extras:  # SPEC §7's rows for the channels and the console, same machine, same run
+        from bench import console_roster, deliveries
+
+        report["deliveries"], report["console_roster"] = [], []
+        for kind in kinds:
+            for r in asyncio.run(deliveries.run(kind, args.pg, 2000)):
+                print(deliveries.line(r), flush=True)
+                report["deliveries"].append(r)
+            roster = console_roster.figure(kind, args.pg, 500)
+            print(roster, flush=True)
+            report["console_roster"].append(roster.strip())
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(report, indent=2))

@@ -205,10 +205,14 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     for kind in kinds:
         for r in asyncio.run(run(kind, args.pg, args.n)):
-            target = 100 if r["channel"] == "mail" else 300
-            print(f"  {r['database']:<8} {r['channel']:<8} {r['delivered']}/{r['n']} delivered, "
-                  f"{r['per_second']:>7.1f}/s (target >= {target}/s), commit -> receiver p50 {r['latency_p50_s']} s, "
-                  f"p99 {r['latency_p99_s']} s (target <= 2 s)", flush=True)
+            print(line(r), flush=True)
+
+
+def line(r: dict) -> str:
+    target = 100 if r["channel"] == "mail" else 300
+    return (f"  {r['database']:<8} {r['channel']:<8} {r['delivered']}/{r['n']} delivered, "
+            f"{r['per_second']:>7.1f}/s (target >= {target}/s), commit -> receiver p50 {r['latency_p50_s']} s, "
+            f"p99 {r['latency_p99_s']} s (target <= 2 s)")
 
 
 if __name__ == "__main__":
