@@ -128,14 +128,13 @@ async def download_work_order_file(
 ):  # type: ignore[no-untyped-def]
     found = None
     if WORK_ORDER_ID.match(ticketId):
-        # The session is closed before a byte is streamed: a slow reader must never hold a
-        # database connection (a few of them would exhaust the pool).
-        async with db.read() as session:
-            found = await service.repository.work_order_file(session, ctx.account_id, ticketId, id)
+        # One lean query, done before a byte is streamed: a slow reader never holds a database
+        # connection (a few of them would exhaust the pool).
+        found = await service.repository.work_order_file_lean(db.reader, ctx.account_id, ticketId, id)
     if found is None:
         raise service.attachment_not_found()
-    attachment, blob = found
-    return _send(service.download(storage, blob, attachment.filename, range_, if_none_match))
+    filename, blob = found
+    return _send(service.download(storage, blob, filename, range_, if_none_match))
 
 
 @router.get(

@@ -3,6 +3,8 @@ uploading user; an expired staged file is treated as gone."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -27,6 +29,22 @@ async def work_order_file(session: AsyncSession, account_id: str, ticket_id: str
         .where(Attachment.id == attachment_id, Attachment.work_order_id == ticket_id,
                WorkOrder.account_id == account_id, Blob.state == "committed"))).first()
     return None if row is None else (row[0], row[1])
+
+
+_FILE_SQL = ("SELECT a.filename, b.storage_key, b.size, b.sha256, b.content_type FROM attachments a "
+             "JOIN blobs b ON b.id = a.blob_id JOIN work_orders w ON w.id = a.work_order_id "
+             "WHERE a.id = {p1} AND a.work_order_id = {p2} AND w.account_id = {p3} AND b.state = 'committed'")
+
+
+async def work_order_file_lean(reader, account_id: str, ticket_id: str, attachment_id: str):  # type: ignore[no-untyped-def]
+    """`work_order_file` in one statement through the lean reader (the download path: at 10 MiB the
+    ORM lookup was a third of a download's time on a quiet machine): (filename, blob fields)."""
+    row = await reader.fetchrow(_FILE_SQL.format(p1="?", p2="?", p3="?"), _FILE_SQL.format(p1="$1", p2="$2", p3="$3"),
+                                attachment_id, ticket_id, account_id)
+    if row is None:
+        return None
+    blob = SimpleNamespace(storage_key=row[1], size=row[2], sha256=row[3], content_type=row[4])
+    return row[0], blob
 
 
 async def staged(session: AsyncSession, user_id: int, attachment_id: str) -> tuple[StagedAttachment, Blob] | None:
