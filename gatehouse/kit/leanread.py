@@ -34,7 +34,8 @@ class LeanReader:
             self._conn = conn
         return self._conn
 
-    async def _pg(self):  # type: ignore[no-untyped-def]
+    async def pg_pool(self):  # type: ignore[no-untyped-def]
+        """The asyncpg pool (also the lean writer's: each of its writes is one statement)."""
         if self._pool is None:
             import asyncpg
 
@@ -45,7 +46,7 @@ class LeanReader:
     async def fetch(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
         if self.is_sqlite:
             return self._sqlite().execute(sqlite_sql, args).fetchall()
-        pool = await self._pg()
+        pool = await self.pg_pool()
         return await pool.fetch(pg_sql, *args)
 
     async def fetchrow(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Mapping[str, Any] | None:
@@ -62,6 +63,7 @@ class LeanReader:
 
 
 async def _keep(_conn) -> None:  # type: ignore[no-untyped-def]
-    """The pool's reset on release: nothing to undo. These connections run single SELECTs (no
-    transactions, LISTEN, SET or advisory locks), so asyncpg's default reset query would be one more
+    """The pool's reset on release: nothing to undo. These connections run single statements (the
+    reads, and the lean writer's one-statement writes: no open transactions, LISTEN, SET or advisory
+    locks), so asyncpg's default reset query would be one more
     round trip per request for no state (py-spy: ~5% of the detail path)."""

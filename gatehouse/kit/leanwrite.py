@@ -6,8 +6,9 @@ work (PostgreSQL: two thirds of the event loop) and, on SQLite, in a dozen aiosq
 each waiting for the busy event loop while the one write lock was held. Here, on SQLite, the whole
 transaction (BEGIN IMMEDIATE ... COMMIT) is ONE call on a worker thread, under the same in-process
 write lock as the ORM's writers; on PostgreSQL it is ONE statement (the inserts as data-modifying
-CTEs) on a pooled asyncpg connection, prepared once per shape by its statement cache. Only inserts and upserts of rows the caller built: anything that must read and decide inside
-the transaction stays on the ORM path (`Database.write()`)."""
+CTEs) on the lean reader's asyncpg pool, prepared once per shape by its statement cache. Only
+inserts and upserts of rows the caller built: anything that must read and decide inside the
+transaction stays on the ORM path (`Database.write()`)."""
 
 from __future__ import annotations
 
@@ -104,9 +105,7 @@ class LeanWriter:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._url = db.settings.effective_database_url
-        self._pool_size = db.settings.db_pool_size
         self._conn: sqlite3.Connection | None = None
-        self._pool: Any = None
 
     def _sqlite(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -129,14 +128,6 @@ class LeanWriter:
                 raise Conflicted(str(exc)) from exc
             raise
 
-    async def _pg(self):  # type: ignore[no-untyped-def]
-        if self._pool is None:
-            import asyncpg
-
-            dsn = self._url.replace("postgresql+asyncpg://", "postgresql://", 1)
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size, reset=_keep)
-        return self._pool
-
     async def run(self, statements: Sequence[Statement], *, outbox: bool = False) -> None:
         """All the statements in one transaction: committed together or not at all. `outbox`: the
         rows include outbox messages, so workers are woken (NOTIFY on PostgreSQL, in-process
@@ -150,7 +141,7 @@ class LeanWriter:
 
             from gatehouse.kit.db import OUTBOX_NOTIFY
 
-            pool = await self._pg()
+            pool = await self._db.reader.pg_pool()
             sql, args = _combined(statements, OUTBOX_NOTIFY if outbox else None)
             try:
                 await pool.execute(sql, *args)
@@ -164,10 +155,3 @@ class LeanWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-
-async def _keep(_conn) -> None:  # type: ignore[no-untyped-def]
-    """No reset query on release: every use is one committed or rolled back transaction."""
