@@ -92,10 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_console(app)
     install_openapi(app)
-    app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log, load=load)
+    observe = None
     if settings.metrics_port is not None:
-        from gatehouse.kit.metrics import MetricsMiddleware
-
-        app.add_middleware(MetricsMiddleware)  # outermost: it times everything, the logging too
+        from gatehouse.kit.metrics import observe_request as observe
+    app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log, load=load, observe=observe)
     logging.getLogger("gatehouse").setLevel(settings.log_level.upper())
     return app

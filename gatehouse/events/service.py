@@ -101,8 +101,9 @@ async def record_event(session: AsyncSession, event: Recorded) -> Recorded:
 # --- the lean write path's fan-outs (kit/leanwrite.py) ------------------------------------------
 # A change written by the lean path has no ORM session: each channel is asked beforehand which
 # outbox rows the event makes, from facts the change already holds (`known`: e.g. the new ticket
-# and its wire shape) and reads of its own through the lean reader; the change then writes those
-# rows in its one transaction with the event.
+# and a function building its wire shape) and reads of its own through the lean reader, kept in
+# known["memo"] for the change's other events; the change then writes those rows in its one
+# transaction with the event.
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -323,7 +323,8 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
     refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
                        for i, r in enumerate(requests)]
     plans = _validate(requests, sites, problems)
-    if any(refs_by_request):
+    has_files = any(refs_by_request)
+    if has_files:
         async with db.read() as session:
             for refs in refs_by_request:
                 problems.extend(await staged.links().check_staged_refs(session, ctx.user_id, refs))
@@ -331,8 +332,8 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
     if problems:
         raise ValidationFailed(problems)
     status = lifecycle.initial_status(requester_approves="visitor-access:approve" in ctx.permissions,
-                                      auto_approve=bool(auto_approve))
-    insert = _insert if any(refs_by_request) else _insert_lean  # linking staged files reads and decides
+                                      auto_approve=auto_approve)
+    insert = _insert if has_files else _insert_lean  # linking staged files reads and decides
     for attempt in range(3):
         try:
             return await insert(db, ctx, plans, refs_by_request, status, now, claim)
@@ -382,6 +383,7 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned],
     statements: list[Statement] = []
     outbox = False
     counts = lifecycle.CountDeltas()
+    memo: dict[Any, Any] = {}  # the channels' reads, shared by this create's tickets (same account)
     for plan, wo_id in zip(plans, ids, strict=True):
         row, locations = _rows(ctx, plan, wo_id, status, now)
         statements.append(lean_insert(WorkOrder.__table__, row))
@@ -390,8 +392,9 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned],
         counts.add(ticket, ticket.status, +1)
         history, event = lifecycle.creation(ticket, actor_user_id=ctx.user_id)
         statements.append(lean_insert(TicketEvent.__table__, history))
-        view = render_ticket(ticket, plan.site.address, [WorkOrderLocation(**loc) for loc in locations], ())
-        trail, queued = await events.lean_statements(db.reader, event, {"ticket": ticket, "view": view})
+        site_locations = [WorkOrderLocation(**loc) for loc in locations]
+        view = partial(render_ticket, ticket, plan.site.address, site_locations, ())  # built if a webhook hears it
+        trail, queued = await events.lean_statements(db.reader, event, {"ticket": ticket, "view": view, "memo": memo})
         statements += trail
         outbox = outbox or queued
     statements += counts.statements()

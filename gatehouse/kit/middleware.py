@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 import logging
 import re
@@ -50,10 +52,12 @@ class Load:
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it costs microseconds on the hot path."""
 
-    def __init__(self, app: ASGIApp, *, log_requests: bool = True, load: Load | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True, load: Load | None = None,
+                 observe: Callable[[Scope, int, float], None] | None = None) -> None:
         self.app = app
         self.log_requests = log_requests
         self.load = load or Load()
+        self.observe = observe  # (scope, status, seconds) of every request: the metrics, when they are on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,6 +109,8 @@ class RequestContextMiddleware:
             status = status or 500
         finally:
             self.load.active -= 1
+            if self.observe is not None:
+                self.observe(scope, status or 500, time.perf_counter() - started)  # 500: never answered
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 # Path only: query strings and headers can carry secrets, so they are never logged.
                 access_log.info(json.dumps({

@@ -52,10 +52,10 @@ def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, appr
 
 
 async def on_event(session: AsyncSession, event: Recorded) -> None:
-    if event.type not in TICKET_EVENTS or not event.object_id.startswith("WO"):
+    if not _wanted(event):
         return
     ticket = await session.get(WorkOrder, event.object_id)
-    if ticket is None or not _wanted(event):
+    if ticket is None:
         return
     requester_email = None
     if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
@@ -83,9 +83,13 @@ async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: 
         requester_email = row[0] if row else None
     approvers: list[str] = []
     if _needs_approvers(event):
-        rows = await reader.fetch(_APPROVERS_SQL.format(p="?", f="0"), _APPROVERS_SQL.format(p="$1", f="false"),
-                                  ticket.account_id)
-        approvers = sorted(r[0] for r in rows if "visitor-access:approve" in r[1].split())
+        memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
+        key = ("approvers", ticket.account_id)
+        if key not in memo:
+            rows = await reader.fetch(_APPROVERS_SQL.format(p="?", f="0"), _APPROVERS_SQL.format(p="$1", f="false"),
+                                      ticket.account_id)
+            memo[key] = sorted(r[0] for r in rows if "visitor-access:approve" in r[1].split())
+        approvers = memo[key]
     return [Planned(CHANNEL, address, payload) for address, payload in _mails(event, ticket, requester_email, approvers)]
 
 

@@ -58,14 +58,17 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
 
 
 async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: ignore[no-untyped-def]
-    """The lean write path's webhook rows: `data` is the ticket's wire shape the change built with the
-    same presenter GET uses (`known["view"]`)."""
-    data = known.get("view")
-    if event.type not in SUBSCRIBABLE or not event.type.startswith("access_ticket.") or data is None:
+    """The lean write path's webhook rows: `known["view"]()` builds the ticket's wire shape with the
+    same presenter GET uses, only when an endpoint hears the event."""
+    view = known.get("view")
+    if event.type not in SUBSCRIBABLE or not event.type.startswith("access_ticket.") or view is None:
         return []
-    endpoints = [eid for eid, types in await repository.subscribed_lean(reader, event.account_id, event.site_code)
-                 if _hears(types, event.type)]
+    memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
+    key = ("webhooks", event.account_id, event.site_code)
+    if key not in memo:
+        memo[key] = await repository.subscribed_lean(reader, event.account_id, event.site_code)
+    endpoints = [eid for eid, types in memo[key] if _hears(types, event.type)]
     if not endpoints:
         return []
-    body = body_of(event.type, event.id, fmt_iso_ms(event.occurred_at), data)
+    body = body_of(event.type, event.id, fmt_iso_ms(event.occurred_at), view())
     return [Planned(repository.CHANNEL, eid, {"type": event.type, "body": body}) for eid in endpoints]
