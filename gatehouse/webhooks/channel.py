@@ -4,8 +4,8 @@ library), the SSRF guard at delivery time, 15 s, no redirects, SPEC §11's retry
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +24,7 @@ log = logging.getLogger("gatehouse.webhooks")
 SCHEDULE = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
             timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)]
 TIMEOUT = 15.0
-ENDPOINT_CACHE_SECONDS = 1.0
+KEEP_BYTES = 1024  # a response body is kept to its first 1 KiB (SPEC §11); the rest is never read
 FAILING_LIMIT = timedelta(days=5)
 USER_AGENT = f"Gatehouse-Webhooks/{__version__}"
 
@@ -37,20 +37,23 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
     client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False,
                                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     allow_private = settings.webhook_allow_private
-    # Endpoint rows, kept for a second: a burst of deliveries to one endpoint reads it once. A
-    # rotation or a disable reaches deliveries within that second (and at once in this worker).
-    cache: dict[str, tuple[float, object]] = {}
 
     async def endpoint_of(endpoint_id: str):  # type: ignore[no-untyped-def]
-        hit = cache.get(endpoint_id)
-        if hit is not None and time.monotonic() - hit[0] < ENDPOINT_CACHE_SECONDS:
-            return hit[1]
+        # Read at every delivery (one lookup by key): a rotation, PATCH, disable or delete applies
+        # to the very next delivery, on every worker.
         async with db.read() as session:
-            endpoint = await repository.endpoint_by_id(session, endpoint_id)
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[endpoint_id] = (time.monotonic(), endpoint)
-        return endpoint
+            return await repository.endpoint_by_id(session, endpoint_id)
+
+    async def post(target: str, body: bytes, headers: dict[str, str], extensions: dict) -> tuple[int, str]:
+        # Streamed: a receiver answering with a huge (or endless) body costs at most KEEP_BYTES of
+        # memory; the connection is closed rather than drained.
+        async with client.stream("POST", target, content=body, headers=headers, extensions=extensions) as r:
+            kept = bytearray()
+            async for chunk in r.aiter_raw():
+                kept += chunk[:KEEP_BYTES - len(kept)]
+                if len(kept) >= KEEP_BYTES:
+                    break
+            return r.status_code, kept.decode("utf-8", "replace")
 
     async def deliver(message: Message) -> Delivered:
         endpoint = await endpoint_of(message.target)
@@ -81,17 +84,18 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                    "host": parts.netloc.rsplit("@", 1)[-1]}
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         try:
-            r = await client.post(target, content=body.encode(), headers=headers, extensions=extensions)
-        except httpx.TimeoutException:
+            # the whole attempt (connect, send, status, the kept bytes) within TIMEOUT: a receiver
+            # that drips its answer a byte at a time cannot hold the worker longer
+            status, text = await asyncio.wait_for(post(target, body.encode(), headers, extensions), TIMEOUT)
+        except (httpx.TimeoutException, TimeoutError):
             raise TemporaryFailure(f"no answer within {TIMEOUT:g} s") from None
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
-        text = r.text[:1024]
-        if 200 <= r.status_code < 300:
-            return Delivered(r.status_code, text)
-        if r.status_code == 410:
+        if 200 <= status < 300:
+            return Delivered(status, text)
+        if status == 410:
             raise PermanentFailure("410 Gone: the endpoint is disabled", status=410, body=text)
-        raise TemporaryFailure(f"HTTP {r.status_code}", status=r.status_code, body=text)
+        raise TemporaryFailure(f"HTTP {status}", status=status, body=text)
 
     async def on_outcome(session: AsyncSession, message: Message, outcome: str, status: int | None) -> None:
         endpoint = await repository.endpoint_by_id(session, message.target)
@@ -103,12 +107,10 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
             return
         if status == 410:
             _disable(endpoint, "The endpoint answered 410 Gone.", now)
-            cache.pop(endpoint.id, None)
             return
         endpoint.failing_since = endpoint.failing_since or now
         if endpoint.enabled and now - endpoint.failing_since >= FAILING_LIMIT:
             _disable(endpoint, "Every delivery failed for 5 days.", now)
-            cache.pop(endpoint.id, None)
             from gatehouse.notifications.fanout import webhook_disabled
 
             await webhook_disabled(session, endpoint)

@@ -1,6 +1,7 @@
 """The SSRF guard (SPEC §11): https only, and every address a name resolves to, checked at each
-delivery (not only at creation), must be public. GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true lifts it
-for the demo and tests."""
+delivery (not only at creation), must be public. GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true (the demo and
+tests) also allows private and loopback addresses and plain http, and nothing more: link-local
+(cloud metadata), multicast, reserved and unspecified addresses stay refused."""
 
 from __future__ import annotations
 
@@ -16,26 +17,39 @@ class Refused(ValueError):
     pass
 
 
-def forbidden_reason(ip: IP) -> str | None:
-    """Why an address may not be a webhook target, or None if it is public."""
+# The kinds GATEHOUSE_WEBHOOK_ALLOW_PRIVATE lets through; every other non-public kind stays refused.
+PRIVATE_KINDS = frozenset({"loopback", "private"})
+
+
+def _kind(ip: IP) -> tuple[str, str] | None:
+    """(kind, why) for an address that is not public, or None. The order matters: 169.254/16 and
+    fe80::/10 are also `is_private` in Python, and must be called link-local."""
     if isinstance(ip, ipaddress.IPv6Address):
         for embedded in (ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None):
             if embedded is not None:
-                reason = forbidden_reason(embedded)
-                if reason:
-                    return f"{reason} (inside {ip})"
+                found = _kind(embedded)
+                if found:
+                    return found[0], f"{found[1]} (inside {ip})"
         if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64 of an IPv4 address
-            reason = forbidden_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-            if reason:
-                return f"{reason} (inside {ip})"
+            found = _kind(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+            if found:
+                return found[0], f"{found[1]} (inside {ip})"
     for test, name in ((ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"),
                        (ip.is_multicast, "multicast"), (ip.is_unspecified, "unspecified"),
                        (ip.is_reserved, "reserved"), (ip.is_private, "private")):
         if test:
-            return f"{ip} is {'an' if name[0] in 'aeiou' else 'a'} {name} address"
+            return name, f"{ip} is {'an' if name[0] in 'aeiou' else 'a'} {name} address"
     if not ip.is_global:
-        return f"{ip} is not a public address"
+        return "other", f"{ip} is not a public address"
     return None
+
+
+def forbidden_reason(ip: IP, *, allow_private: bool = False) -> str | None:
+    """Why an address may not be a webhook target, or None if it may."""
+    found = _kind(ip)
+    if found is None or (allow_private and found[0] in PRIVATE_KINDS):
+        return None
+    return found[1]
 
 
 def literal_ip(host: str) -> IP | None:
@@ -66,8 +80,8 @@ def check_url(url: str, *, allow_private: bool) -> str | None:
         return "must not carry credentials"
     _ = port
     ip = literal_ip(parts.hostname)
-    if ip is not None and not allow_private:
-        reason = forbidden_reason(ip)
+    if ip is not None:
+        reason = forbidden_reason(ip, allow_private=allow_private)
         if reason:
             return f"must point to a public address: {reason}"
     return None
@@ -87,9 +101,8 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> str:
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not addresses:
         raise Refused(f"{host} has no address")
-    if not allow_private:
-        for address in addresses:
-            reason = forbidden_reason(address)
-            if reason:
-                raise Refused(f"{host} resolves to a forbidden address: {reason}")
+    for address in addresses:
+        reason = forbidden_reason(address, allow_private=allow_private)
+        if reason:
+            raise Refused(f"{host} resolves to a forbidden address: {reason}")
     return str(addresses[0])
