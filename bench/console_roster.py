@@ -84,7 +84,9 @@ def figure(kind: str, pg: str, tickets: int) -> str:
             made += 10
         guard = creds["Site Security IAD024"]
         with httpx.Client(base_url=base) as c:
-            r = c.post("/console/login", data={"email": guard.email, "password": guard.console_password})
+            form = c.get("/console/login").text
+            csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            r = c.post("/console/login", data={"email": guard.email, "password": guard.console_password, "csrf": csrf})
             assert r.status_code == 303, r.text
             cookie = f"gh_console={c.cookies.get('gh_console')}"
             page = c.get("/console/desk?site=IAD024")

@@ -36,3 +36,13 @@ class AccessToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
+class SignInThrottle(Base):
+    """The lock-out counter of console sign-in (kit/lockout.py), keyed by the SHA-256 of the
+    lower-cased email typed, whether anybody has that email or not: a known and an unknown email
+    are refused alike, so sign-in does not tell who has an account."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
-from gatehouse.auth.models import AccessToken, App
+from gatehouse.auth.models import AccessToken, App, SignInThrottle
 from gatehouse.kit.epoch import SecurityEpoch
 
 
@@ -37,30 +37,12 @@ async def drop_tokens_of_app(session: AsyncSession, app_id: int) -> None:
 
 
 async def purge_expired_tokens(session: AsyncSession, now: datetime) -> int:
-    return (await session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))).rowcount or 0
-
-
-async def reserve_attempt(session: AsyncSession, app_id: int, now: datetime) -> tuple[int, datetime | None]:
-    """Atomically take the next attempt number; an expired lock starts a fresh run."""
-    expired = App.locked_until.is_not(None) & (App.locked_until <= now)
-    number, locked_until = (await session.execute(
-        update(App).where(App.id == app_id).values(
-            failed_attempts=case((expired, 1), else_=App.failed_attempts + 1),
-            locked_until=case((expired, None), else_=App.locked_until),
-        ).returning(App.failed_attempts, App.locked_until))).one()
-    return number, locked_until
-
-
-async def forgive_attempts(session: AsyncSession, app_id: int, up_to: int) -> None:
-    """A success: take back attempt numbers up to its own (later ones of a burst stay counted)."""
-    await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None)).values(
-        failed_attempts=case((App.failed_attempts > up_to, App.failed_attempts - up_to), else_=0)))
-
-
-async def lock(session: AsyncSession, app_id: int, until: datetime) -> bool:
-    done = await session.execute(update(App).where(App.id == app_id, App.locked_until.is_(None))
-                                 .values(locked_until=until))
-    return bool(done.rowcount)
+    tokens = (await session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))).rowcount or 0
+    # sign-in counters with nothing left to count, and locks long over
+    await session.execute(delete(SignInThrottle).where(
+        (SignInThrottle.locked_until.is_(None) & (SignInThrottle.failed_attempts == 0))
+        | (SignInThrottle.locked_until < now - timedelta(days=1))))
+    return tokens
 
 
 async def operator_sites_of(session: AsyncSession, user_id: int) -> frozenset[str]:

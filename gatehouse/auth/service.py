@@ -23,6 +23,7 @@ from gatehouse.config import Settings
 from gatehouse.events import service as events
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit import lockout
 from gatehouse.kit.errors import NotFound, TooManyRequests, Unauthorized
 
 # OWASP's argon2id floor (19 MiB, t=2): slow enough for secrets, paid only at token issue.
@@ -95,8 +96,7 @@ async def rotate_secret(session: AsyncSession, client_id: str, new_secret: str |
     app = await get_app_by_client_id(session, client_id)
     secret = new_secret or new_client_secret()
     app.secret_hash = await asyncio.to_thread(hash_secret, secret)
-    app.failed_attempts = 0
-    app.locked_until = None
+    await lockout.reset(session, App, app.id)
     await repository.drop_tokens_of_app(session, app.id)
     await bump_security_epoch(session)
     await _app_event(session, "app.secret_rotated", app)
@@ -141,16 +141,15 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     app, user = row
     # Count the attempt before the secret is checked: a burst of concurrent guesses each takes
     # a numbered try from the database, and only the first `lockout_failures` get verified.
-    attempt, locked_until = await _reserve_attempt(db, settings, app.id)
+    attempt = await lockout.take(db, App, app.id, limit=settings.lockout_failures)
     now = utcnow()
-    if locked_until is not None and locked_until > now:
+    if attempt.retry_after is not None:
         await _refused(db, client_id, user, "locked")
-        retry = max(1, int((locked_until - now).total_seconds() + 0.999))
         raise TooManyRequests(
-            f"Too many failed attempts for this client; try again in {retry} seconds.",
-            code="CLIENT_LOCKED", headers={"Retry-After": str(retry)},
+            f"Too many failed attempts for this client; try again in {attempt.retry_after} seconds.",
+            code="CLIENT_LOCKED", headers={"Retry-After": str(attempt.retry_after)},
         )
-    if attempt > settings.lockout_failures:
+    if attempt.over_limit:
         await _refused(db, client_id, user, "too_many_attempts")
         # More tries at once than a run of failures may have: refused unverified. A legitimate burst
         # retries after a second (the successes reset the count); a guessing burst gets no more tries.
@@ -159,8 +158,8 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     ok = await asyncio.to_thread(verify_secret, app.secret_hash, client_secret)
     if not ok:
         await _refused(db, client_id, user, "wrong_secret")
-        if attempt >= settings.lockout_failures:
-            await _lock(db, settings, app.id, client_id, user)
+        if await lockout.failed(db, App, app.id, attempt, seconds=settings.lockout_seconds):
+            await _locked(db, settings, client_id, user)
         raise _invalid_client()
     if not app.enabled or user.disabled:
         await _refused(db, client_id, user, "disabled")
@@ -168,10 +167,7 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
     async with db.write() as session:
-        # Success ends the run of failures before it: take back this attempt's number and all below
-        # it. Attempts reserved after it (a concurrent burst) stay counted, so a success inside a
-        # burst never reopens more tries than the limit.
-        await repository.forgive_attempts(session, app.id, attempt)
+        await lockout.succeeded(session, App, app.id, attempt)
         session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
         principal = await load_principal(session, app.id, user, expires_at, app.client_id)
     scope = "operator" if principal.is_operator else " ".join(
@@ -179,20 +175,11 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     return IssuedToken(token, settings.token_ttl_seconds, principal, scope)
 
 
-async def _reserve_attempt(db: Database, settings: Settings, app_id: int) -> tuple[int, datetime | None]:
-    """Atomically take the next attempt number (an expired lock starts a fresh run). Attempts past
-    the limit are refused unverified, so no interleaving gets more than `lockout_failures` tries."""
+async def _locked(db: Database, settings: Settings, client_id: str, user: User) -> None:
+    LOCKOUTS.labels("app").inc()
     async with db.write() as session:
-        return await repository.reserve_attempt(session, app_id, utcnow())
-
-
-async def _lock(db: Database, settings: Settings, app_id: int, client_id: str, user: User) -> None:
-    """The last allowed try failed: lock now (the run's count stays until the lock expires)."""
-    async with db.write() as session:
-        if await repository.lock(session, app_id, utcnow() + timedelta(seconds=settings.lockout_seconds)):
-            LOCKOUTS.labels("app").inc()
-            await events.record(session, "auth.locked_out", object_id=client_id, actor=_caller(client_id, user),
-                                data={"clientId": client_id, "seconds": settings.lockout_seconds})
+        await events.record(session, "auth.locked_out", object_id=client_id, actor=_caller(client_id, user),
+                            data={"clientId": client_id, "seconds": settings.lockout_seconds})
 
 
 def _caller(client_id: str, user: User | None) -> Actor:

@@ -15,8 +15,10 @@ from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 from gatehouse.accounts.models import OperatorSite, User
 from gatehouse.auth.service import hash_secret, verify_secret
 from gatehouse.config import Settings
+from gatehouse.auth.models import SignInThrottle
 from gatehouse.console.models import ConsoleLogin, ConsoleSession
 from gatehouse.events import service as events
+from gatehouse.kit import lockout
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, NotFound
@@ -68,50 +70,51 @@ async def set_password(db: Database, display_name: str, password: str) -> User:
             raise BadRequest(f"'{display_name}' has no email to sign in with; set one first (set-email)")
         login = await session.get(ConsoleLogin, user.id)
         if login is None:
-            session.add(ConsoleLogin(user_id=user.id, password_hash=digest, failed_attempts=0, updated_at=utcnow()))
+            session.add(ConsoleLogin(user_id=user.id, password_hash=digest, updated_at=utcnow()))
         else:
-            login.password_hash, login.failed_attempts, login.locked_until = digest, 0, None
-            login.updated_at = utcnow()
+            login.password_hash, login.updated_at = digest, utcnow()
+        # a new password ends the run of failures and any lock on that email
+        await lockout.reset(session, SignInThrottle, _throttle_key(user.email))
         # a new password ends every session of this person
         await session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
         return user
 
 
+def _throttle_key(email: str) -> str:
+    return hashlib.sha256(email.lower().encode()).hexdigest()
+
+
 async def sign_in(db: Database, settings: Settings, email: str, password: str) -> tuple[str, Person]:
-    """A new session for the right email and password, else SignInRefused (one message for all)."""
+    """A new session for the right email and password, else SignInRefused. The lock-out is the one
+    client secrets use (kit/lockout.py), counted per email typed before anything is looked up, so a
+    known and an unknown email get the same answers in the same order and time."""
     email = email.strip()[:254]
+    key = _throttle_key(email)
+    attempt = await lockout.take(db, SignInThrottle, key, limit=settings.lockout_failures, create=True)
+    if attempt.retry_after is not None:
+        await _failed(db, None, email, "locked")
+        minutes = -(-attempt.retry_after // 60)
+        raise SignInRefused(f"Too many failed sign-ins; try again in {minutes} minute{'s' * (minutes != 1)}.",
+                            attempt.retry_after)
+    if attempt.over_limit:
+        await _failed(db, None, email, "too_many_attempts")
+        raise SignInRefused("Too many sign-ins at once; try again shortly.", 1)
     async with db.read() as session:
         row = (await session.execute(select(User, ConsoleLogin).join(ConsoleLogin, ConsoleLogin.user_id == User.id)
                                      .where(func.lower(User.email) == email.lower()))).first()
-    refused = SignInRefused("Wrong email or password.")
-    if row is None:
-        await asyncio.to_thread(verify_secret, _DUMMY, password)  # same time as a real check
-        await _failed(db, None, email, "unknown_email")
-        raise refused
-    user, login = row
+    user, login = row if row is not None else (None, None)
+    # an unknown email costs the same argon2id check as a known one
+    ok = await asyncio.to_thread(verify_secret, login.password_hash if login else _DUMMY, password)
+    if user is None or not ok or user.disabled:
+        await _failed(db, user, email, "unknown_email" if user is None else "disabled" if ok else "wrong_password")
+        if await lockout.failed(db, SignInThrottle, key, attempt, seconds=settings.lockout_seconds):
+            LOCKOUTS.labels("console").inc()
+        raise SignInRefused("Wrong email or password.")
     now = utcnow()
-    if login.locked_until and login.locked_until > now:
-        retry = int((login.locked_until - now).total_seconds()) + 1
-        raise SignInRefused(f"Too many failed sign-ins; try again in {retry // 60 + 1} minutes.", retry)
-    # count the try before checking it, as for client secrets: a burst gets no more than the limit
-    async with db.write() as session:
-        attempt = (await session.execute(update(ConsoleLogin).where(ConsoleLogin.user_id == user.id)
-                                         .values(failed_attempts=ConsoleLogin.failed_attempts + 1)
-                                         .returning(ConsoleLogin.failed_attempts))).scalar_one()
-    if attempt > settings.lockout_failures:
-        async with db.write() as session:
-            await session.execute(update(ConsoleLogin).where(ConsoleLogin.user_id == user.id).values(
-                locked_until=now + timedelta(seconds=settings.lockout_seconds), failed_attempts=0))
-        await _failed(db, user, email, "locked")
-        raise SignInRefused("Too many failed sign-ins; try again in 15 minutes.", settings.lockout_seconds)
-    ok = await asyncio.to_thread(verify_secret, login.password_hash, password)
-    if not ok or user.disabled:
-        await _failed(db, user, email, "wrong_password" if not ok else "disabled")
-        raise refused
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     async with db.write() as session:
-        await session.execute(update(ConsoleLogin).where(ConsoleLogin.user_id == user.id).values(failed_attempts=0))
+        await lockout.succeeded(session, SignInThrottle, key, attempt)
         session.add(ConsoleSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now,
                                    last_seen_at=now))
         await events.record(session, "auth.console_login", object_id=str(user.id), actor=_actor(user),
@@ -126,8 +129,6 @@ def _actor(user: User) -> Actor:
 
 async def _failed(db: Database, user: User | None, email: str, reason: str) -> None:
     REFUSALS.labels("console", reason).inc()
-    if reason == "locked":
-        LOCKOUTS.labels("console").inc()
     async with db.write() as session:
         await events.record(session, "auth.console_login_failed", object_id=str(user.id) if user else "",
                             actor=_actor(user) if user else Actor("user", "unknown"),

@@ -5,6 +5,7 @@ token; every page carries the security headers (kit/middleware.py)."""
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections import OrderedDict
 from datetime import date
 from pathlib import Path
@@ -95,11 +96,25 @@ def _op(person: Person) -> desk.Operator:
 # --- sign-in ------------------------------------------------------------------------------------------
 
 
+LOGIN_COOKIE = "gh_login"  # the sign-in form's CSRF token (double submit): there is no session yet
+
+
+def _login_page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    """The sign-in form with its CSRF token: the one the browser already holds, or a new one."""
+    token = request.cookies.get(LOGIN_COOKIE) or ""
+    if not (20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum()):
+        token = secrets.token_urlsafe(32)
+    resp = page(request, "login.html", status=status, csrf=token, **context)
+    resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/console/login",
+                    secure=request.app.state.settings.public_url.startswith("https://"))
+    return resp
+
+
 @router.get("/login")
 async def login_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=500)] = "") -> Response:
     if await auth.person_for(db_of(request), request.cookies.get(COOKIE)):
         return RedirectResponse(_after_login(next_), status_code=303)
-    return page(request, "login.html", email="", error=None, next=_after_login(next_))
+    return _login_page(request, email="", error=None, next=_after_login(next_))
 
 
 def _after_login(target: str) -> str:
@@ -112,17 +127,22 @@ def _after_login(target: str) -> str:
 @router.post("/login")
 async def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
                 password: Annotated[str, Form(max_length=200)] = "",
-                next_: Annotated[str, Form(alias="next", max_length=500)] = "") -> Response:
-    # Sign-in has no session yet; SameSite=Lax cookies and this origin check stand in for CSRF.
-    if not _same_origin(request):
-        return page(request, "error.html", status=403, message="This form must be sent from this site.")
+                next_: Annotated[str, Form(alias="next", max_length=500)] = "",
+                csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    # No session yet: the form's token must match the cookie set with the form (login CSRF), and
+    # a browser's Origin, when sent, must be this site.
+    held = request.cookies.get(LOGIN_COOKIE) or ""
+    if not _same_origin(request) or not csrf or not hmac.compare_digest(csrf, held):
+        return page(request, "error.html", status=403,
+                    message="This sign-in form has expired or was not sent from this site. Open the sign-in page "
+                            "and try again.")
     settings = request.app.state.settings
     try:
         token, _person = await auth.sign_in(db_of(request), settings, email, password)
     except SignInRefused as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        resp = page(request, "login.html", status=429 if exc.retry_after else 401, email=email, error=str(exc),
-                    next=_after_login(next_))
+        resp = _login_page(request, status=429 if exc.retry_after else 401, email=email, error=str(exc),
+                           next=_after_login(next_))
         if headers:
             resp.headers.update(headers)
         return resp

@@ -18,6 +18,7 @@ import pytest
 from gatehouse.accounts import service as accounts
 from gatehouse.console.auth import set_password
 from gatehouse.facility_access.service import site_today
+from tests.console.signin import form_token, sign_in
 from tests.facility_access.conftest import request_for
 from tests.harness.test_attack_defects import real_server
 
@@ -204,12 +205,12 @@ async def test_sign_in_lock_out_and_idle_sessions(settings, factory, db, client)
     await _guard(factory, db, site, email)
     with real_server(settings) as (port, _app):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
-            codes = [(await c.post("/console/login", data={"email": email, "password": "nope nope nope"})).status_code
-                     for _ in range(7)]
+            codes = [(await sign_in(c, email, "nope nope nope")).status_code for _ in range(7)]
             assert codes[:5] == [401] * 5 and codes[-1] == 429
-            r = await c.post("/console/login", data={"email": email, "password": PASSWORD})
+            r = await sign_in(c, email, PASSWORD)
             assert r.status_code == 429  # locked, even with the right password
-            r = await c.post("/console/login", data={"email": email, "password": PASSWORD},
+            r = await c.post("/console/login", data={"email": email, "password": PASSWORD,
+                                                     "csrf": await form_token(c)},
                              headers={"Origin": "https://evil.example"})
             assert r.status_code == 403
         # after sign-in the console goes only to its own pages: never elsewhere (no open redirect)
@@ -219,7 +220,7 @@ async def test_sign_in_lock_out_and_idle_sessions(settings, factory, db, client)
             for target, expected in (("//evil.example/x", "/console/"), ("https://evil.example", "/console/"),
                                      ("/console//evil.example", "/console/"), ("/console/\\evil", "/console/"),
                                      ("/console/desk?date=2026-01-01", "/console/desk?date=2026-01-01")):
-                r = await c.post("/console/login", data={"email": other, "password": PASSWORD, "next": target})
+                r = await sign_in(c, other, PASSWORD, next=target)
                 assert r.status_code == 303 and r.headers["location"] == expected, (target, r.headers["location"])
 
 

@@ -22,6 +22,7 @@ from gatehouse.accounts import service as accounts
 from gatehouse.console.auth import set_password
 from gatehouse.facility_access.service import site_today
 from gatehouse.webhooks.channel import install as install_webhooks
+from tests.console.signin import sign_in
 from tests.console.test_desk import PASSWORD, _browser, _offline, pytestmark, shots  # noqa: F401
 from tests.facility_access.conftest import request_for
 from tests.harness.test_attack_defects import real_server
@@ -316,7 +317,7 @@ async def test_other_accounts_ids_csrf_and_permissions(settings, factory, db, cl
     assert their_app is not None
     with real_server(settings) as (port, _app):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            r = await c.post("/console/login", data={"email": f"me.{tag}@customer.example", "password": PASSWORD})
+            r = await sign_in(c, f"me.{tag}@customer.example", PASSWORD)
             assert r.status_code == 303
             page = (await c.get(f"/console/a/{mine.account_id}/requests")).text
             csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -365,7 +366,7 @@ async def test_a_csv_that_is_not_the_format_is_refused_clearly(settings, factory
     await _person(factory, db, tenant, REQUESTER_PERMS, f"csv.{tag}@customer.example")
     with real_server(settings) as (port, _app):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, follow_redirects=True) as c:
-            await c.post("/console/login", data={"email": f"csv.{tag}@customer.example", "password": PASSWORD})
+            await sign_in(c, f"csv.{tag}@customer.example", PASSWORD)
             page = (await c.get(f"/console/a/{tenant.account_id}/bulk")).text
             csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
             r = await c.post(f"/console/a/{tenant.account_id}/bulk", data={"csrf": csrf},

@@ -1,0 +1,88 @@
+"""One lock-out mechanism for everything that checks a secret (client secrets, console passwords).
+
+Each try takes a numbered attempt from the database *before* the secret is checked (one atomic
+UPDATE … RETURNING), so a burst spread over any number of processes gets at most `limit`
+verifications; the last allowed failure locks for `seconds`; a success takes back its own number
+and those below it. The counter lives on any mapped class with `failed_attempts` and
+`locked_until` columns, keyed by its primary key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import case, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.kit.db import Database, utcnow
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    retry_after: int | None  # locked: whole seconds until the lock ends
+    limit: int
+
+    @property
+    def over_limit(self) -> bool:
+        """More tries at once than a run of failures may have: refuse without verifying."""
+        return self.retry_after is None and self.number > self.limit
+
+    @property
+    def last_allowed(self) -> bool:
+        return self.number >= self.limit
+
+
+def _pk(model: Any) -> Any:
+    return model.__mapper__.primary_key[0]
+
+
+async def take(db: Database, model: Any, key: Any, *, limit: int, create: bool = False) -> Attempt:
+    """The next attempt number for `key` (an expired lock starts a fresh run). With `create`, a
+    missing counter row is made first (counters keyed by something that may not exist, such as an
+    email nobody has: unknown and known keys then behave alike)."""
+    now = utcnow()
+    pk = _pk(model)
+    async with db.write() as session:
+        if create:
+            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            await session.execute(dialect.insert(model).values({pk.key: key, "failed_attempts": 0})
+                                  .on_conflict_do_nothing())
+        expired = model.locked_until.is_not(None) & (model.locked_until <= now)
+        number, locked_until = (await session.execute(
+            update(model).where(pk == key).values(
+                failed_attempts=case((expired, 1), else_=model.failed_attempts + 1),
+                locked_until=case((expired, None), else_=model.locked_until),
+            ).returning(model.failed_attempts, model.locked_until))).one()
+    retry = None
+    if locked_until is not None and locked_until > now:
+        retry = max(1, int((locked_until - now).total_seconds() + 0.999))
+    return Attempt(number, retry, limit)
+
+
+async def failed(db: Database, model: Any, key: Any, attempt: Attempt, *, seconds: int) -> bool:
+    """A verified try failed. If it was the last one allowed, lock now; True when this call locked."""
+    if not attempt.last_allowed:
+        return False
+    pk = _pk(model)
+    async with db.write() as session:
+        done = await session.execute(update(model).where(pk == key, model.locked_until.is_(None))
+                                     .values(locked_until=utcnow() + timedelta(seconds=seconds)))
+    return bool(done.rowcount)
+
+
+async def succeeded(session: AsyncSession, model: Any, key: Any, attempt: Attempt) -> None:
+    """A success ends the run of failures before it: its own number and all below are taken back.
+    Numbers reserved after it (a concurrent burst) stay counted, so a success inside a burst never
+    reopens more tries than the limit. Runs in the caller's transaction."""
+    pk = _pk(model)
+    up_to = attempt.number
+    await session.execute(update(model).where(pk == key, model.locked_until.is_(None)).values(
+        failed_attempts=case((model.failed_attempts > up_to, model.failed_attempts - up_to), else_=0)))
+
+
+async def reset(session: AsyncSession, model: Any, key: Any) -> None:
+    """A new secret: the run of failures and any lock end."""
+    await session.execute(update(model).where(_pk(model) == key).values(failed_attempts=0, locked_until=None))
