@@ -3,7 +3,6 @@ constant memory (keyset batches), for auditors."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from gatehouse.kit import csvout
 from gatehouse.kit.cli import fail, run_db
 from gatehouse.events import repository
 from gatehouse.audit.service import parse_instant
@@ -47,9 +47,9 @@ def export(
         out = sys.stdout if output == "-" else Path(output).open("w", newline="", encoding="utf-8")
         count = 0
         try:
-            writer = csv.writer(out) if fmt == "csv" else None
+            writer = csvout.Writer(out) if fmt == "csv" else None
             if writer is not None:
-                writer.writerow(CSV_COLUMNS)
+                writer.header(CSV_COLUMNS)
             async with db.read() as session:
                 async for row in repository.stream(session, where):
                     event = present(row)
@@ -57,7 +57,7 @@ def export(
                         out.write(json.dumps(event, separators=(",", ":")) + "\n")
                     else:
                         actor = event["actor"]
-                        writer.writerow([event["id"], event["type"], event["occurredAt"], actor["kind"], actor["name"],
+                        writer.row([event["id"], event["type"], event["occurredAt"], actor["kind"], actor["name"],
                                          actor.get("clientId", ""), event["accountId"] or "", event["siteCode"] or "",
                                          event["objectId"], json.dumps(event["data"], separators=(",", ":")),
                                          event["correlationId"], event["ip"]])

@@ -351,10 +351,11 @@ async def ticket_file(request: Request, person: OperatorDep, ticket_id: str, fil
 async def visitor_log(request: Request, person: OperatorDep, site: Annotated[str, Query(max_length=6)],
                       start: Annotated[str, Query(alias="from", max_length=10)],
                       end: Annotated[str, Query(alias="to", max_length=10)]) -> Response:
-    """Who was on site, from when to when, badge, escort, company, host: one row per check-in."""
-    import csv
+    """Who was on site, from when to when, badge, escort, company, host: one row per check-in, its
+    days and times in the site's time zone (named in the header)."""
     import io
 
+    from gatehouse.kit import csvout
     from gatehouse.operators.repository import visitor_log as log_rows
 
     if site not in person.sites:
@@ -364,13 +365,14 @@ async def visitor_log(request: Request, person: OperatorDep, site: Annotated[str
     except ValueError:
         return page(request, "error.html", status=400, person=person, message="Dates must be yyyy-MM-dd.")
     async with db_of(request).read() as session:
-        rows = await log_rows(session, site, first, last)
+        tz = (await sites_of(session, [site]))[0].timezone
+        rows = await log_rows(session, site, tz, first, last)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["workOrder", "visitor", "company", "host", "escort", "badgeNumber", "checkedIn", "checkedOut"])
+    writer = csvout.Writer(out)
+    writer.header(["workOrder", "visitor", "company", "host", "escort", "badgeNumber", f"checkedIn ({tz})",
+                   f"checkedOut ({tz})"])
     for r in rows:
-        writer.writerow([r["ticketId"], r["visitor"], r["company"], r["host"], r["escort"], r["badge"], r["in"],
-                         r["out"]])
+        writer.row([r["ticketId"], r["visitor"], r["company"], r["host"], r["escort"], r["badge"], r["in"], r["out"]])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="visitor-log-{site}-{first}-{last}.csv"'})
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from gatehouse.auth.principal import AccountContext
 from gatehouse.facility_access import service
 from gatehouse.facility_access.models import BulkImport
+from gatehouse.kit import csvout
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, Conflict, GatehouseError, NotFound, ValidationFailed
 
@@ -69,9 +70,9 @@ _FIELD_TO_COLUMN = {
 
 def template_csv() -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(NAMES)
-    writer.writerow([example for _, _, example in COLUMNS])
+    writer = csvout.Writer(out)
+    writer.header(NAMES)
+    writer.row([example for _, _, example in COLUMNS])
     return out.getvalue()
 
 
@@ -327,19 +328,14 @@ def result_csv(imp: BulkImport) -> str:
             else:
                 by_row[number] = (outcome["workOrders"][position], "created")
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "visitorFirstName", "visitorLastName", "visitorEmail", "site", "workOrderId", "result"])
+    writer = csvout.Writer(out)
+    writer.header(["line", "visitorFirstName", "visitorLastName", "visitorEmail", "site", "workOrderId", "result"])
     for r in rows:
         wo, result = by_row.get(r["n"], ("", "; ".join(r["problems"]) or "not created"))
         v = r["values"]
-        writer.writerow([r["n"], _cell(v.get("visitorFirstName", "")), _cell(v.get("visitorLastName", "")),
-                         _cell(v.get("visitorEmail", "")), _cell(v.get("site", "")), wo, _cell(result)])
+        writer.row([r["n"], v.get("visitorFirstName", ""), v.get("visitorLastName", ""), v.get("visitorEmail", ""),
+                    v.get("site", ""), wo, result])
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 IMPORT_KEPT = timedelta(days=7)

@@ -78,15 +78,13 @@ async def locations_of(session: AsyncSession, ticket_ids: Collection[str]) -> di
     return found
 
 
-async def visitor_log(session: AsyncSession, site_code: str, first: date, last: date) -> list[dict]:
-    """Check-ins at a site between two dates (UTC), each with the check-out that followed it."""
-    from datetime import datetime, time, timedelta
-
+async def visitor_log(session: AsyncSession, site_code: str, timezone: str, first: date, last: date) -> list[dict]:
+    """Check-ins at a site between two dates of the site's calendar, each with the check-out that
+    followed it; times in site time with the zone named."""
     from gatehouse.facility_access.models import TicketEvent
-    from gatehouse.kit.wire import fmt_datetime
+    from gatehouse.kit.sitetime import day_span, local
 
-    start = datetime.combine(first, time.min)
-    end = datetime.combine(last + timedelta(days=1), time.min)
+    start, end = day_span(first, last, timezone)
     rows = (await session.execute(
         select(TicketEvent, WorkOrder).join(WorkOrder, WorkOrder.id == TicketEvent.work_order_id)
         .where(WorkOrder.site_code == site_code, TicketEvent.at >= start, TicketEvent.at < end,
@@ -98,10 +96,11 @@ async def visitor_log(session: AsyncSession, site_code: str, first: date, last: 
             out.append({"ticketId": ticket.id, "visitor": f"{ticket.visitor_first_name} {ticket.visitor_last_name}",
                         "company": ticket.company, "host": f"{ticket.host_first_name} {ticket.host_last_name}",
                         "escort": f"{ticket.escort_first_name} {ticket.escort_last_name}".strip(),
-                        "badge": event.note.removeprefix("badge "), "in": fmt_datetime(event.at), "out": ""})
+                        "badge": event.note.removeprefix("badge "), "in": local(event.at, timezone, seconds=True), "out": "",
+                        "at": event.at})
         elif out and out[-1]["ticketId"] == ticket.id and not out[-1]["out"]:
-            out[-1]["out"] = fmt_datetime(event.at)
-    return sorted(out, key=lambda r: r["in"])
+            out[-1]["out"] = local(event.at, timezone, seconds=True)
+    return sorted(out, key=lambda r: r["at"])
 
 
 _ROSTER_COLUMNS = ("w.id, w.status, w.site_code, w.account_id, a.name AS account_name, w.visitor_first_name, "

@@ -1,0 +1,41 @@
+"""Times as a person reads them: in the site's time zone, with the zone named (SPEC §12). Stored
+instants are naive UTC; wire strings are `yyyy-MM-dd HH:mm:ss` UTC (SPEC §1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _instant(value: datetime | str) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def local(value: datetime | str | None, tz: str | None, *, seconds: bool = False) -> str:
+    """`2026-12-03 16:15 EST`: the instant in `tz` (UTC, named, when there is no site)."""
+    if value in (None, ""):
+        return ""
+    at = _instant(value)  # type: ignore[arg-type]
+    if at is None:
+        return str(value)
+    here = at.astimezone(zone(tz or "UTC"))
+    return here.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def day_span(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
+    """The UTC instants (naive) from the start of `first` to the end of `last`, in site time."""
+    z = zone(tz)
+    start = datetime.combine(first, time.min, z).astimezone(UTC).replace(tzinfo=None)
+    end = datetime.combine(last + timedelta(days=1), time.min, z).astimezone(UTC).replace(tzinfo=None)
+    return start, end
