@@ -4,9 +4,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
-from gatehouse.kit.wire import ApiModel
+from gatehouse.kit.wire import ApiModel, LongText
 
-CommentText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+CommentText = LongText(4000, 1)
 
 
 class CommentIn(ApiModel):

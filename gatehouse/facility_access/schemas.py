@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstra
 from pydantic_core import PydanticCustomError
 
 from gatehouse.facility_access.lifecycle import Status
-from gatehouse.kit.wire import ApiModel, WireDate
+from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate
 
 ADDITION = {"x-gatehouse-addition": True}
 
@@ -26,10 +26,6 @@ def is_email(value: str) -> bool:
     except EmailNotValidError:
         return False
     return True
-
-
-def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - reads like a type
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length)]  # type: ignore[return-value]
 
 
 Email = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(_email)]
@@ -73,8 +69,8 @@ class AccessRequestIn(ApiModel):
     visitorBadgeStartDate: WireDate
     visitorBadgeEndDate: WireDate
     company: Text(120, 1)
-    emailNotifications: Text(32768) | None = ""
-    notes: Text(32768) | None = ""
+    emailNotifications: LongText(32768) | None = ""
+    notes: LongText(32768) | None = ""
     isExtendedVisitorBadge: StrictBool | None = None
     isBulkRequest: StrictBool = Field(description="Deprecated; stored and echoed as bulkRequest.")
     attachments: Annotated[list[AttachmentRefIn], Field(max_length=5, json_schema_extra=ADDITION)] = []
@@ -184,7 +180,7 @@ class EditIn(ApiModel):
     """Only these two are editable; "" clears a field. Explicit null is refused."""
 
     visitorPhone: Text(40) = None  # type: ignore[assignment]
-    emailNotifications: Text(32768) = None  # type: ignore[assignment]
+    emailNotifications: LongText(32768) = None  # type: ignore[assignment]
 
 
 class EditOut(BaseModel):
@@ -207,7 +203,7 @@ class CancelOut(BaseModel):
 
 
 class DenyIn(ApiModel):
-    reason: Text(4000, 1)
+    reason: LongText(4000, 1)
 
 
 class StatusChangeOut(BaseModel):

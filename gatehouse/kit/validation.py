@@ -242,10 +242,9 @@ class JsonBody(Generic[T]):
         request.state.json_raw = raw  # kept for what the endpoint may still check on an invalid body
         if len(raw) > 64 * 1024:
             _count_members(raw)
+        _refuse_nul(raw)  # before anything reads the body, even the rules that check an invalid one
         try:
-            value = self.adapter.validate_json(raw, strict=True)
-            _refuse_nul(raw)
-            return value
+            return self.adapter.validate_json(raw, strict=True)
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             if any(e["type"] in ("json_invalid", "recursion_loop") for e in errors):

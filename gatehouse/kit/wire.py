@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Annotated
 
 import re
+import unicodedata
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic_core import PydanticCustomError
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -46,6 +47,46 @@ def _parse_date(value: object) -> date:
         except ValueError:
             pass
     raise PydanticCustomError("INVALID_DATE", "must be a date in the format yyyy-MM-dd")
+
+
+# Characters no one-line text may hold: C0/C1 controls (CR and LF break mail headers and CSV
+# lines), and the bidirectional embeddings, overrides and isolates that make a name read as another
+# (U+202E turns "exe.txt" around). U+2028/9 are line breaks in disguise.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+
+
+def line_problem(value: str, multiline: bool = False) -> str | None:
+    """Why `value` may not be stored as text a person reads, or None. `multiline` allows tab, LF, CR."""
+    for ch in value:
+        if ch in _BIDI or (unicodedata.category(ch) == "Cc" and not (multiline and ch in "\t\n\r")):
+            return f"must not contain the control character U+{ord(ch):04X} {unicodedata.name(ch, '')}".strip()
+    return None
+
+
+def _one_line(value: str) -> str:
+    problem = line_problem(value)
+    if problem:
+        raise PydanticCustomError("INVALID_CHARACTER", problem)
+    return value
+
+
+def _lines(value: str) -> str:
+    problem = line_problem(value, multiline=True)
+    if problem:
+        raise PydanticCustomError("INVALID_CHARACTER", problem)
+    return value
+
+
+def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - reads like a type
+    """One line of text (a name, a company, a phone, a site): no control or bidi-override characters."""
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),  # type: ignore[return-value]
+                     AfterValidator(_one_line)]
+
+
+def LongText(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802
+    """Free text (notes, comments, reasons): line breaks and tabs allowed, other controls not."""
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),  # type: ignore[return-value]
+                     AfterValidator(_lines)]
 
 
 # A calendar date written exactly as yyyy-MM-dd (no times, no other layouts).

@@ -26,7 +26,7 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
     async def deliver(message: Message) -> Delivered:
         payload = message.payload
         if "ticketId" not in payload:
-            reply = await transport.send(render.build_notice(payload, mail_from=settings.mail_from))
+            reply = await transport.send(_built(render.build_notice, payload, mail_from=settings.mail_from))
             return Delivered(250, str(reply)[:1024])
         found = await reads.ticket_view(db.reader, payload["ticketId"])  # one query, the API's presenter
         if found is None:
@@ -38,9 +38,18 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                 comment = row.comment if row is not None else ""
         ticket, site = found
         view = {"ticket": ticket, "comment": comment, "site": site}
-        mail = render.build(payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
+        mail = _built(render.build, payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
         reply = await transport.send(mail)
         return Delivered(250, str(reply)[:1024])
+
+    def _built(builder, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Building is deterministic: a mail that cannot be built now never will (a header that
+        # does not parse, say). Dead at once, with the reason, rather than retried for hours.
+        try:
+            return builder(*args, **kwargs)
+        except Exception as exc:
+            log.warning("a mail cannot be built: %s: %s", type(exc).__name__, exc)
+            raise PermanentFailure(f"the mail cannot be built: {type(exc).__name__}: {exc}"[:500]) from None
 
     channel = Channel("mail", deliver, schedule or SCHEDULE, timeout=60)
     register(channel)

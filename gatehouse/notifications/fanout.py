@@ -42,8 +42,10 @@ def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, appr
     out = []
     for address, kind in mails_for(event.type, event.data, facts, approver_emails=approvers,
                                    actor_kind=event.actor.kind):
+        # the status as this event left it: a mail says what its event says, not what the ticket
+        # became by the time the worker sends it
         payload = {"kind": kind, "to": address, "ticketId": ticket.id, "eventId": event.id,
-                   "at": fmt_iso_ms(event.occurred_at), "actor": event.actor.name}
+                   "at": fmt_iso_ms(event.occurred_at), "actor": event.actor.name, "status": ticket.status}
         for key in ("reason", "commentId", "badgeNumber"):
             if key in event.data:
                 payload[key] = event.data[key]

@@ -3,6 +3,8 @@ visitor named `<b>x</b>` reads as text) around the ticket's one presenter."""
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import io
 from datetime import UTC, datetime
@@ -54,6 +56,8 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
     """`view`: {"ticket": presenter output, "site": {...}, "comment": text or ""}."""
     kind = payload["kind"]
     ticket, site = view["ticket"], view["site"]
+    if payload.get("status"):
+        ticket = {**ticket, "ticketStatus": payload["status"]}
     locations = ticket["site"][0]["locations"] if ticket.get("site") else []
     at = datetime.fromisoformat(payload["at"].replace("Z", "+00:00"))
     local_time = at.astimezone(ZoneInfo(site["timezone"])).strftime("%Y-%m-%d %H:%M")
@@ -87,7 +91,13 @@ _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP  # quoted-printable: an .eml opened as text is still readable
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def _header(value: str) -> str | Header:
+    # Names are checked on the way in, but rows older than that check (or an operator's import)
+    # may hold a line break: in a header it would start a new header. One line, always.
+    value = _CONTROLS.sub(" ", value)
     return value if value.isascii() else Header(value, "utf-8")
 
 

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import TicketOut
-from gatehouse.kit.wire import ApiModel
+from gatehouse.kit.wire import ApiModel, Text
 
 
 class CheckInIn(ApiModel):
-    badgeNumber: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    badgeNumber: Text(40, 1)
 
 
 class RosterLocation(BaseModel):

@@ -4,13 +4,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from gatehouse.kit.wire import ApiModel
+from gatehouse.kit.wire import ApiModel, Text
 
 Url = Annotated[str, StringConstraints(min_length=8, max_length=2000)]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=30,
                                               description='Event types to receive; ["*"] for all.')]
-Description = Annotated[str, StringConstraints(max_length=200)]
+Description = Text(200)
 
 
 class WebhookIn(ApiModel):
