@@ -27,7 +27,7 @@ from gatehouse.kit import context
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError
-from gatehouse.kit.wire import fmt_datetime
+from gatehouse.kit.sitetime import local
 from gatehouse.operators import service as desk
 from gatehouse.operators.repository import sites as sites_of
 
@@ -275,13 +275,14 @@ async def scan(request: Request, person: OperatorDep, code: Annotated[str, Query
 async def _ticket_context(request: Request, person: Person, ticket_id: str) -> dict[str, Any]:
     db = db_of(request)
     ticket = await desk.ticket_detail(db, _op(person), ticket_id)  # 404 outside the operator's sites
+    actions, tz = await desk.desk_view(db, _op(person), ticket_id)
     async with db.read() as session:
         history = await tickets.ticket_history(session, ticket_id)
         files = await attachments.list_for_ticket(session, ticket_id)
-    return {"t": ticket, "history": [{"at": fmt_datetime(h.at), "actor": h.actor, "action": h.action,
-                                      "from": h.from_status or "", "to": h.to_status, "note": h.note}
-                                     for h in history],
-            "files": [{"id": f.id, "name": f.filename, "at": fmt_datetime(f.created_at)} for f in files]}
+    return {"t": ticket, "actions": actions, "tz": tz,
+            "history": [{"at": local(h.at, tz), "actor": h.actor, "action": h.action,
+                         "from": h.from_status or "", "to": h.to_status, "note": h.note} for h in history],
+            "files": [{"id": f.id, "name": f.filename, "at": local(f.created_at, tz)} for f in files]}
 
 
 @router.get("/desk/tickets/{ticket_id}")

@@ -7,6 +7,7 @@ records who/when/from/to."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -207,6 +208,34 @@ def ensure_can_check_in(ticket: WorkOrder, site_today: date, window: tuple[date,
     if not start <= site_today <= end:
         raise Conflict(f"Work order {ticket.id} gives access from {start} to {end}; today at {site_code} is "
                        f"{site_today}.", code="OUTSIDE_ACCESS_WINDOW")
+
+
+def ensure_can_complete(ticket: WorkOrder, site_today: date, window: tuple[date, date]) -> None:
+    """An operator completes a visit under way (In Progress), or closes an Approved one that was
+    never checked in once its window has begun (a no-show); never a visit still to come."""
+    if target_of(ticket.status, Action.COMPLETE) is None:
+        raise conflict(ticket.id, ticket.status, Action.COMPLETE)
+    if ticket.status == Status.APPROVED and site_today < window[0]:
+        raise Conflict(f"Work order {ticket.id} starts on {window[0]}: a visit still to come cannot be completed "
+                       "(cancel it instead).", code="NOT_STARTED")
+
+
+def desk_actions(ticket: WorkOrder, site_today: date, window: tuple[date, date]) -> list[str]:
+    """What the desk offers for a ticket now: exactly what the rules above would accept."""
+    def allowed(guard: Callable[[], None]) -> bool:
+        try:
+            guard()
+        except Conflict:
+            return False
+        return True
+
+    offered = {
+        "check-in": allowed(lambda: ensure_can_check_in(ticket, site_today, window, "")),
+        "check-out": target_of(ticket.status, Action.CHECK_OUT) is not None,
+        "complete": allowed(lambda: ensure_can_complete(ticket, site_today, window)),
+        "comment": ticket.status in OPEN,
+    }
+    return [action for action, ok in offered.items() if ok]
 
 
 def check_out_action(ticket: WorkOrder, site_today: date) -> Action:

@@ -133,6 +133,14 @@ async def ticket_detail(db: Database, op: Operator, ticket_id: str) -> dict:
     return {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or ""}
 
 
+async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[list[str], str]:
+    """The actions the desk may offer for a ticket now (the lifecycle's own rules) and its site's zone."""
+    async with db.read() as session:
+        ticket, site = await _ticket(session, op, ticket_id)
+        window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
+    return lifecycle.desk_actions(ticket, site_today(site.timezone), window), site.timezone
+
+
 def _result(ticket: WorkOrder) -> dict:
     return {"ticketId": ticket.id, "ticketStatus": ticket.status, "badgeNumber": ticket.badge_number or ""}
 
@@ -177,7 +185,9 @@ async def check_out(db: Database, op: Operator, ticket_id: str) -> dict:
 
 async def complete(db: Database, op: Operator, ticket_id: str) -> dict:
     async with db.write() as session:
-        ticket, _site = await _ticket(session, op, ticket_id)
+        ticket, site = await _ticket(session, op, ticket_id)
+        window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
+        lifecycle.ensure_can_complete(ticket, site_today(site.timezone), window)
         await lifecycle.apply(session, ticket, Action.COMPLETE, actor=op.display_name, actor_user_id=op.user_id)
     return _result(ticket)
 

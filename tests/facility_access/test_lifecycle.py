@@ -64,3 +64,28 @@ def test_rules_in_one_place():
     assert lifecycle.end_of_badge_due(ticket(), date(2026, 1, 13))
     assert not lifecycle.end_of_badge_due(ticket(), date(2026, 1, 12))
     assert not lifecycle.end_of_badge_due(ticket(status="Completed"), date(2026, 1, 20))
+
+
+D = date(2026, 12, 10)
+WINDOW = (D, date(2026, 12, 12))
+
+
+@pytest.mark.parametrize(("status", "today", "extended", "expected"), [
+    ("Pending Approval", D, False, ["comment"]),
+    ("Approved", date(2026, 12, 9), False, ["comment"]),          # a visit still to come: nothing but a comment
+    ("Approved", D, False, ["check-in", "complete", "comment"]),  # inside its window
+    ("Approved", date(2026, 12, 13), False, ["complete", "comment"]),  # a no-show, closed by hand
+    ("In Progress", D, False, ["check-in", "check-out", "complete", "comment"]),  # standard badges return daily
+    ("In Progress", D, True, ["check-out", "complete", "comment"]),
+    ("Completed", D, False, []), ("Cancelled", D, False, []), ("Approval Denied", D, False, []),
+])
+def test_the_desk_offers_what_the_rules_accept(status, today, extended, expected):
+    ticket = SimpleNamespace(id="WO1", status=status, extended_badge=extended, badge_end=WINDOW[1])
+    assert lifecycle.desk_actions(ticket, today, WINDOW) == expected  # type: ignore[arg-type]
+
+
+def test_completing_a_visit_still_to_come_is_refused():
+    ticket = SimpleNamespace(id="WO1", status="Approved", extended_badge=False, badge_end=WINDOW[1])
+    with pytest.raises(Conflict) as caught:
+        lifecycle.ensure_can_complete(ticket, date(2026, 12, 9), WINDOW)  # type: ignore[arg-type]
+    assert caught.value.code == "NOT_STARTED"

@@ -93,7 +93,14 @@ function bulkRun() {
   });
 }
 
+// A scanned pass opens its ticket: the next thing the guard types is the badge number.
+function focusBadge() {
+  var badge = document.getElementById("badge_number");
+  if (badge) { badge.focus(); }
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  focusBadge();
   enhanceForms(document);
   refreshRoster();
   autosubmit();
