@@ -371,8 +371,8 @@ def _form_to_request(form: dict[str, Any], sites: list[dict[str, Any]], staged: 
         "attachments": [{"id": a, "name": names.get(a, "file")} for a in form.getlist("attach")
                         if isinstance(a, str)][:10],
     }
-    if form.get("extended"):
-        body["isExtendedVisitorBadge"] = True
+    # an unticked box is a standard badge: always sent, since the API requires it of unescorted visitors
+    body["isExtendedVisitorBadge"] = bool(form.get("extended"))
     return body, [s["code"] for s in chosen]
 
 

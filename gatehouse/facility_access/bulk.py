@@ -130,8 +130,7 @@ def _as_request(values: dict[str, str], problems: list[str]) -> dict[str, Any]:
         "notes": values.get("notes", "").strip(),
         "isBulkRequest": True,
     }
-    if extended:
-        body["isExtendedVisitorBadge"] = True
+    body["isExtendedVisitorBadge"] = bool(extended)  # an empty cell is a standard badge, as "no"
     if not locations:
         problems.append("locations: name at least one location of the site, separated by ';'")
     return body

@@ -100,3 +100,37 @@ def test_the_result_file_gives_each_line_its_work_order_or_its_problem_and_is_fo
     assert [(r["line"], r["workOrderId"], r["result"]) for r in out] == [
         ("2", "WO1000001", "created"), ("3", "", "site: not granted"), ("4", "WO1000002", "created")]
     assert out[0]["visitorFirstName"] == "'=HYPERLINK(1)"  # a spreadsheet shows it, never runs it
+
+
+async def test_an_unescorted_visitor_with_a_standard_badge_from_csv_and_form_is_created(client, factory):
+    """Issue 20 #12: an empty or "no" extendedBadge, and the portal's unticked box, are a standard badge."""
+    from starlette.datastructures import FormData
+
+    from gatehouse.console.portal import _form_to_request
+    from tests.facility_access.conftest import request_for
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    like = request_for(tenant)
+    site, loc = like["sites"][0]["site"], like["sites"][0]["locations"][0]
+    dates = dict(badgeStartDate=loc["accessStartDate"], badgeEndDate=loc["accessEndDate"])
+    bodies = []
+    for cell in ("", "no"):
+        problems: list[str] = []
+        bodies.append(bulk._as_request(_row(1, site=site, locations=loc["location"], escorted="no", extendedBadge=cell,
+                                            escortFirstName="", escortLastName="", **dates), problems))
+        assert not problems
+    form = FormData({"visitors": "1", "v-0-first": "Una", "v-0-last": "Escorted", "v-0-email": "una@x.example",
+                      f"site-{site}": "1", f"loc-{site}": loc["location"], "escorted": "no", "host-first": "H",
+                      "host-last": "H", "host-company": "T", "company": "C", "badge-start": dates["badgeStartDate"],
+                      "badge-end": dates["badgeEndDate"]})
+    body, _codes = _form_to_request(form, [{"code": site, "address": "", "timezone": "America/New_York",
+                                            "locations": [loc["location"]]}], [])
+    bodies.append(body)
+    for body in bodies:
+        assert body["isExtendedVisitorBadge"] is False
+        r = await client.post("/v1/facility-access/visitors/access-requests", json=[body], headers=caller.headers)
+        assert r.status_code == 200, r.text
+        wo = r.json()["workOrder"][0]["workOrderId"]
+        t = (await client.get(f"/v1/facility-access/access-tickets/{wo}", headers=caller.headers)).json()
+        assert t["visitorBadgeType"] == "Visitor Access (Unescorted)"
