@@ -7,7 +7,7 @@ from typing import Any
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,11 @@ EXTENDED_BADGE_MAX_DAYS = 30
 @lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def earliest_today(now: datetime | None = None) -> date:
+    """The date in the last time zone to reach a new day (UTC-12): a date before it is past everywhere."""
+    return ((now or utcnow()) - timedelta(hours=12)).date()
 
 
 def site_today(timezone: str, now: datetime | None = None) -> date:
@@ -180,6 +185,7 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
                     "extended visitor badge")
         emails = normalise_emails(getattr(req, "emailNotifications", None), f"{p}.emailNotifications", problems)
         seen_sites: set[str] = set()
+        checked_in_a_site = False
         for k, s in enumerate(req_sites):
             if s is None:
                 continue
@@ -193,6 +199,7 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
                 add(f"{sp}.site", "SITE_NOTFOUND", f"('{s.site}') is not a site granted to the account")
                 continue
             today = info.today
+            checked_in_a_site = True
             if start is None:
                 pass
             elif start < today:
@@ -227,6 +234,10 @@ def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], 
                         f"({a_end}) must not be after visitorBadgeEndDate ({end})")
             for j in range(len(visitors)):
                 plans.append(_Planned(i, req, j, info, k, emails))
+        if not checked_in_a_site and start is not None and start < earliest_today():
+            # no valid site to take "today" from: a date before today everywhere on Earth is still wrong
+            add(f"{p}.visitorBadgeStartDate", "DATE_IN_PAST",
+                f"({start}) must not be before today; it is already past in every time zone")
     # body order: request, then visitor, then site
     plans.sort(key=lambda pl: (pl.request_index, pl.visitor_index, pl.site_index))
     return plans

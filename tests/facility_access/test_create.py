@@ -280,3 +280,19 @@ async def test_twenty_mistakes_get_twenty_details(client, factory):
         assert expected in fields, (expected, sorted(fields))
     assert len(details) >= 20
     assert not any("1 characters" in d["message"] for d in details)  # "at least 1 character"
+
+
+async def test_a_past_start_date_is_reported_even_when_the_site_is_invalid(client, factory):
+    """Issue 20 #23: with no valid site to take "today" from, a date past in every zone is still an error."""
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    body = request_for(tenant)
+    body["sites"][0]["site"] = "ZZZ999"
+    body["visitorBadgeStartDate"] = "2020-01-01"
+    body["visitorBadgeEndDate"] = "2020-01-02"
+    for loc in body["sites"][0]["locations"]:
+        loc.update(accessStartDate="2020-01-01", accessEndDate="2020-01-02")
+    r = await client.post("/v1/facility-access/visitors/access-requests", json=[body], headers=caller.headers)
+    assert r.status_code in (400, 404), r.text
+    fields = {(d["field"], d["code"]) for d in r.json()["error"]["details"]}
+    assert ("[0].visitorBadgeStartDate", "DATE_IN_PAST") in fields and ("[0].sites[0].site", "SITE_NOTFOUND") in fields
