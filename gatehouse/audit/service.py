@@ -54,9 +54,10 @@ def event_filter(since: str | None, until: str | None, type_: str | None, object
                                   type=type_, object_id=object_id, **scope)
 
 
-async def page(db, where: repository.EventFilter, cursor: str | None, size: int) -> dict:  # type: ignore[no-untyped-def]
+async def page(db, where: repository.EventFilter, cursor: str | None, size: int,  # type: ignore[no-untyped-def]
+               newest_first: bool = False) -> dict:
     after = decode_cursor(cursor)
     async with db.read() as session:
-        rows = await repository.page(session, where, after_seq=after, size=size)
+        rows = await repository.page(session, where, after_seq=after, size=size, newest_first=newest_first)
     return {"content": [present(r) for r in rows],
             "nextCursor": encode_cursor(rows[-1].seq) if len(rows) == size else None}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -36,7 +36,7 @@ from gatehouse.facility_access import service as access
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import CancelIn, EditIn
 from gatehouse.kit.errors import ErrorDetail, GatehouseError, NotFound, ValidationFailed
-from gatehouse.kit.wire import fmt_datetime
+from gatehouse.kit.sitetime import local
 from gatehouse.sites import repository as site_repo
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -170,6 +170,7 @@ async def requests_list(request: Request, p: PortalDep,
     async with db_of(request).read() as session:
         sites = await site_repo.granted_sites(session, p.account.id)
     return show(request, p, "portal/requests.html", found=found, filters=filters, sites=sites,
+                zones={s.code: s.timezone for s in sites},
                 statuses=[s.value for s in Status], sizes=PAGE_SIZES, notice=notice,
                 page_url=lambda n: f"{p.base}/requests?" + urlencode({**{k: v for k, v in filters.items() if v},
                                                                      "page": n}))
@@ -185,8 +186,9 @@ async def _ticket_page(request: Request, p: Portal, ticket_id: str, *, status: i
         history = await tickets.ticket_history(session, t["ticketId"])
         file_rows = await files.list_work_order(session, p.account.id, t["ticketId"])
     is_open = t["ticketStatus"] in ("Pending Approval", "Approved", "In Progress")
-    return show(request, p, "portal/ticket.html", status=status, t=t, message=message, error=error,
-                history=[{"at": fmt_datetime(h.at), "actor": h.actor, "action": h.action, "from": h.from_status or "",
+    tz = (await _zones(request, p)).get(t["site"][0]["site"], "UTC")
+    return show(request, p, "portal/ticket.html", status=status, t=t, message=message, error=error, tz=tz,
+                history=[{"at": local(h.at, tz), "actor": h.actor, "action": h.action, "from": h.from_status or "",
                           "to": h.to_status, "note": h.note} for h in history],
                 files=file_rows, is_open=is_open, reasons=CANCEL_REASONS,
                 can_request=p.can("visitor-access:request"), can_upload=p.can("attachments:write"),
@@ -525,7 +527,8 @@ async def approvals(request: Request, p: PortalDep, page_no: Annotated[int, Quer
     need(p, "visitor-access:approve")
     found = await access.list_tickets(db_of(request), request.app.state.reader, p.account.id, site=None,
                                       status=Status.PENDING.value, created_by=None, size=25, page=page_no)
-    return show(request, p, "portal/approvals.html", found=found, notice=notice, error=error)
+    return show(request, p, "portal/approvals.html", found=found, notice=notice, error=error,
+                zones=await _zones(request, p))
 
 
 # --- bulk requests from CSV -------------------------------------------------------------------------
@@ -838,22 +841,38 @@ async def audit_page(request: Request, p: PortalDep, type_: Annotated[str, Query
                      object_id: Annotated[str, Query(alias="objectId", max_length=64)] = "",
                      since: Annotated[str, Query(max_length=40)] = "", until: Annotated[str, Query(max_length=40)] = "",
                      cursor: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    """The trail as a person reads it: newest first, each time in its site's zone, details as words."""
     from gatehouse.audit import service as trail
     from gatehouse.events.service import TYPES
 
     need(p, "audit:read")
     error = ""
     try:
-        where = trail.event_filter(since or None, until or None, type_ or None, object_id or None,
-                              account_id=p.account.id)
-        found = await trail.page(db_of(request), where, cursor, 50)
+        # the pickers give whole days; "to" includes its day
+        last = (date.fromisoformat(until) + timedelta(days=1)).isoformat() if _is_day(until) else until
+        where = trail.event_filter(since or None, last or None, type_ or None, object_id or None,
+                                   account_id=p.account.id)
+        found = await trail.page(db_of(request), where, cursor, 50, newest_first=True)
     except ValidationFailed as exc:
         error, found = _said(exc), {"content": [], "nextCursor": None}
     filters = {"type": type_, "objectId": object_id, "since": since, "until": until}
     next_url = (f"{p.base}/audit?" + urlencode({**{k: v for k, v in filters.items() if v},
                                                 "cursor": found["nextCursor"]})) if found["nextCursor"] else ""
     return show(request, p, "portal/audit.html", found=found, filters=filters, types=sorted(TYPES), error=error,
-                next_url=next_url)
+                next_url=next_url, zones=await _zones(request, p))
+
+
+def _is_day(value: str) -> bool:
+    try:
+        return len(value) == 10 and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+async def _zones(request: Request, p: Portal) -> dict[str, str]:
+    """The time zone of each site of the account: times are shown in their site's time."""
+    async with db_of(request).read() as session:
+        return {s.code: s.timezone for s in await site_repo.granted_sites(session, p.account.id)}
 
 
 def install(app) -> None:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ from gatehouse.operators.repository import sites as sites_of
 HERE = Path(__file__).parent
 COOKIE = "gh_console"
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # .html: autoescaped
+templates.env.filters["local"] = local  # an instant as a person reads it: site time, zone named
 static = StaticFiles(directory=str(HERE / "static"))
 router = APIRouter(prefix="/console", include_in_schema=False)
 

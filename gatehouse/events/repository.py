@@ -38,8 +38,16 @@ class EventFilter:
         return stmt
 
 
-async def page(session: AsyncSession, where: EventFilter, *, after_seq: int, size: int) -> Sequence[Event]:
-    stmt = where.apply(select(Event).where(Event.seq > after_seq)).order_by(Event.seq).limit(size)
+async def page(session: AsyncSession, where: EventFilter, *, after_seq: int, size: int,
+               newest_first: bool = False) -> Sequence[Event]:
+    """Oldest first after `after_seq`; or, for people reading the trail, newest first before it (0: the newest)."""
+    if newest_first:
+        stmt = where.apply(select(Event))
+        if after_seq:
+            stmt = stmt.where(Event.seq < after_seq)
+        stmt = stmt.order_by(Event.seq.desc()).limit(size)
+    else:
+        stmt = where.apply(select(Event).where(Event.seq > after_seq)).order_by(Event.seq).limit(size)
     return (await session.execute(stmt)).scalars().all()
 
 
