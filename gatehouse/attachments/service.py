@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -114,7 +114,8 @@ def _discarded() -> ServiceUnavailable:
 
 async def _store(db: Database, storage: Storage, settings: Settings, request: Request, *, extension: str | None,
                  part_names: tuple[str, ...], make_record: Callable[[AsyncSession, Blob, str | None], Awaitable[T]],
-                 on_filename: Callable[[str], str] | None = None) -> T:
+                 on_filename: Callable[[str], str] | None = None,
+                 guards: Mapping[str, Callable[[str], None]] | None = None) -> T:
     """Pending row first, then bytes, then (one transaction) committed blob + its record.
     Any failure on the way removes both the object and the row."""
     blob_id = uuid.uuid4().hex
@@ -130,7 +131,7 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
         sniffer = ContentSniffer(extension)
         hook = None if on_filename is None else (lambda name: sniffer.set_extension(on_filename(name)))
         got = await receive(request, beat, part_names=part_names, max_bytes=settings.max_upload_bytes,
-                            sniffer=sniffer, on_filename=hook)
+                            sniffer=sniffer, on_filename=hook, guards=guards)
         extension = sniffer.ext
         if not sniffer.agrees():
             raise UnsupportedMediaType(f"The file's content is not a valid .{extension} file.",
@@ -231,7 +232,8 @@ def _staged_out(s: StagedAttachment) -> dict:
 
 
 async def upload_staged(db: Database, storage: Storage, settings: Settings, principal: Principal,
-                        request: Request, purpose: str | None) -> dict:
+                        request: Request, purpose: str | None,
+                        guards: Mapping[str, Callable[[str], None]] | None = None) -> dict:
     if not principal.has_permission_anywhere("attachments:write"):
         raise Forbidden(code="PERMISSION_DENIED")
     if purpose is not None and purpose not in PURPOSES:
@@ -257,7 +259,7 @@ async def upload_staged(db: Database, storage: Storage, settings: Settings, prin
         return _staged_out(staged)
 
     return await _store(db, storage, settings, request, extension=None, part_names=("uploadFile", "file"),
-                        make_record=record, on_filename=check_part_name)
+                        make_record=record, on_filename=check_part_name, guards=guards)
 
 
 async def staged_metadata(session: AsyncSession, principal: Principal, attachment_id: str) -> dict:

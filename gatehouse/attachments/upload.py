@@ -4,7 +4,7 @@ the way, never buffered whole nor spooled to a temporary file."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from python_multipart.exceptions import MultipartParseError
@@ -54,9 +54,14 @@ def boundary_of(request: Request) -> bytes:
 class _Parts:
     """Collects parser events; the parser's callbacks are synchronous, the storage is not."""
 
-    def __init__(self, names: Collection[str], on_filename: Callable[[str], None] | None) -> None:
+    def __init__(self, names: Collection[str], on_filename: Callable[[str], None] | None,
+                 guards: Mapping[str, Callable[[str], None]] | None = None) -> None:
         self.names = names
         self.on_filename = on_filename
+        self.guards = guards or {}
+        self.guard: str | None = None  # the guard field being read, and its bytes so far
+        self.guard_value = b""
+        self.guarded: set[str] = set()  # guards already checked
         self.field = b""
         self.value = b""
         self.headers: dict[bytes, bytes] = {}
@@ -86,6 +91,10 @@ class _Parts:
         name = params.get(b"name", b"").decode("utf-8", "replace")
         if self.problem is not None:
             return
+        if name in self.guards and self.found is None and b"filename" not in params:
+            # a small text field checked before any file byte is taken (the console's CSRF token)
+            self.guard, self.guard_value = name, b""
+            return
         if name not in self.names:
             # like unknown JSON fields: a misspelt part name must not be silently ignored
             shown = name[:40]
@@ -98,6 +107,12 @@ class _Parts:
             self.problem = ValidationFailed([ErrorDetail(
                 field=name, code="DUPLICATE_FILE", message="Send exactly one file per upload.")])
             return
+        for missing in sorted(set(self.guards) - self.guarded):  # a guard that never came is checked as empty
+            try:
+                self.guards[missing]("")
+            except Exception as exc:
+                self.problem = exc
+                return
         filename = params.get(b"filename")
         if filename is None:
             self.problem = ValidationFailed([ErrorDetail(
@@ -118,18 +133,29 @@ class _Parts:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.active:
             self.pending.append(bytes(data[start:end]))
+        elif self.guard is not None and len(self.guard_value) <= 1024:
+            self.guard_value += data[start:end]
 
     def on_part_end(self) -> None:
         if self.active:
             self.complete = True
         self.active = False
+        if self.guard is not None and self.problem is None:
+            name, value, self.guard = self.guard, self.guard_value, None
+            self.guarded.add(name)
+            try:
+                self.guards[name](value.decode("utf-8", "replace"))
+            except Exception as exc:  # surfaced after parser.write returns
+                self.problem = exc
 
 
 async def receive(request: Request, writer: BlobWriter, *, part_names: Collection[str], max_bytes: int,
-                  sniffer: ContentSniffer, on_filename: Callable[[str], None] | None = None) -> Received:
-    """`on_filename` sees the file part's own filename before its content (and may refuse it)."""
+                  sniffer: ContentSniffer, on_filename: Callable[[str], None] | None = None,
+                  guards: Mapping[str, Callable[[str], None]] | None = None) -> Received:
+    """`on_filename` sees the file part's own filename before its content (and may refuse it).
+    `guards`: text parts allowed before the file, each checked (and able to refuse) as it ends."""
     boundary = boundary_of(request)
-    parts = _Parts(part_names, on_filename)
+    parts = _Parts(part_names, on_filename, guards)
     parser = MultipartParser(boundary, {
         "on_part_begin": parts.on_part_begin, "on_header_field": parts.on_header_field,
         "on_header_value": parts.on_header_value, "on_header_end": parts.on_header_end,

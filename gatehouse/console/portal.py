@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from gatehouse.attachments import repository as attachments
 from gatehouse.attachments import service as files
@@ -503,17 +503,24 @@ async def create_request(request: Request, p: PortalDep) -> Response:
 
 
 @router.post("/a/{account_id}/staged")
-async def upload_staged(request: Request, p: PortalDep, csrf: Annotated[str, Query(max_length=100)] = "") -> Response:
-    """A file to attach to the next request (seed 002's staged upload), owned by this person."""
-    csrf_ok(p, csrf)
+async def upload_staged(request: Request, p: PortalDep) -> Response:
+    """A file to attach to the next request (seed 002's staged upload), owned by this person. The
+    CSRF token is the form's first part, checked before a byte of the file is stored. The page's
+    script sends it in the background (JSON back) so what was typed in the form stays."""
+    enhanced = request.headers.get("x-requested-with") == "fetch"
     if not _same_origin(request):
         raise CsrfRefused()
     need(p, "attachments:write")
     s = request.app.state
     try:
-        done = await files.upload_staged(db_of(request), s.storage, s.settings, p.ctx.principal, request, None)
+        done = await files.upload_staged(db_of(request), s.storage, s.settings, p.ctx.principal, request, None,
+                                         guards={"csrf": lambda token: csrf_ok(p, token)})
     except GatehouseError as exc:
+        if enhanced:
+            return JSONResponse({"error": _said(exc)[:300]}, status_code=exc.status_code)
         return go(f"{p.base}/requests/new", upload_error=_said(exc)[:200])
+    if enhanced:
+        return JSONResponse({"id": done["attachmentId"], "name": done["attachmentName"], "size": done["attachmentSize"]})
     return go(f"{p.base}/requests/new", uploaded=done["attachmentName"][:100])
 
 

@@ -99,8 +99,49 @@ function focusBadge() {
   if (badge) { badge.focus(); }
 }
 
+// New request: a file is uploaded in the background and appears above, ticked, so nothing typed
+// in the request form is lost. Without this script the form posts and the page comes back.
+function stagedUpload() {
+  var form = document.querySelector("form[data-staged-upload]");
+  if (!form) { return; }
+  var ok = document.getElementById("upload-ok");
+  var bad = document.getElementById("upload-error");
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    ok.hidden = true; bad.hidden = true;
+    fetch(form.action, { method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" },
+                         credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) { bad.textContent = answer.error || "The upload was refused."; bad.hidden = false; return; }
+          var label = document.createElement("label");
+          label.className = "check";
+          var box = document.createElement("input");
+          box.type = "checkbox"; box.name = "attach"; box.value = answer.id; box.checked = true;
+          label.appendChild(box);
+          label.appendChild(document.createTextNode(" " + answer.name + " "));  // text, never markup
+          var size = document.createElement("span");
+          size.className = "muted";
+          size.textContent = "(" + (answer.size / 1024).toFixed(1) + " KiB)";
+          label.appendChild(size);
+          document.getElementById("staged-list").appendChild(label);
+          var none = document.getElementById("staged-none");
+          if (none) { none.hidden = true; }
+          ok.textContent = "Uploaded " + answer.name + ": ticked above.";
+          ok.hidden = false;
+          form.reset();
+        });
+      })
+      .catch(function () { bad.textContent = "The upload did not finish; try again."; bad.hidden = false; })
+      .then(function () { button.disabled = false; });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   focusBadge();
+  stagedUpload();
   enhanceForms(document);
   refreshRoster();
   autosubmit();
