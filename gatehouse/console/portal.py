@@ -426,10 +426,26 @@ def _label(where: str) -> str:
     return _LABELS.get(where, where)
 
 
+# The API's words for things, as this form names them (a person never saw "visitorType true").
+_FORM_WORDS = (
+    (" (visitorType true)", ""), (" (visitorType false)", ""), ("visitorType", "Escorted?"),
+    ("isExtendedVisitorBadge", "Extended badge"), ("visitorBadgeStartDate", "Badge from"),
+    ("visitorBadgeEndDate", "Badge until"), ("accessStartDate", "Access from"), ("accessEndDate", "Access until"),
+    ("escortFirstName", "Escort's first name"), ("escortLastName", "Escort's last name"),
+    ("emailNotifications", "Also notify"), ("must have at least 1 item", "needs at least one: tick one"),
+    ("must be a boolean (true or false)", "must be chosen"), ("is mandatory", "is needed"),
+    ("must not be true for an escorted visitor; extended badges are for unescorted visitors",
+     "is only for unescorted visitors"),
+)
+
+
 def _beside(d: ErrorDetail) -> str:
-    """The API's message without its "Payload '[0].visitors[1].visitorEmail'" head: the field is
-    already named by where the message stands."""
-    return re.sub(r"^Payload '[^']*' ", "", d.message)
+    """The API's message in the form's words, without its "Payload '[0].visitors[1].visitorEmail'"
+    head: the field is already named by where the message stands."""
+    text = re.sub(r"^(Payload|Mandatory payload) '[^']*' ", "", d.message)
+    for api, form in _FORM_WORDS:
+        text = text.replace(api, form)
+    return text
 
 
 async def _create_page(request: Request, p: Portal, form: dict[str, Any], errors: dict[str, list[str]],
@@ -597,7 +613,8 @@ async def bulk_preview(request: Request, p: PortalDep, import_id: str) -> Respon
     rows = json.loads(imp.rows_json)
     state = bulk.progress(imp)
     return show(request, p, "portal/bulk_preview.html", imp=imp, rows=rows, bad=[r for r in rows if r["problems"]],
-                state=state, groups=len(json.loads(imp.groups_json)))
+                state=state, groups=len(json.loads(imp.groups_json)),
+                good=[o for o in bulk.outcomes(imp) if o["ok"]])
 
 
 @router.post("/a/{account_id}/bulk/{import_id}/run")

@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -41,8 +41,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("company", "The company the visitor represents", "Acme Cabling"),
     ("site", "Site code, one of your account's sites", "IAD024"),
     ("locations", "Location names at that site, separated by ';'", "ABC Cage F150-B"),
-    ("badgeStartDate", "First day, yyyy-MM-dd, in the site's time zone", "2026-12-01"),
-    ("badgeEndDate", "Last day, yyyy-MM-dd", "2026-12-02"),
+    ("badgeStartDate", "First day, yyyy-MM-dd, in the site's time zone", "(a week from today)"),
+    ("badgeEndDate", "Last day, yyyy-MM-dd", "(the day after)"),
     ("escorted", "yes or no", "yes"),
     ("escortFirstName", "Mandatory when escorted", "Sam"),
     ("escortLastName", "Mandatory when escorted", "Smith"),
@@ -72,7 +72,10 @@ def template_csv() -> str:
     out = io.StringIO()
     writer = csvout.Writer(out)
     writer.header(NAMES)
-    writer.row([example for _, _, example in COLUMNS])
+    # the sample's dates are always ahead: a week from today, and the day after
+    start = date.today() + timedelta(days=7)
+    dated = {"badgeStartDate": start.isoformat(), "badgeEndDate": (start + timedelta(days=1)).isoformat()}
+    writer.row([dated.get(name, example) for name, _, example in COLUMNS])
     return out.getvalue()
 
 
@@ -311,8 +314,9 @@ async def run(db: Database, ctx: AccountContext, import_id: str, max_groups: int
     return progress(await load(db, ctx, import_id))
 
 
-def result_csv(imp: BulkImport) -> str:
-    """One line per row of the file: its line, visitor, and the work order created or why not."""
+def outcomes(imp: BulkImport) -> list[dict[str, Any]]:
+    """Each line of the file with what became of it: `workOrder` once created, else `result` says
+    why not or that it waits ("will be created" before the run)."""
     rows = json.loads(imp.rows_json)
     groups = json.loads(imp.groups_json)
     results = json.loads(imp.results_json)
@@ -321,19 +325,30 @@ def result_csv(imp: BulkImport) -> str:
         outcome = results.get(str(index))
         for position, number in enumerate(group["rows"]):
             if outcome is None:
-                by_row[number] = ("", "not submitted yet")
+                by_row[number] = ("", "will be created")
             elif outcome.get("error"):
                 by_row[number] = ("", outcome["error"])
             else:
                 by_row[number] = (outcome["workOrders"][position], "created")
-    out = io.StringIO()
-    writer = csvout.Writer(out)
-    writer.header(["line", "visitorFirstName", "visitorLastName", "visitorEmail", "site", "workOrderId", "result"])
+    out = []
     for r in rows:
         wo, result = by_row.get(r["n"], ("", "; ".join(r["problems"]) or "not created"))
         v = r["values"]
-        writer.row([r["n"], v.get("visitorFirstName", ""), v.get("visitorLastName", ""), v.get("visitorEmail", ""),
-                    v.get("site", ""), wo, result])
+        out.append({"line": r["n"], "firstName": v.get("visitorFirstName", ""), "lastName": v.get("visitorLastName", ""),
+                    "email": v.get("visitorEmail", ""), "site": v.get("site", ""),
+                    "dates": f"{v.get('badgeStartDate', '')} to {v.get('badgeEndDate', '')}",
+                    "workOrder": wo, "result": result, "ok": not r["problems"]})
+    return out
+
+
+def result_csv(imp: BulkImport) -> str:
+    """One line per row of the file: its line, visitor, and the work order created or why not."""
+    out = io.StringIO()
+    writer = csvout.Writer(out)
+    writer.header(["line", "visitorFirstName", "visitorLastName", "visitorEmail", "site", "workOrderId", "result"])
+    for o in outcomes(imp):
+        writer.row([o["line"], o["firstName"], o["lastName"], o["email"], o["site"], o["workOrder"],
+                    "not submitted yet" if o["result"] == "will be created" else o["result"]])
     return out.getvalue()
 
 

@@ -134,3 +134,23 @@ async def test_an_unescorted_visitor_with_a_standard_badge_from_csv_and_form_is_
         wo = r.json()["workOrder"][0]["workOrderId"]
         t = (await client.get(f"/v1/facility-access/access-tickets/{wo}", headers=caller.headers)).json()
         assert t["visitorBadgeType"] == "Visitor Access (Unescorted)"
+
+
+def test_the_templates_sample_dates_are_ahead():
+    from datetime import date
+
+    sample = list(csv.DictReader(io.StringIO(bulk.template_csv())))[0]
+    assert date.fromisoformat(sample["badgeStartDate"]) > date.today()
+    assert date.fromisoformat(sample["badgeEndDate"]) > date.fromisoformat(sample["badgeStartDate"])
+
+
+def test_outcomes_show_what_will_be_created_then_the_work_orders():
+    rows = [{"n": 2, "label": "", "problems": [], "values": _row(1)},
+            {"n": 3, "label": "", "problems": ["site: not granted"], "values": _row(2)}]
+    imp = SimpleNamespace(rows_json=json.dumps(rows), groups_json=json.dumps([{"rows": [2], "request": {}}]),
+                          results_json="{}")
+    before = bulk.outcomes(imp)  # type: ignore[arg-type]
+    assert [(o["line"], o["ok"], o["result"]) for o in before] == [(2, True, "will be created"),
+                                                                   (3, False, "site: not granted")]
+    imp.results_json = json.dumps({"0": {"workOrders": ["WO1000001"]}})
+    assert bulk.outcomes(imp)[0]["workOrder"] == "WO1000001"  # type: ignore[arg-type]
