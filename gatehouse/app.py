@@ -22,6 +22,7 @@ from gatehouse.kit.db import Database
 from gatehouse.wiring import install_fanouts
 from gatehouse.wiring import build_worker
 from gatehouse.kit.errors import install_error_handlers
+from gatehouse.kit.docs import install as install_docs
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import Load, RequestContextMiddleware
 from gatehouse.kit.openapi import install_openapi, operation_id
@@ -35,8 +36,8 @@ from gatehouse.audit.endpoints import router as events_router
 from gatehouse.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """\
-Facility (visitor) access and work-order attachments, wire-compatible with the operator APIs in
-`shared/seeds/`. Everything Gatehouse adds beyond those APIs is marked `x-gatehouse-addition: true`.
+Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's
+FacilityAccess-v1 and Attachments APIs. Everything Gatehouse adds beyond those APIs is marked `x-gatehouse-addition: true`.
 Errors always use the envelope `{"error": {correlationId, type, code, message, details}}`.
 """
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     install_error_handlers(app)
+    install_docs(app)
     install_console(app)
     install_openapi(app)
     observe = None

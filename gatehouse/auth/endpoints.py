@@ -16,13 +16,14 @@ from gatehouse.kit.errors import BadRequest, error_responses
 from gatehouse.kit.validation import JsonBody
 from gatehouse.kit.deps import SettingsDep
 
-router = APIRouter(tags=["Authentication"])
+router = APIRouter()  # tags per route: /v1/accounts is listed once, under Accounts
 
 _oauth_body = JsonBody(OAuthTokenRequest, name="OAuthTokenRequest")
 
 
 @router.post(
     "/v2/auth/token",
+    tags=["Authentication"],
     response_model=TokenResponse,
     summary="Issue an access token (client credentials, form-encoded)",
     responses=error_responses(400, 401, 413, 415, 429),
@@ -42,6 +43,7 @@ async def token_v2(
 
 @router.post(
     "/oauth2/v1/token",
+    tags=["Authentication"],
     response_model=OAuthTokenResponse,
     summary="Issue an access token (client credentials, JSON; operator B's style)",
     responses=error_responses(400, 401, 413, 415, 429),

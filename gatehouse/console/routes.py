@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.staticfiles import StaticFiles
@@ -390,6 +390,12 @@ def install(app) -> None:  # type: ignore[no-untyped-def]
 
     app.include_router(router)
     portal.install(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:  # browsers ask for it at the root, on every page
+        return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     app.mount("/console/static", static, name="console-static")
 
     async def on_redirect(request: Request, exc: Redirect) -> Response:
