@@ -9,9 +9,24 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade "pip>=24" 2>&1 | grep -v '^WARNING: Location' || true
-# A regular (not editable) install: quiet, and it proves the templates ship as package data.
-.venv/bin/python -m pip install -q -c constraints.txt '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+# Editable, as the README's first command installs it: running the tests never swaps the
+# `gatehouse` a newcomer runs for a copy of the code as it was.
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis, playwright" # fail loudly if install failed
+# The wheel a regular install gets carries the templates, migrations and static files.
+WHEEL_DIR=$(mktemp -d)
+.venv/bin/python -m pip wheel -q --no-deps -c constraints.txt -w "$WHEEL_DIR" . 2>&1 | grep -v '^WARNING' || true
+.venv/bin/python - "$WHEEL_DIR" <<'PYEOF'
+import glob, sys, zipfile
+names = zipfile.ZipFile(glob.glob(sys.argv[1] + "/gatehouse-*.whl")[0]).namelist()
+needed = ["gatehouse/console/templates/base.html", "gatehouse/console/static/console.js",
+          "gatehouse/console/static/favicon.ico", "gatehouse/console/templates/portal/new.html",
+          "gatehouse/notifications/templates/visitor_pass.html",
+          "gatehouse/migrations/versions/0008_sign_in_throttles.py"]
+missing = [n for n in needed if n not in names]
+sys.exit(f"the wheel lacks {missing}" if missing else 0)
+PYEOF
+rm -rf "$WHEEL_DIR"
 
 # The client generator lives in its own venv: it pins a typer older than Gatehouse's own.
 if [ ! -x .tools/bin/openapi-python-client ]; then

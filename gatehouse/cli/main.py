@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from gatehouse.cli.admin import app as admin_app
-from gatehouse.kit.cli import fail, load_settings
+from gatehouse.kit.cli import fail, load_settings, require_database
 from gatehouse.operators.cli import app as ops_app
 from gatehouse.wiring import install_fanouts
 
@@ -96,6 +96,7 @@ def worker(
     _configure_logging(settings.log_level)
     if migrate:
         _upgrade(settings)
+    require_database(settings)  # one line and a non-zero exit, not a loop of tracebacks
     from gatehouse.wiring import start_metrics
 
     start_metrics(settings)  # its own GATEHOUSE_METRICS_PORT: deliveries and jobs of this process

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from pydantic import ValidationError
 
@@ -36,9 +38,45 @@ def load_settings(**overrides: Any) -> Settings:
         raise  # unreachable
 
 
+def database_label(settings: Settings) -> str:
+    """The configured database as a person would name it: the file, or the URL without its password."""
+    if settings.is_sqlite:
+        return str(settings.effective_database_url.split(":///", 1)[-1])
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True).replace("+asyncpg", "")
+
+
+def require_database(settings: Settings) -> None:
+    """Commands that work on an existing installation refuse, in one line, to start where there is
+    none: no SQLite file is created in whatever folder the command was typed, no database is
+    guessed at, and an unreachable one is named as the database."""
+    if settings.is_sqlite:
+        path = Path(database_label(settings))
+        if not path.exists():
+            fail(f"no Gatehouse database at {path}: start one with 'gatehouse demo' or 'gatehouse db upgrade', "
+                 "or point GATEHOUSE_DATA_DIR or GATEHOUSE_DATABASE_URL at yours")
+        return
+
+    async def probe() -> None:
+        db = Database(settings)
+        try:
+            async with db.read() as session:
+                await session.execute(text("SELECT 1"))
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 15))
+    except Exception as exc:  # noqa: BLE001 - whatever the driver raises, one line naming the database
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        fail(f"cannot reach the database {database_label(settings)}: {reason}")
+
+
 def run_db(fn: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run `fn` against the configured database, turning every expected failure into one line."""
     settings = settings or load_settings()
+    require_database(settings)
 
     async def main() -> T:
         context.current_actor.set(ADMIN)  # changes made from the server's shell
@@ -56,7 +94,9 @@ def run_db(fn: Callable[[Database], Awaitable[T]], settings: Settings | None = N
         fail(f"conflicts with existing data ({str(exc.orig).splitlines()[0]})")
     except OperationalError as exc:
         fail(f"database error: {str(exc.orig).splitlines()[0]} (has 'gatehouse db upgrade' been run?)")
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        fail(f"{exc} (database {database_label(settings)})")
+    except ValueError as exc:
         fail(str(exc))
     raise AssertionError("unreachable")
 
