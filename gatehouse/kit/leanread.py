@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gatehouse.config import Settings
+from gatehouse.kit.connlost import is_connection_lost
 
 
 class LeanReader:
@@ -47,7 +48,19 @@ class LeanReader:
         if self.is_sqlite:
             return self._sqlite().execute(sqlite_sql, args).fetchall()
         pool = await self.pg_pool()
-        return await pool.fetch(pg_sql, *args)
+        try:
+            return await pool.fetch(pg_sql, *args)
+        except Exception as exc:
+            if not is_connection_lost(exc):
+                raise
+            # The server dropped our connections (restart, terminate): every idle one is stale too.
+            # Replace them all, and read again once: a read is safe to repeat.
+            self.connections_lost()
+            return await pool.fetch(pg_sql, *args)
+
+    def connections_lost(self) -> None:
+        if self._pool is not None:
+            self._pool.expire_connections()
 
     async def fetchrow(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Mapping[str, Any] | None:
         rows = await self.fetch(sqlite_sql, pg_sql, *args)

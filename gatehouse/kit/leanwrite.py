@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Integer, Table
 
+from gatehouse.kit.connlost import is_connection_lost
+
 if TYPE_CHECKING:
     from gatehouse.kit.db import Database
 
@@ -147,6 +149,10 @@ class LeanWriter:
                 await pool.execute(sql, *args)
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise Conflicted(str(exc)) from exc
+            except Exception as exc:
+                if is_connection_lost(exc):  # not retried here: the middleware answers 503 + Retry-After
+                    self._db.reader.connections_lost()
+                raise
         if outbox:
             for wake in self._db.on_outbox_commit:
                 wake()

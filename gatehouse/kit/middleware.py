@@ -13,6 +13,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.kit import context
+from gatehouse.kit.connlost import is_connection_lost
 from gatehouse.kit.errors import envelope
 
 _VALID_CID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
@@ -37,6 +38,20 @@ CONSOLE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
 ]
+
+
+def _empty_body_then(receive: Receive) -> Receive:
+    """A GET's body again (it has none) for a replay, then the connection's own messages."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return again
 
 
 class Load:
@@ -94,17 +109,31 @@ class RequestContextMiddleware:
 
         self.load.active += 1
         try:
-            await self.app(scope, receive, send_with_cid)
-        except Exception:
-            # Logged with its traceback server-side; the client sees only the envelope.
-            error_log.exception("unhandled error", extra={"correlation_id": cid})
+            try:
+                await self.app(scope, receive, send_with_cid)
+            except Exception as exc:
+                # A database connection that went away (restart, pg_terminate_backend): the pools
+                # have replaced theirs by now, so a request that changes nothing is simply run again.
+                if status != 0 or scope["method"] not in ("GET", "HEAD") or not is_connection_lost(exc):
+                    raise
+                access_log.warning("database connection lost; the %s is run again", scope["method"])
+                await self.app(scope, _empty_body_then(receive), send_with_cid)
+        except Exception as exc:
+            lost = is_connection_lost(exc)
+            if lost:  # a change that did not commit: the client may send it again in a moment
+                error_log.warning("database connection lost", extra={"correlation_id": cid})
+            else:  # logged with its traceback server-side; the client sees only the envelope
+                error_log.exception("unhandled error", extra={"correlation_id": cid})
             if status == 0:
-                body = json.dumps(envelope(cid, 500, "INTERNAL_ERROR", "An unexpected error occurred.")).encode()
-                await send_with_cid({
-                    "type": "http.response.start", "status": 500,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())],
-                })
+                code, answer = (503, envelope(cid, 503, "DATABASE_UNAVAILABLE", "The database connection was lost before "
+                                              "the change was confirmed. Retry in a moment (a create sent again with "
+                                              "the same Idempotency-Key is never made twice).")) if lost else \
+                    (500, envelope(cid, 500, "INTERNAL_ERROR", "An unexpected error occurred."))
+                body = json.dumps(answer).encode()
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                if lost:
+                    headers.append((b"retry-after", b"1"))
+                await send_with_cid({"type": "http.response.start", "status": code, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
             status = status or 500
         finally:
