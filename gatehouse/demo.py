@@ -138,7 +138,7 @@ async def _ensure_app(session, user_id: int, saved: dict | None) -> DemoCredenti
         app = (await session.execute(select(App).where(App.client_id == saved["client_id"]))).scalar_one_or_none()
         if app is None:
             await auth.create_app(session, user_id, "demo", saved["client_id"], saved["client_secret"])
-        elif not auth.verify_secret(app.secret_hash, saved["client_secret"]):
+        elif not await auth.app_secret_matches(session, app, saved["client_secret"]):
             await auth.rotate_secret(session, app.client_id, saved["client_secret"])
         return DemoCredential(saved["client_id"], saved["client_secret"])
     created = await auth.create_app(session, user_id, "demo")

@@ -46,3 +46,13 @@ class SignInThrottle(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+
+class ServerKey(Base):
+    """Keys made once per installation and shared by every process through the database: the key
+    of client-secret hashes (HMAC-SHA256). Made at first use, never rotated by the service."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
@@ -30,6 +30,10 @@ async def app_and_user(session: AsyncSession, client_id: str):  # type: ignore[n
 async def first_account_of(session: AsyncSession, user_id: int) -> str | None:
     return (await session.execute(select(AccountMembership.account_id).where(AccountMembership.user_id == user_id)
                                   .order_by(AccountMembership.account_id).limit(1))).scalar()
+
+
+async def set_secret_hash(session: AsyncSession, app_id: int, secret_hash: str) -> None:
+    await session.execute(update(App).where(App.id == app_id).values(secret_hash=secret_hash))
 
 
 async def drop_tokens_of_app(session: AsyncSession, app_id: int) -> None:

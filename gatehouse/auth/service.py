@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 from gatehouse.accounts.models import User
-from gatehouse.auth import repository
+from gatehouse.auth import client_secrets, repository
 from gatehouse.auth.models import AccessToken, App
 from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.auth.principal import Membership, Principal
@@ -26,9 +26,8 @@ from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit import lockout
 from gatehouse.kit.errors import NotFound, TooManyRequests, Unauthorized
 
-# OWASP's argon2id floor (19 MiB, t=2): slow enough for secrets, paid only at token issue.
+# OWASP's argon2id floor (19 MiB, t=2): people's passwords (client secrets: client_secrets.py).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-_DUMMY_HASH = _hasher.hash("gatehouse-dummy-secret")
 
 
 def hash_secret(secret: str) -> str:
@@ -40,6 +39,13 @@ def verify_secret(secret_hash: str, secret: str) -> bool:
         return _hasher.verify(secret_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def app_secret_matches(session: AsyncSession, app: App, secret: str) -> bool:
+    """An app's secret, whichever hash it is stored with (keyed SHA-256, or argon2id from before)."""
+    if client_secrets.is_keyed(app.secret_hash):
+        return client_secrets.matches(await client_secrets.key(session), app.secret_hash, secret)
+    return await asyncio.to_thread(verify_secret, app.secret_hash, secret)
 
 
 def token_digest(token: str) -> str:
@@ -68,7 +74,7 @@ async def create_app(session: AsyncSession, user_id: int, name: str = "default",
                      client_id: str | None = None, client_secret: str | None = None) -> AppCredentials:
     client_id = client_id or new_client_id()
     client_secret = client_secret or new_client_secret()
-    secret_hash = await asyncio.to_thread(hash_secret, client_secret)
+    secret_hash = client_secrets.digest(await client_secrets.key(session), client_secret)
     app = App(client_id=client_id, secret_hash=secret_hash, user_id=user_id, name=name, enabled=True,
               failed_attempts=0)
     session.add(app)
@@ -95,7 +101,7 @@ async def rotate_secret(session: AsyncSession, client_id: str, new_secret: str |
     """A new secret; every token issued under the old one stops working at once."""
     app = await get_app_by_client_id(session, client_id)
     secret = new_secret or new_client_secret()
-    app.secret_hash = await asyncio.to_thread(hash_secret, secret)
+    app.secret_hash = client_secrets.digest(await client_secrets.key(session), secret)
     await lockout.reset(session, App, app.id)
     await repository.drop_tokens_of_app(session, app.id)
     await bump_security_epoch(session)
@@ -133,46 +139,56 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
         raise _invalid_client()
     async with db.read() as session:
         row = await repository.app_and_user(session, client_id)
+        keyed = await client_secrets.key(session) if row is None or client_secrets.is_keyed(row[0].secret_hash) \
+            else None
     if row is None:
-        # Same cost as a real check, so response time does not reveal which client ids exist.
-        await asyncio.to_thread(verify_secret, _DUMMY_HASH, client_secret)
+        # the same work as a real check, so the answer's timing does not tell which client ids exist
+        client_secrets.matches(keyed or b"", client_secrets.digest(keyed or b"", ""), client_secret)
         await _refused(db, client_id, None, "unknown_client")
         raise _invalid_client()
     app, user = row
-    # Count the attempt before the secret is checked: a burst of concurrent guesses each takes
-    # a numbered try from the database, and only the first `lockout_failures` get verified.
-    attempt = await lockout.take(db, App, app.id, limit=settings.lockout_failures)
-    now = utcnow()
-    if attempt.retry_after is not None:
-        await _refused(db, client_id, user, "locked")
-        raise TooManyRequests(
-            f"Too many failed attempts for this client; try again in {attempt.retry_after} seconds.",
-            code="CLIENT_LOCKED", headers={"Retry-After": str(attempt.retry_after)},
-        )
-    if attempt.over_limit:
-        await _refused(db, client_id, user, "too_many_attempts")
-        # More tries at once than a run of failures may have: refused unverified. A legitimate burst
-        # retries after a second (the successes reset the count); a guessing burst gets no more tries.
-        raise TooManyRequests("Too many concurrent attempts for this client; try again shortly.",
-                              code="CLIENT_LOCKED", headers={"Retry-After": "1"})
-    ok = await asyncio.to_thread(verify_secret, app.secret_hash, client_secret)
+    # The check first (a keyed hash: microseconds), then the lock-out counts failures only
+    # (kit/lockout.py): correct secrets arriving together all succeed; wrong ones lock at the limit.
+    if keyed is not None:
+        ok = client_secrets.matches(keyed, app.secret_hash, client_secret)
+    else:  # an argon2id hash from before: checked as it was, and replaced below once it matched
+        ok = await asyncio.to_thread(verify_secret, app.secret_hash, client_secret)
     if not ok:
+        failed = await lockout.failure(db, App, app.id, limit=settings.lockout_failures,
+                                       seconds=settings.lockout_seconds)
+        if failed.refused:
+            await _refused(db, client_id, user, "locked")
+            raise _client_locked(failed.retry_after or 1)
         await _refused(db, client_id, user, "wrong_secret")
-        if await lockout.failed(db, App, app.id, attempt, seconds=settings.lockout_seconds):
+        if failed.locked_now:
             await _locked(db, settings, client_id, user)
         raise _invalid_client()
+    locked = lockout.retry_after(app.locked_until)
+    if locked is not None:
+        await _refused(db, client_id, user, "locked")
+        raise _client_locked(locked)
     if not app.enabled or user.disabled:
         await _refused(db, client_id, user, "disabled")
         raise _invalid_client()
+    now = utcnow()
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
     async with db.write() as session:
-        await lockout.succeeded(session, App, app.id, attempt)
+        if app.failed_attempts:
+            await lockout.clear(session, App, app.id)
+        if keyed is None:
+            await repository.set_secret_hash(session, app.id, client_secrets.digest(
+                await client_secrets.key(session), client_secret))
         session.add(AccessToken(token_hash=token_digest(token), app_id=app.id, created_at=now, expires_at=expires_at))
         principal = await load_principal(session, app.id, user, expires_at, app.client_id)
     scope = "operator" if principal.is_operator else " ".join(
         sorted({p for m in principal.memberships.values() for p in m.permissions}))
     return IssuedToken(token, settings.token_ttl_seconds, principal, scope)
+
+
+def _client_locked(retry: int) -> TooManyRequests:
+    return TooManyRequests(f"Too many failed attempts for this client; try again in {retry} seconds.",
+                           code="CLIENT_LOCKED", headers={"Retry-After": str(retry)})
 
 
 async def _locked(db: Database, settings: Settings, client_id: str, user: User) -> None:

@@ -1,10 +1,14 @@
 """One lock-out mechanism for everything that checks a secret (client secrets, console passwords).
+The counter lives on any mapped class with `failed_attempts` and `locked_until` columns, keyed by
+its primary key; every change to it is one atomic UPDATE … RETURNING, so processes agree.
 
-Each try takes a numbered attempt from the database *before* the secret is checked (one atomic
-UPDATE … RETURNING), so a burst spread over any number of processes gets at most `limit`
-verifications; the last allowed failure locks for `seconds`; a success takes back its own number
-and those below it. The counter lives on any mapped class with `failed_attempts` and
-`locked_until` columns, keyed by its primary key."""
+Two ways to use it, by what a check costs:
+- a guessable secret with a slow hash (people's passwords, argon2id): each try takes a numbered
+  attempt *before* the check (`take`), so a burst over any number of processes gets at most `limit`
+  checks; the last allowed failure locks (`failed`); a success takes back its number (`succeeded`);
+- a 256-bit random secret with a keyed hash (client secrets, microseconds): the check comes first,
+  and only failures are counted (`failure`): the `limit`-th locks, the ones after it are refused;
+  correct secrets are never refused for arriving together, only while locked."""
 
 from __future__ import annotations
 
@@ -81,6 +85,51 @@ async def succeeded(session: AsyncSession, model: Any, key: Any, attempt: Attemp
     up_to = attempt.number
     await session.execute(update(model).where(pk == key, model.locked_until.is_(None)).values(
         failed_attempts=case((model.failed_attempts > up_to, model.failed_attempts - up_to), else_=0)))
+
+
+@dataclass(frozen=True)
+class Failure:
+    number: int
+    retry_after: int | None  # locked (by this failure or before it): whole seconds left
+    locked_now: bool  # this failure was the limit-th: it is answered as a failure, the lock starts
+
+    @property
+    def refused(self) -> bool:
+        """Already locked when it came: answered as locked, not as a wrong secret."""
+        return self.retry_after is not None and not self.locked_now
+
+
+async def failure(db: Database, model: Any, key: Any, *, limit: int, seconds: int) -> Failure:
+    """Count one failed check: an expired lock starts a new run; the `limit`-th failure locks; one
+    while locked is counted past the limit (so it is told apart from the one that locked)."""
+    now = utcnow()
+    pk = _pk(model)
+    active = model.locked_until.is_not(None) & (model.locked_until > now)
+    expired = model.locked_until.is_not(None) & (model.locked_until <= now)
+    count = case((expired, 1), else_=model.failed_attempts + 1)
+    async with db.write() as session:
+        number, locked_until = (await session.execute(update(model).where(pk == key).values(
+            failed_attempts=count,
+            locked_until=case((active, model.locked_until), (count >= limit, now + timedelta(seconds=seconds)),
+                              else_=None),
+        ).returning(model.failed_attempts, model.locked_until))).one()
+    return Failure(number, retry_after(locked_until), number == limit)
+
+
+def retry_after(locked_until: Any) -> int | None:
+    """Seconds left of a lock read with its row, or None when there is none."""
+    now = utcnow()
+    if locked_until is None or locked_until <= now:
+        return None
+    return max(1, int((locked_until - now).total_seconds() + 0.999))
+
+
+async def clear(session: AsyncSession, model: Any, key: Any) -> None:
+    """A correct secret ends a run of failures (never a lock that started meanwhile)."""
+    now = utcnow()
+    await session.execute(update(model).where(
+        _pk(model) == key, model.failed_attempts != 0,
+        model.locked_until.is_(None) | (model.locked_until <= now)).values(failed_attempts=0, locked_until=None))
 
 
 async def reset(session: AsyncSession, model: Any, key: Any) -> None:

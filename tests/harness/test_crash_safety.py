@@ -23,18 +23,20 @@ from tests.net import free_port, wait_healthy
 
 
 
-def start_server(settings, port: int) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+def start_server(settings, port: int, log: Path | None = None) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     env = {**os.environ, "GATEHOUSE_DATABASE_URL": settings.effective_database_url,
            "GATEHOUSE_DATA_DIR": str(settings.data_dir), "GATEHOUSE_JOBS_ENABLED": "true",
            "GATEHOUSE_LOG_LEVEL": "WARNING",
            # short, so the restart's sweep may take what the killed process left (its heartbeats stopped)
            "GATEHOUSE_UPLOAD_HEARTBEAT_SECONDS": "0.5", "GATEHOUSE_PENDING_BLOB_GRACE_SECONDS": "2"}
+    # the server's errors go to `log` when given, so a failure shows the traceback behind a 500
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "gatehouse", "serve", "--port", str(port), "--no-migrate"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=out, stderr=out)
     return wait_healthy(proc, port)
 
 
-async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, db):
+async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, db, tmp_path):
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
     wo_for_files = None
@@ -44,7 +46,8 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, d
         blobs_before = set((await s.execute(select(Blob.id))).scalars())
     files_before = {p.name for p in root.rglob("*") if p.is_file()} if root.exists() else set()
     port = free_port()
-    proc = await asyncio.to_thread(start_server, settings, port)
+    log = tmp_path / "server.log"
+    proc = await asyncio.to_thread(start_server, settings, port, log)
     base = f"http://127.0.0.1:{port}"
     created: list[str] = []
     uploaded: list[tuple[str, str, str]] = []  # (ticket, attachment id, sha256)
@@ -98,7 +101,7 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, d
             proc.kill()
     assert created and (uploaded or staged), "the load never got going"
     await asyncio.sleep(2.5)  # the dead uploads' heartbeats are now older than the grace period
-    proc = await asyncio.to_thread(start_server, settings, port)  # restart: sweeps what the crash left
+    proc = await asyncio.to_thread(start_server, settings, port, log)  # restart: sweeps what the crash left
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as c:
             for wo in created:
@@ -106,10 +109,12 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(settings, factory, d
                 assert r.status_code == 200 and r.json()["site"][0]["locations"], wo
             for wo, att_id, sha in uploaded:
                 r = await c.get(f"/v1/attachments/{wo}/file/{att_id}", headers=caller.headers)
-                assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == sha
+                assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == sha, (
+                    r.status_code, log.read_text()[-4000:])
             for sid, sha in staged:
                 r = await c.get(f"/v1/attachments/{sid}/file", headers=caller.token_headers)
-                assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == sha
+                assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == sha, (
+                    r.status_code, log.read_text()[-4000:])
     finally:
         proc.terminate()
         proc.wait(10)
