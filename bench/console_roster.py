@@ -29,7 +29,7 @@ def main() -> None:
 def figure(kind: str, pg: str, tickets: int) -> str:
     from gatehouse.config import Settings
     from gatehouse.demo import seed_demo
-    from gatehouse.facility_access.service import site_today
+    from gatehouse.kit.sitetime import site_today
     from gatehouse.kit.db import Database
     from gatehouse.migrations.runner import upgrade
 

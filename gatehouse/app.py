@@ -17,11 +17,11 @@ from gatehouse.auth.service import AuthCache
 from gatehouse.config import Settings
 from gatehouse.attachments.service import sweep_pending_blobs
 from gatehouse.attachments.storage import open_storage
-from gatehouse.console.routes import install as install_console
+from gatehouse.console.pages import install as install_console
 from gatehouse.kit.db import Database
 from gatehouse.wiring import install_fanouts
 from gatehouse.wiring import build_worker
-from gatehouse.kit.errors import install_error_handlers
+from gatehouse.kit.handlers import install_error_handlers
 from gatehouse.kit.docs import install as install_docs
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import Load, RequestContextMiddleware

@@ -131,7 +131,7 @@ async def make_ticket(db: Database, tenant: Tenant, *, status: str = "Approved",
     site = site or next(iter(tenant.sites))
     loc_name = tenant.sites[site][0]
     user = tenant.users[requester] if requester else next(iter(tenant.users.values()))
-    from gatehouse.facility_access.service import site_today
+    from gatehouse.kit.sitetime import site_today
     from gatehouse.sites.models import Site
 
     async with db.read() as s:

@@ -11,17 +11,17 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 from gatehouse.accounts.models import OperatorSite, User
+from gatehouse.auth.models import SignInThrottle
 from gatehouse.auth.service import hash_secret, verify_secret
 from gatehouse.config import Settings
-from gatehouse.auth.models import SignInThrottle
 from gatehouse.console.models import ConsoleLogin, ConsoleSession
 from gatehouse.events import service as events
 from gatehouse.kit import lockout
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, NotFound
+from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 
 IDLE_TIMEOUT = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.facility_access.models import WorkOrder
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from gatehouse.kit import context
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import Conflict

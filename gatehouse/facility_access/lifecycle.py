@@ -37,7 +37,21 @@ class Status(StrEnum):
 FINAL = frozenset({Status.COMPLETED, Status.DENIED, Status.CANCELLED})
 # Statuses in which a ticket may still be edited, commented on or given attachments.
 OPEN = frozenset(Status) - FINAL
+# Statuses in which the visitor holds a pass (it was mailed on approval): a cancellation voids it.
+PASS_ISSUED = frozenset({Status.APPROVED, Status.IN_PROGRESS})
+
+
+def is_open(status: str) -> bool:
+    return status in OPEN
+
+
+def can_decide(status: str) -> bool:
+    """Whether an approver may still approve or deny."""
+    return target_of(status, Action.APPROVE) is not None
 # What the desk's roster shows unless asked for a status: visitors it can expect or has seen.
+# The desk's roster, grouped: who is expected, who is on site, who is done.
+ROSTER_GROUPS = (("expected", "Expected", (Status.APPROVED, Status.PENDING)),
+                 ("on_site", "On site", (Status.IN_PROGRESS,)), ("done", "Done", (Status.COMPLETED,)))
 ROSTER_DEFAULT = [Status.PENDING.value, Status.APPROVED.value, Status.IN_PROGRESS.value, Status.COMPLETED.value]
 
 

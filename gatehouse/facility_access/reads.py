@@ -1,5 +1,5 @@
 """The hot reads of tickets (SPEC §7): the detail and the list, each one query through the lean
-reader, rendered by the same presenter as every other ticket (`service.render_ticket`). Scoped to
+reader, rendered by the same presenter as every other ticket (`presenter.render_ticket`). Scoped to
 the account in the statement itself, like every other lookup."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _VIEW_PG = _DETAIL_PG.replace(" AND w.account_id = $2", "").replace(
 
 
 def _render(row: Any) -> dict[str, Any]:
-    from gatehouse.facility_access.service import render_ticket
+    from gatehouse.facility_access.presenter import render_ticket
 
     ticket = SimpleNamespace(**dict(row))
     locations = [SimpleNamespace(**loc) for loc in json.loads(row["locations_json"])]

@@ -6,10 +6,8 @@ from typing import Any
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import lru_cache, partial
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,225 +20,23 @@ from gatehouse.facility_access import idempotency, lifecycle, repository
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
-from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn, is_email
+from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
 from gatehouse.facility_access import reads
+from gatehouse.facility_access.presenter import render_ticket, title_of
+from gatehouse.facility_access.rules import (Planned, load_sites, normalise_emails,
+                                             validate)
+from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.leanwrite import Conflicted, Statement
 from gatehouse.kit.leanwrite import insert as lean_insert
 from gatehouse.sites.models import Site
 from gatehouse.accounts.repository import account_auto_approves
-from gatehouse.sites.repository import granted_site, granted_site_lean
-
-MAX_COMBINATIONS = 10
-BADGE_START_MAX_DAYS = 90
-BADGE_LENGTH_MAX_DAYS = 365
-EXTENDED_BADGE_MAX_DAYS = 30
-
-
-@lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def earliest_today(now: datetime | None = None) -> date:
-    """The date in the last time zone to reach a new day (UTC-12): a date before it is past everywhere."""
-    return ((now or utcnow()) - timedelta(hours=12)).date()
-
-
-def site_today(timezone: str, now: datetime | None = None) -> date:
-    """Today's date at a site: `now` is naive UTC."""
-    now = now or utcnow()
-    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(timezone)).date()
-
+from gatehouse.sites.repository import granted_site
 
 def ticket_not_found() -> NotFound:
     return NotFound("The ticket was not found.", code="TICKET_NOTFOUND")
-
-
-def badge_type(escorted: bool, extended: bool) -> str:
-    if escorted:
-        return "Visitor Access (Escorted)"
-    return "Visitor Access (Extended)" if extended else "Visitor Access (Unescorted)"
-
-
-TITLE_MAX = 400  # the column's length: PostgreSQL refuses longer, SQLite would silently keep it
-
-
-def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_start: date) -> str:
-    head = f"{first} {last} going to visit {site} - "
-    tail = f" on {badge_start.strftime('%m/%d/%Y')}"
-    places = ", ".join(locations)
-    room = TITLE_MAX - len(head) - len(tail)
-    if len(places) > room:  # many long location names: shortened, never refused
-        places = places[: room - 1] + "…"
-    return head + places + tail
-
-
-def normalise_emails(value: str | None, field: str, problems: list[ErrorDetail]) -> str:
-    """'a@x.com, b@y.com' -> 'a@x.com,b@y.com'; each address syntax-checked (no DNS)."""
-    if not value or not value.strip():
-        return ""
-    parts = [p.strip() for p in value.split(",")]
-    for index, part in enumerate(parts):
-        if not is_email(part):
-            shown = part if len(part) <= 60 else part[:57] + "..."
-            problems.append(ErrorDetail(
-                field=field, code="INVALID_EMAIL",
-                message=f"Payload '{field}' entry {index + 1} ('{shown}') is not a valid email address."))
-    return ",".join(parts)
-
-
-# --- create -------------------------------------------------------------------------------------
-
-
-@dataclass
-class _SiteInfo:
-    code: str
-    address: str
-    timezone: str
-    today: date
-    locations: dict[str, int]  # visible location name -> id
-
-
-@dataclass
-class _Planned:
-    request_index: int
-    request: AccessRequestIn
-    visitor_index: int
-    site: _SiteInfo
-    site_index: int
-    emails: str
-
-
-async def _load_sites(reader: LeanReader, account_id: str, codes: set[str], now: datetime) -> dict[str, _SiteInfo]:
-    out: dict[str, _SiteInfo] = {}
-    for code in codes:
-        site = await granted_site_lean(reader, account_id, code)
-        if site is not None:
-            out[code] = _SiteInfo(code, site.address, site.timezone, site_today(site.timezone, now),
-                                  {loc.name: loc.id for loc in site.locations})
-    return out
-
-
-def _validate(requests: Sequence[AccessRequestIn], sites: dict[str, _SiteInfo], problems: list[ErrorDetail]
-              ) -> list[_Planned]:
-    plans: list[_Planned] = []
-
-    def add(field: str, code: str, message: str) -> None:
-        problems.append(ErrorDetail(field=field, code=code, message=f"Payload '{field}' {message}."))
-
-    for i, req in enumerate(requests):
-        if req is None:
-            continue
-        p = f"[{i}]"
-        # A request may be partial (`partial.py`: only the fields that passed their types), so every
-        # rule below reads what it needs with getattr and skips what did not parse.
-        visitors = getattr(req, "visitors", None) or []
-        req_sites = getattr(req, "sites", None) or []
-        combos = len(visitors) * len(req_sites)
-        if combos > MAX_COMBINATIONS:
-            add(p, "TOO_MANY_COMBINATIONS",
-                f"has {len(visitors)} visitors x {len(req_sites)} sites = {combos} combinations; at most "
-                f"{MAX_COMBINATIONS} are allowed")
-        seen_emails: set[str] = set()
-        for j, v in enumerate(visitors):
-            if v is None:
-                continue
-            key = v.visitorEmail.strip().lower()
-            if key in seen_emails:
-                add(f"{p}.visitors[{j}].visitorEmail", "DUPLICATE_VISITOR", "repeats a visitor of this request")
-            seen_emails.add(key)
-        start, end = getattr(req, "visitorBadgeStartDate", None), getattr(req, "visitorBadgeEndDate", None)
-        dated = start is not None and end is not None
-        if not dated:
-            pass
-        elif end < start:
-            add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
-                f"({end}) must not be before visitorBadgeStartDate ({start})")
-        elif (end - start).days > BADGE_LENGTH_MAX_DAYS:
-            add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
-                f"({end}) must be at most {BADGE_LENGTH_MAX_DAYS} days after visitorBadgeStartDate ({start})")
-        visitor_type = getattr(req, "visitorType", None)
-        extended = getattr(req, "isExtendedVisitorBadge", None)
-        if visitor_type is None:
-            pass
-        elif visitor_type:
-            for name in ("escortFirstName", "escortLastName"):
-                if name in getattr(req, "invalid_fields", ()):
-                    continue
-                if not (getattr(req, name, None) or "").strip():
-                    add(f"{p}.{name}", "MISSING_FIELD", "is mandatory for an escorted visitor (visitorType true)")
-            if extended:
-                add(f"{p}.isExtendedVisitorBadge", "EXTENDED_BADGE_NOT_ALLOWED",
-                    "must not be true for an escorted visitor; extended badges are for unescorted visitors")
-        else:
-            if extended is None and "isExtendedVisitorBadge" not in getattr(req, "invalid_fields", ()):
-                add(f"{p}.isExtendedVisitorBadge", "MISSING_FIELD",
-                    "is mandatory for an unescorted visitor (visitorType false)")
-            elif extended and dated and end >= start and (end - start).days > EXTENDED_BADGE_MAX_DAYS:
-                add(f"{p}.visitorBadgeEndDate", "EXTENDED_BADGE_TOO_LONG",
-                    f"must be at most {EXTENDED_BADGE_MAX_DAYS} days after visitorBadgeStartDate for an "
-                    "extended visitor badge")
-        emails = normalise_emails(getattr(req, "emailNotifications", None), f"{p}.emailNotifications", problems)
-        seen_sites: set[str] = set()
-        checked_in_a_site = False
-        for k, s in enumerate(req_sites):
-            if s is None:
-                continue
-            sp = f"{p}.sites[{k}]"
-            if s.site in seen_sites:
-                add(f"{sp}.site", "DUPLICATE_SITE", f"repeats site {s.site} of this request")
-                continue
-            seen_sites.add(s.site)
-            info = sites.get(s.site)
-            if info is None:
-                add(f"{sp}.site", "SITE_NOTFOUND", f"('{s.site}') is not a site granted to the account")
-                continue
-            today = info.today
-            checked_in_a_site = True
-            if start is None:
-                pass
-            elif start < today:
-                add(f"{p}.visitorBadgeStartDate", "DATE_IN_PAST",
-                    f"({start}) must not be before today ({today}) in site {info.code}'s timezone ({info.timezone})")
-            elif (start - today).days > BADGE_START_MAX_DAYS:
-                add(f"{p}.visitorBadgeStartDate", "DATE_TOO_FAR",
-                    f"({start}) must be at most {BADGE_START_MAX_DAYS} days after today ({today}) in site "
-                    f"{info.code}'s timezone ({info.timezone})")
-            seen_locs: set[str] = set()
-            for m, loc in enumerate(s.locations):
-                if loc is None:
-                    continue
-                lp = f"{sp}.locations[{m}]"
-                if loc.location in seen_locs:
-                    add(f"{lp}.location", "DUPLICATE_LOCATION", f"repeats location '{loc.location}' of site {s.site}")
-                seen_locs.add(loc.location)
-                if loc.location not in info.locations:
-                    add(f"{lp}.location", "LOCATION_NOTFOUND",
-                        f"('{loc.location}') is not a location of site {s.site} granted to the account")
-                a_start, a_end = loc.accessStartDate, loc.accessEndDate
-                if not dated:
-                    pass
-                elif a_start < start or a_start > end:
-                    add(f"{lp}.accessStartDate", "ACCESS_DATE_OUT_OF_RANGE",
-                        f"({a_start}) must be within the badge dates {start} to {end}")
-                if a_end < a_start:
-                    add(f"{lp}.accessEndDate", "INVALID_DATE_RANGE",
-                        f"({a_end}) must not be before accessStartDate ({a_start})")
-                elif dated and a_end > end:
-                    add(f"{lp}.accessEndDate", "ACCESS_DATE_OUT_OF_RANGE",
-                        f"({a_end}) must not be after visitorBadgeEndDate ({end})")
-            for j in range(len(visitors)):
-                plans.append(_Planned(i, req, j, info, k, emails))
-        if not checked_in_a_site and start is not None and start < earliest_today():
-            # no valid site to take "today" from: a date before today everywhere on Earth is still wrong
-            add(f"{p}.visitorBadgeStartDate", "DATE_IN_PAST",
-                f"({start}) must not be before today; it is already past in every time zone")
-    # body order: request, then visitor, then site
-    plans.sort(key=lambda pl: (pl.request_index, pl.visitor_index, pl.site_index))
-    return plans
 
 
 def _new_ids(n: int) -> list[str]:
@@ -266,8 +62,8 @@ async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[An
     a body with twenty mistakes gets twenty details, not only its type errors."""
     problems: list[ErrorDetail] = []
     codes = {s.site for r in requests if r is not None for s in (getattr(r, "sites", None) or []) if s is not None}
-    sites = await _load_sites(db.reader, ctx.account_id, codes, utcnow())
-    _validate(requests, sites, problems)
+    sites = await load_sites(db.reader, ctx.account_id, codes, utcnow())
+    validate(requests, sites, problems)
     return problems
 
 
@@ -330,10 +126,10 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
                           claim: idempotency.Claim | None = None) -> dict:
     now = utcnow()
     problems: list[ErrorDetail] = []
-    sites = await _load_sites(db.reader, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
+    sites = await load_sites(db.reader, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
     refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
                        for i, r in enumerate(requests)]
-    plans = _validate(requests, sites, problems)
+    plans = validate(requests, sites, problems)
     has_files = any(refs_by_request)
     if has_files:
         async with db.read() as session:
@@ -354,7 +150,7 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
     raise AssertionError("unreachable")
 
 
-def _rows(ctx: AccountContext, plan: _Planned, wo_id: str, status: Status, now: datetime
+def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: datetime
           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A planned work order's row and its locations' rows: the one place both write paths build them."""
     req, site = plan.request, plan.site
@@ -385,7 +181,7 @@ def _rows(ctx: AccountContext, plan: _Planned, wo_id: str, status: Status, now: 
     return ticket, locations
 
 
-async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned], _refs: list[list[StagedRef]],
+async def _insert_lean(db: Database, ctx: AccountContext, plans: list[Planned], _refs: list[list[StagedRef]],
                        status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
     """The whole create as rows built here, written in one transaction by the lean writer
     (kit/leanwrite.py): tickets, locations, history, trail events, the channels' outbox rows
@@ -416,7 +212,7 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[_Planned],
     return response
 
 
-async def _insert(db: Database, ctx: AccountContext, plans: list[_Planned], refs_by_request: list[list[StagedRef]],
+async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_by_request: list[list[StagedRef]],
                   status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
     ids = await _free_ids(db, len(plans))
     async with db.write() as session:
@@ -445,39 +241,6 @@ async def get_ticket_detail(reader: LeanReader, account_id: str, ticket_id: str)
     if body is None:
         raise ticket_not_found()
     return body
-
-
-def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
-                  ) -> dict:
-    from gatehouse.kit.wire import fmt_date, fmt_datetime
-
-    return {
-        "ticketId": ticket.id, "ticketType": "Facility Access", "ticketStatus": ticket.status,
-        "requester": ticket.requester, "ticketCreatedDate": fmt_datetime(ticket.created_at),
-        "ticketUpdatedDate": fmt_datetime(ticket.updated_at), "requestType": "Visitor Access",
-        "ticketCategory": "New Visitor Access", "contactFirstName": ticket.visitor_first_name,
-        "contactLastName": ticket.visitor_last_name, "contactEmail": ticket.visitor_email,
-        "contactPhone": ticket.visitor_phone or "", "representingCompany": ticket.company,
-        "badgeStartDate": fmt_date(ticket.badge_start), "badgeEndDate": fmt_date(ticket.badge_end),
-        "site": [{
-            "site": ticket.site_code,
-            "locations": [{"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
-                           "accessEndDate": fmt_date(loc.access_end)} for loc in locations],
-            "address": address,
-        }],
-        "modifiedBy": ticket.modified_by, "emailNotifications": ticket.email_notifications or "",
-        "visitorType": "Escorted visitor" if ticket.escorted else "Unescorted visitor",
-        "visitorBadgeType": badge_type(ticket.escorted, ticket.extended_badge),
-        "visitorHostFirstName": ticket.host_first_name, "visitorHostLastName": ticket.host_last_name,
-        "hostCompany": ticket.host_company, "notes": ticket.notes or "", "contactType": ticket.title,
-        "escortFirstName": ticket.escort_first_name or "", "escortLastName": ticket.escort_last_name or "",
-        "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": fmt_date(ticket.badge_end),
-        "customerExternalReference": ticket.customer_external_reference or "",
-        "workDescription": ticket.notes or "", "description": ticket.title, "bulkRequest": bool(ticket.bulk_request),
-        "closedOn": fmt_datetime(ticket.closed_at),
-        "comments": [{"comment": c.comment, "commentedBy": c.commented_by,
-                      "commentedOn": fmt_datetime(c.created_at)} for c in comments],
-    }
 
 
 async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, site: str | None,

@@ -27,7 +27,6 @@ NAMING = {
 
 
 # PostgreSQL NOTIFY channel of commits that wrote outbox rows (workers LISTEN on it)
-OUTBOX_NOTIFY = "gatehouse_outbox"
 
 
 class Base(DeclarativeBase):

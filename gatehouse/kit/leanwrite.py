@@ -14,17 +14,33 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from contextlib import AbstractAsyncContextManager
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Integer, Table
 
 from gatehouse.kit.connlost import is_connection_lost
 
-if TYPE_CHECKING:
-    from gatehouse.kit.db import Database
+from gatehouse.config import Settings
+from gatehouse.kit.leanread import LeanReader
+
+# The channel PostgreSQL NOTIFYs when outbox rows commit (workers LISTEN on it): kit/db.py LISTENs,
+# this module's one-statement writes notify in their SELECT.
+OUTBOX_NOTIFY = "gatehouse_outbox"
+
+
+class Database(Protocol):
+    """What the writer needs of kit/db.py's Database (which owns a writer: no import back)."""
+
+    settings: Settings
+    is_sqlite: bool
+    reader: LeanReader
+    on_outbox_commit: list[Callable[[], None]]
+
+    def write_lock(self) -> AbstractAsyncContextManager[None]: ...
 
 
 class Statement(NamedTuple):
@@ -140,8 +156,6 @@ class LeanWriter:
                 await asyncio.to_thread(self._run_sqlite, statements)
         else:
             import asyncpg
-
-            from gatehouse.kit.db import OUTBOX_NOTIFY
 
             pool = await self._db.reader.pg_pool()
             sql, args = _combined(statements, OUTBOX_NOTIFY if outbox else None)

@@ -39,3 +39,17 @@ def day_span(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
     start = datetime.combine(first, time.min, z).astimezone(UTC).replace(tzinfo=None)
     end = datetime.combine(last + timedelta(days=1), time.min, z).astimezone(UTC).replace(tzinfo=None)
     return start, end
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def site_today(timezone: str, now: datetime | None = None) -> date:
+    """Today's date at a site (`now`: naive UTC)."""
+    return (now or _utcnow()).replace(tzinfo=UTC).astimezone(zone(timezone)).date()
+
+
+def earliest_today(now: datetime | None = None) -> date:
+    """The date in the last time zone to reach a new day (UTC-12): a date before it is past everywhere."""
+    return ((now or _utcnow()) - timedelta(hours=12)).date()

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import AccountMembership, User
 from gatehouse.events.service import Planned, Recorded
+from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.notifications.recipients import TicketFacts, mails_for
@@ -32,7 +33,7 @@ def _wanted(event: Recorded) -> bool:
 
 
 def _needs_approvers(event: Recorded) -> bool:
-    return event.type == "access_ticket.created" and event.data.get("to") == "Pending Approval"
+    return event.type == "access_ticket.created" and event.data.get("to") == Status.PENDING
 
 
 def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, approvers: list[str]

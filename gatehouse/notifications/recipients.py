@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gatehouse.facility_access.lifecycle import PASS_ISSUED, Status
+
 # When one address qualifies twice for an event, the more useful mail wins (a visitor who is also
 # on the notification list gets the pass, not the plain "approved" notice).
 PRIORITY = ["visitor_pass", "visitor_cancelled", "approval_needed", "denied", "request_received", "approved",
             "cancelled", "checked_in", "operator_comment"]
 
-PASS_SENT = {"Approved", "In Progress"}  # a ticket cancelled from these had its pass mailed
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,10 @@ def mails_for(event_type: str, data: dict, ticket: TicketFacts, *, approver_emai
     wanted: list[tuple[str, str]] = []
     notify = split_list(ticket.notification_list)
     if event_type == "access_ticket.created":
-        if data.get("to") == "Pending Approval":
+        if data.get("to") == Status.PENDING:
             wanted += [(a, "request_received") for a in notify]
             wanted += [(a, "approval_needed") for a in approver_emails if a]
-        elif data.get("to") == "Approved":
+        elif data.get("to") == Status.APPROVED:
             wanted += [(ticket.visitor_email, "visitor_pass")] + [(a, "approved") for a in notify]
     elif event_type == "access_ticket.approved":
         wanted += [(ticket.visitor_email, "visitor_pass")] + [(a, "approved") for a in notify]
@@ -45,7 +46,7 @@ def mails_for(event_type: str, data: dict, ticket: TicketFacts, *, approver_emai
             wanted.append((ticket.requester_email, "denied"))
     elif event_type == "access_ticket.cancelled":
         wanted += [(a, "cancelled") for a in notify]
-        if data.get("from") in PASS_SENT:
+        if data.get("from") in PASS_ISSUED:
             wanted.append((ticket.visitor_email, "visitor_cancelled"))
     elif event_type == "access_ticket.checked_in":
         wanted += [(a, "checked_in") for a in notify]

@@ -19,7 +19,9 @@ from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
-from gatehouse.facility_access.service import badge_type, render_ticket, site_today, ticket_not_found
+from gatehouse.kit.sitetime import site_today
+from gatehouse.facility_access.presenter import badge_type, render_ticket
+from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound

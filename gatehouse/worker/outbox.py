@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.kit.db import OUTBOX_NOTIFY, utcnow
+from gatehouse.kit.db import utcnow
+from gatehouse.kit.leanwrite import OUTBOX_NOTIFY
 from gatehouse.worker.models import OutboxMessage
 
 NOTIFY_CHANNEL = OUTBOX_NOTIFY

@@ -17,7 +17,7 @@ import pytest
 
 from gatehouse.accounts import service as accounts
 from gatehouse.console.auth import set_password
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from tests.console.signin import form_token, sign_in
 from tests.facility_access.conftest import request_for
 from tests.harness.test_attack_defects import real_server

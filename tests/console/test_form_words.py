@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatehouse.console.portal import _beside
+from gatehouse.console.pages.new_request import _beside
 from gatehouse.kit.errors import ErrorDetail
 
 

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from gatehouse.accounts import service as accounts
 from gatehouse.console.auth import set_password
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from gatehouse.webhooks.channel import install as install_webhooks
 from tests.console.signin import sign_in
 from tests.console.test_desk import PASSWORD, _browser, _offline, pytestmark, shots  # noqa: F401

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from gatehouse.accounts import service as accounts
 from gatehouse.console.auth import set_password
 from gatehouse.facility_access.models import TicketEvent
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from tests.console.signin import sign_in
 from tests.facility_access.conftest import request_for
 

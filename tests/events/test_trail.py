@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 
 from gatehouse.events import repository
 from gatehouse.events.models import Event
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.db import utcnow
 from tests.facility_access.conftest import request_for
 from tests.factories import make_ticket

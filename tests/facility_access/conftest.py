@@ -21,7 +21,7 @@ SEED_CREATE = [{
 def day(offset: int = 0) -> str:
     """A date relative to today at the tests' default sites (America/New_York), not the machine's
     UTC date: between 00:00 and 05:00 UTC they differ, and a check-in must fall on the site's day."""
-    from gatehouse.facility_access.service import site_today
+    from gatehouse.kit.sitetime import site_today
 
     return (site_today("America/New_York") + timedelta(days=offset)).isoformat()
 

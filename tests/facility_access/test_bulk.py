@@ -106,7 +106,7 @@ async def test_an_unescorted_visitor_with_a_standard_badge_from_csv_and_form_is_
     """Issue 20 #12: an empty or "no" extendedBadge, and the portal's unticked box, are a standard badge."""
     from starlette.datastructures import FormData
 
-    from gatehouse.console.portal import _form_to_request
+    from gatehouse.console.pages.new_request import _form_to_request
     from tests.facility_access.conftest import request_for
 
     tenant = await factory.tenant()

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from gatehouse.facility_access.expiry import expire_tickets
 from tests.factories import make_ticket
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from gatehouse.cli.main import cli
 from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.facility_access.models import TicketEvent, WorkOrder
-from gatehouse.facility_access.service import site_today
+from gatehouse.kit.sitetime import site_today
 from tests.factories import make_ticket
 
 OPS = "/ops/v1/access-tickets"

@@ -1,0 +1,220 @@
+"""A customer's requests: the account switcher, the list with the API's filters, a ticket with its
+history, comments and files, and its actions (edit, cancel, comment, approve, deny, upload)."""
+
+from __future__ import annotations
+
+from typing import Annotated, get_args
+from urllib.parse import urlencode
+
+from fastapi import Form, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from gatehouse.attachments import repository as attachments
+from gatehouse.attachments import service as files
+from gatehouse.console import web
+from gatehouse.console.web import (
+    PAGE_SIZES,
+    CsrfRefused,
+    PageNotFound,
+    PersonDep,
+    Portal,
+    PortalDep,
+    csrf_ok,
+    db_of,
+    go,
+    held_accounts,
+    need,
+    page,
+    pydantic_said,
+    said,
+    same_origin,
+    show,
+    zones,
+)
+from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access import repository as tickets
+from gatehouse.facility_access import service as access
+from gatehouse.facility_access.lifecycle import Status
+from gatehouse.facility_access.schemas import CancelIn, CancelReason, EditIn
+from gatehouse.kit.errors import ErrorDetail, GatehouseError, NotFound, ValidationFailed
+from gatehouse.kit.sitetime import local
+from gatehouse.sites import repository as site_repo
+
+router = web.router()
+# the API's reasons, its default first
+CANCEL_REASONS = (CancelIn.model_fields["cancelReason"].default,
+                  *(r for r in get_args(CancelReason) if r != CancelIn.model_fields["cancelReason"].default))
+
+
+@router.get("/accounts")
+async def switch(request: Request, person: PersonDep, to: Annotated[str, Query(max_length=40)] = "") -> Response:
+    if person.is_operator:
+        return RedirectResponse("/console/desk", status_code=303)
+    held = await held_accounts(request, person)
+    chosen = next((a for a in held if a.id == to), held[0] if held else None)
+    if chosen is None:
+        return page(request, "error.html", status=404, person=person, message="You hold no account yet.")
+    return RedirectResponse(f"/console/a/{chosen.id}/requests", status_code=303)
+
+
+@router.get("/requests/{ticket_id}")
+async def mail_link(request: Request, person: PersonDep, ticket_id: str) -> Response:
+    """The link in the mails: the request in whichever of the person's accounts holds it."""
+    wo = ticket_id[:20]
+    if person.is_operator:
+        return RedirectResponse(f"/console/desk/tickets/{wo}", status_code=303)
+    readable = [a for a in await held_accounts(request, person) if "tickets:read" in a.permissions]
+    async with db_of(request).read() as session:
+        for account in readable:
+            if await tickets.get_ticket(session, account.id, wo):
+                return RedirectResponse(f"/console/a/{account.id}/requests/{wo}", status_code=303)
+    raise PageNotFound("No such request in your accounts.")
+
+
+@router.get("/a/{account_id}")
+async def account_home(p: PortalDep) -> Response:
+    return RedirectResponse(f"{p.base}/requests", status_code=303)
+
+
+
+@router.get("/a/{account_id}/requests")
+async def requests_list(request: Request, p: PortalDep,
+                        site: Annotated[str, Query(max_length=6)] = "",
+                        status: Annotated[str, Query(max_length=32)] = "",
+                        created_by: Annotated[str, Query(alias="createdBy", max_length=40)] = "",
+                        size: Annotated[int, Query(ge=1, le=100)] = 25,
+                        page_no: Annotated[int, Query(alias="page", ge=0, le=100_000)] = 0,
+                        notice: Annotated[str, Query(max_length=200)] = "") -> Response:
+    need(p, "tickets:read")
+    if status and status not in Status._value2member_map_:
+        status = ""
+    found = await access.list_tickets(db_of(request), request.app.state.reader, p.account.id, site=site or None,
+                                      status=status or None, created_by=created_by or None, size=size, page=page_no)
+    filters = {"site": site, "status": status, "createdBy": created_by, "size": str(size)}
+    async with db_of(request).read() as session:
+        sites = await site_repo.granted_sites(session, p.account.id)
+    return show(request, p, "portal/requests.html", found=found, filters=filters, sites=sites,
+                zones={s.code: s.timezone for s in sites},
+                statuses=[s.value for s in Status], sizes=PAGE_SIZES, notice=notice,
+                page_url=lambda n: f"{p.base}/requests?" + urlencode({**{k: v for k, v in filters.items() if v},
+                                                                     "page": n}))
+
+
+async def _ticket_page(request: Request, p: Portal, ticket_id: str, *, status: int = 200, message: str = "",
+                       error: str = "") -> Response:
+    try:
+        t = await access.get_ticket_detail(request.app.state.reader, p.account.id, ticket_id[:20])
+    except NotFound:
+        raise PageNotFound("No such request in this account.") from None
+    async with db_of(request).read() as session:
+        history = await tickets.ticket_history(session, t["ticketId"])
+        file_rows = await files.list_work_order(session, p.account.id, t["ticketId"])
+    is_open = lifecycle.is_open(t["ticketStatus"])
+    tz = (await zones(request, p)).get(t["site"][0]["site"], "UTC")
+    return show(request, p, "portal/ticket.html", status=status, t=t, message=message, error=error, tz=tz,
+                history=[{"at": local(h.at, tz), "actor": h.actor, "action": h.action, "from": h.from_status or "",
+                          "to": h.to_status, "note": h.note} for h in history],
+                files=file_rows, is_open=is_open, reasons=CANCEL_REASONS,
+                can_request=p.can("visitor-access:request"), can_upload=p.can("attachments:write"),
+                can_decide=p.can("visitor-access:approve") and lifecycle.can_decide(t["ticketStatus"]))
+
+
+
+@router.get("/a/{account_id}/requests/{ticket_id}")
+async def ticket_page(request: Request, p: PortalDep, ticket_id: str,
+                      notice: Annotated[str, Query(max_length=200)] = "") -> Response:
+    need(p, "tickets:read")
+    return await _ticket_page(request, p, ticket_id, message=notice)
+
+
+@router.post("/a/{account_id}/requests/{ticket_id}/files")
+async def upload_file(request: Request, p: PortalDep, ticket_id: str,
+                      csrf: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """A multipart upload streamed to storage as the API's is; the token rides in the URL because
+    the body is read only once, by the upload itself."""
+    csrf_ok(p, csrf)
+    if not same_origin(request):
+        raise CsrfRefused()
+    need(p, "attachments:write")
+    wo = ticket_id[:20]
+    s = request.app.state
+    try:
+        done = await files.upload_to_work_order(db_of(request), s.storage, s.settings, p.ctx, request, wo, None)
+    except NotFound:
+        raise PageNotFound("No such request in this account.") from None
+    except GatehouseError as exc:
+        return await _ticket_page(request, p, wo, status=exc.status_code, error=said(exc))
+    return go(f"{p.base}/requests/{wo}", notice=f"Uploaded {done['filename']}.")
+
+
+ACTIONS = {"comment": "visitor-access:request", "edit": "visitor-access:request",
+           "cancel": "visitor-access:request", "approve": "visitor-access:approve",
+           "deny": "visitor-access:approve"}
+
+
+@router.post("/a/{account_id}/requests/{ticket_id}/{action}")
+async def ticket_action(request: Request, p: PortalDep, ticket_id: str, action: str,
+                        csrf: Annotated[str, Form(max_length=100)] = "",
+                        comment: Annotated[str, Form(max_length=40_000)] = "",
+                        phone: Annotated[str, Form(max_length=1000)] = "",
+                        emails: Annotated[str, Form(max_length=40_000)] = "",
+                        reason: Annotated[str, Form(max_length=1000)] = "",
+                        back: Annotated[str, Form(max_length=20)] = "") -> Response:
+    csrf_ok(p, csrf)
+    if action not in ACTIONS:
+        raise PageNotFound("No such action.")
+    need(p, "tickets:read")
+    need(p, ACTIONS[action])
+    db, ctx, wo = db_of(request), p.ctx, ticket_id[:20]
+    from gatehouse.comments.service import comment_as_customer
+
+    try:  # the API's services: the same rules, events, mails and webhooks
+        if action == "comment":
+            await comment_as_customer(db, ctx, wo, comment)
+            message = "Comment added."
+        elif action == "edit":
+            now = await access.get_ticket_detail(request.app.state.reader, p.account.id, wo)
+            changed = {k: v for k, v in (("visitorPhone", phone.strip()), ("emailNotifications", emails.strip()))
+                       if v != now["contactPhone" if k == "visitorPhone" else k]}
+            if changed:  # only what the person changed: the history and the trail say what it was
+                await access.edit_ticket(db, ctx, wo, EditIn.model_validate(changed))
+            message = "Saved." if changed else "Nothing changed."
+        elif action == "cancel":
+            if reason not in CANCEL_REASONS:
+                raise ValidationFailed([ErrorDetail(field="cancelReason", code="INVALID_VALUE",
+                                                    message="Pick one of the reasons to cancel.")])
+            await access.cancel_ticket(db, ctx, wo, CancelIn(cancelReason=reason))  # type: ignore[arg-type]
+            message = "Cancelled."
+        elif action == "approve":
+            await access.approve_ticket(db, ctx, wo)
+            message = "Approved: the visitor's pass is on its way."
+        else:
+            if not reason.strip():
+                raise ValidationFailed([ErrorDetail(field="reason", code="MISSING_FIELD",
+                                                    message="Give a reason to deny.")])
+            await access.deny_ticket(db, ctx, wo, reason.strip())
+            message = "Denied."
+    except NotFound:
+        raise PageNotFound("No such request in this account.") from None
+    except GatehouseError as exc:
+        if back == "queue":
+            return go(f"{p.base}/approvals", error=f"{wo}: {said(exc)}")
+        return await _ticket_page(request, p, wo, status=exc.status_code if exc.status_code < 500 else 409,
+                                  error=said(exc))
+    except ValueError as exc:  # pydantic: a field over its length
+        return await _ticket_page(request, p, wo, status=400, error=pydantic_said(exc))
+    if back == "queue":
+        return go(f"{p.base}/approvals", notice=f"{wo}: {message}")
+    return go(f"{p.base}/requests/{wo}", notice=message)
+
+
+@router.get("/a/{account_id}/requests/{ticket_id}/files/{file_id}")
+async def download_file(request: Request, p: PortalDep, ticket_id: str, file_id: str) -> Response:
+    need(p, "tickets:read")
+    async with db_of(request).read() as session:  # closed before streaming
+        found = await attachments.work_order_file(session, p.account.id, ticket_id[:20], file_id[:40])
+    if found is None:
+        raise PageNotFound("No such file.")
+    attachment, blob = found
+    d = files.download(request.app.state.storage, blob, attachment.filename, None, None)
+    return StreamingResponse(d.body, status_code=d.status, headers=d.headers, media_type=d.media_type)

@@ -1,0 +1,62 @@
+"""The ticket's wire shape, built once (SPEC §3's detail, the seed's list title): used by the API,
+the operator API, the CLI, webhooks, mail and the console."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
+from gatehouse.kit.wire import fmt_date, fmt_datetime
+
+
+def badge_type(escorted: bool, extended: bool) -> str:
+    if escorted:
+        return "Visitor Access (Escorted)"
+    return "Visitor Access (Extended)" if extended else "Visitor Access (Unescorted)"
+
+
+TITLE_MAX = 400  # the column's length: PostgreSQL refuses longer, SQLite would silently keep it
+
+
+def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_start: date) -> str:
+    head = f"{first} {last} going to visit {site} - "
+    tail = f" on {badge_start.strftime('%m/%d/%Y')}"
+    places = ", ".join(locations)
+    room = TITLE_MAX - len(head) - len(tail)
+    if len(places) > room:  # many long location names: shortened, never refused
+        places = places[: room - 1] + "…"
+    return head + places + tail
+
+
+
+
+def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
+                  ) -> dict:
+    return {
+        "ticketId": ticket.id, "ticketType": "Facility Access", "ticketStatus": ticket.status,
+        "requester": ticket.requester, "ticketCreatedDate": fmt_datetime(ticket.created_at),
+        "ticketUpdatedDate": fmt_datetime(ticket.updated_at), "requestType": "Visitor Access",
+        "ticketCategory": "New Visitor Access", "contactFirstName": ticket.visitor_first_name,
+        "contactLastName": ticket.visitor_last_name, "contactEmail": ticket.visitor_email,
+        "contactPhone": ticket.visitor_phone or "", "representingCompany": ticket.company,
+        "badgeStartDate": fmt_date(ticket.badge_start), "badgeEndDate": fmt_date(ticket.badge_end),
+        "site": [{
+            "site": ticket.site_code,
+            "locations": [{"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
+                           "accessEndDate": fmt_date(loc.access_end)} for loc in locations],
+            "address": address,
+        }],
+        "modifiedBy": ticket.modified_by, "emailNotifications": ticket.email_notifications or "",
+        "visitorType": "Escorted visitor" if ticket.escorted else "Unescorted visitor",
+        "visitorBadgeType": badge_type(ticket.escorted, ticket.extended_badge),
+        "visitorHostFirstName": ticket.host_first_name, "visitorHostLastName": ticket.host_last_name,
+        "hostCompany": ticket.host_company, "notes": ticket.notes or "", "contactType": ticket.title,
+        "escortFirstName": ticket.escort_first_name or "", "escortLastName": ticket.escort_last_name or "",
+        "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": fmt_date(ticket.badge_end),
+        "customerExternalReference": ticket.customer_external_reference or "",
+        "workDescription": ticket.notes or "", "description": ticket.title, "bulkRequest": bool(ticket.bulk_request),
+        "closedOn": fmt_datetime(ticket.closed_at),
+        "comments": [{"comment": c.comment, "commentedBy": c.commented_by,
+                      "commentedOn": fmt_datetime(c.created_at)} for c in comments],
+    }
