@@ -15,6 +15,7 @@ from gatehouse.attachments.storage import Storage, open_storage
 from gatehouse.config import Settings
 from gatehouse.events import service as events
 from gatehouse.kit.db import Database
+from gatehouse.events.types import EventType
 from gatehouse.kit.metrics import EVENTS, start_server
 from gatehouse.worker.runner import Worker
 from gatehouse.worker.schedules import default_jobs
@@ -54,6 +55,8 @@ def start_metrics(settings: Settings) -> None:
     """The scrape endpoint on GATEHOUSE_METRICS_PORT (serve, demo, worker), when it is set."""
     if settings.metrics_port is None:
         return
+    for event_type in EventType:  # every type of the vocabulary is a series from the first scrape, at 0
+        EVENTS.labels(event_type.value)
     start_server(settings.metrics_host, settings.metrics_port, lambda: outbox_depth(settings))
 
 

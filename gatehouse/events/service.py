@@ -14,20 +14,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events.models import Event
+from gatehouse.events.types import EventType
 from gatehouse.kit import context
 from gatehouse.kit.context import SYSTEM, Actor
 from gatehouse.kit.db import utcnow
 from gatehouse.kit.leanwrite import Statement, insert
 from gatehouse.kit.wire import fmt_iso_ms
 
-TYPES = frozenset({
-    "access_ticket.created", "access_ticket.approved", "access_ticket.denied", "access_ticket.cancelled",
-    "access_ticket.updated", "access_ticket.checked_in", "access_ticket.checked_out", "access_ticket.completed",
-    "comment.created", "attachment.created", "attachment.deleted",
-    "app.created", "app.secret_rotated", "app.disabled", "grant.changed",
-    "auth.token_refused", "auth.locked_out", "auth.console_login", "auth.console_login_failed",
-    "webhook.created", "webhook.updated", "webhook.deleted", "webhook.secret_rotated",
-})
+TYPES = frozenset(EventType)  # events/types.py: the one vocabulary
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from gatehouse.events.service import Planned, Recorded
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.wire import fmt_iso_ms
+from gatehouse.events.types import MAILED, EventType
 from gatehouse.notifications.recipients import TicketFacts, mails_for
 from gatehouse.worker.outbox import enqueue
 
 CHANNEL = "mail"
-TICKET_EVENTS = {"access_ticket.created", "access_ticket.approved", "access_ticket.denied",
-                 "access_ticket.cancelled", "access_ticket.checked_in", "comment.created"}
+TICKET_EVENTS = MAILED  # events/types.py
 
 
 async def approver_emails(session: AsyncSession, account_id: str) -> list[str]:
@@ -29,11 +29,11 @@ async def approver_emails(session: AsyncSession, account_id: str) -> list[str]:
 def _wanted(event: Recorded) -> bool:
     if event.type not in TICKET_EVENTS or not event.object_id.startswith("WO"):
         return False
-    return event.type != "comment.created" or event.actor.kind == "operator"
+    return event.type != EventType.COMMENT_CREATED or event.actor.kind == "operator"
 
 
 def _needs_approvers(event: Recorded) -> bool:
-    return event.type == "access_ticket.created" and event.data.get("to") == Status.PENDING
+    return event.type == EventType.TICKET_CREATED and event.data.get("to") == Status.PENDING
 
 
 def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, approvers: list[str]

@@ -17,16 +17,13 @@ from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFail
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
 from gatehouse.webhooks.models import WebhookEndpoint
+from gatehouse.events.types import WEBHOOK
 from gatehouse.webhooks.repository import Owner
 from gatehouse.webhooks.ssrf import check_url
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.outbox import enqueue
 
-SUBSCRIBABLE = frozenset({
-    "access_ticket.created", "access_ticket.approved", "access_ticket.denied", "access_ticket.cancelled",
-    "access_ticket.updated", "access_ticket.checked_in", "access_ticket.checked_out", "access_ticket.completed",
-    "comment.created", "attachment.created",
-})
+SUBSCRIBABLE = WEBHOOK  # events/types.py
 MAX_PER_OWNER = 20
 ROTATION_OVERLAP = timedelta(hours=24)
 
