@@ -20,12 +20,18 @@ ADDITION = {"x-gatehouse-addition": True}
 CanReadAudit = Annotated[AccountContext, Depends(require("audit:read"))]
 
 
-Since = Annotated[str | None, Query(max_length=40, description="ISO 8601, inclusive")]
-Until = Annotated[str | None, Query(max_length=40, description="ISO 8601, exclusive")]
+# the forms parse_instant reads (a date, or a date-time with an optional zone); said in the schema
+# so that generated clients and fuzzers send what the server takes
+INSTANT = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+Since = Annotated[str | None, Query(max_length=40, description="ISO 8601, inclusive",
+                                    json_schema_extra={"pattern": INSTANT})]
+Until = Annotated[str | None, Query(max_length=40, description="ISO 8601, exclusive",
+                                    json_schema_extra={"pattern": INSTANT})]
 Type = Annotated[str | None, Query(alias="type", max_length=64, json_schema_extra={"enum": sorted(TYPES)})]
 ObjectId = Annotated[str | None, Query(alias="objectId", max_length=64, description="e.g. a work order id")]
 Size = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[str | None, Query(max_length=40)]
+Cursor = Annotated[str | None, Query(max_length=40, description="The nextCursor of the previous page",
+                                     json_schema_extra={"pattern": r"^[A-Za-z0-9_-]+$"})]
 
 
 @router.get("/v1/audit-events", response_model=AuditPage, openapi_extra=ADDITION,

@@ -57,8 +57,10 @@ CurrentOperator = Annotated[Principal, Depends(get_operator)]
 
 async def get_account_context(
     principal: CurrentPrincipal,
-    master_account_id: Annotated[str, Header(alias="Master-Account-Id", description="Customer master account identifier.")],
-    account_id: Annotated[str, Header(alias="Account-Id", description="Customer account identifier.")],
+    master_account_id: Annotated[str, Header(alias="Master-Account-Id", description="Customer master account identifier.",
+                                              json_schema_extra={"minLength": 1, "pattern": r"\S"})],
+    account_id: Annotated[str, Header(alias="Account-Id", description="Customer account identifier.",
+                                      json_schema_extra={"minLength": 1, "pattern": r"\S"})],
 ) -> AccountContext:
     missing = [name for name, value in (("Master-Account-Id", master_account_id), ("Account-Id", account_id))
                if not value.strip()]

@@ -6,7 +6,9 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from gatehouse.kit.wire import ApiModel, Text
 
-Url = Annotated[str, StringConstraints(min_length=8, max_length=2000)]
+# what check_url takes, as far as a pattern can say it (the address's range is checked at delivery)
+Url = Annotated[str, StringConstraints(min_length=8, max_length=2000),
+                Field(json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+"})]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=30,
                                               description='Event types to receive; ["*"] for all.')]

@@ -64,7 +64,10 @@ def test_api_conforms(case, credentials):  # type: ignore[no-untyped-def]
     # positive_data_acceptance is excluded: business rules (badge start within 90 days of today in
     # the site's timezone, granted sites, ...) are not expressible in JSON Schema, so schema-valid
     # bodies are rightly refused with 400. Everything else is checked.
-    excluded = [positive_data_acceptance]
+    # positive_data_acceptance (schema-valid data must be accepted) finds schemas looser than the
+    # server; business rules that JSON Schema cannot say (dates within 90 days of the site's today,
+    # granted sites) make it fail by design, so it runs on request: GATEHOUSE_FUZZ_POSITIVE=1
+    excluded = [] if os.environ.get("GATEHOUSE_FUZZ_POSITIVE") else [positive_data_acceptance]
     if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER) and \
             "Authorization" not in (case.headers or {}):
         # the fuzzer left Authorization out on purpose and this harness put it back: the request is no
