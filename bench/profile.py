@@ -1,4 +1,4 @@
-"""`python -m bench.profile [detail|list|create] [--db sqlite|postgres]`: py-spy records the
+"""`python -m bench.profile [detail|list|create|token] [--db sqlite|postgres]`: py-spy records the
 server while wrk drives one hot path, then prints where the event loop's time goes (inclusive share
 of Gatehouse's own functions and the libraries under them) and writes the raw stacks to
 bench/results/profile-<path>-<db>-<time>.txt (load it into speedscope or flamegraph.pl).
@@ -21,7 +21,7 @@ from bench.__main__ import ACCOUNT_HEADERS, DETAIL_WO, RESULTS, Env, create_body
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
-    parser.add_argument("path", choices=["detail", "list", "create"])
+    parser.add_argument("path", choices=["detail", "list", "create", "token"])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg", default="postgresql://127.0.0.1:5432/test")
     parser.add_argument("--tickets", type=int, default=10_000)
@@ -42,6 +42,11 @@ def main() -> None:
         spec: dict = {"concurrency": 16, "duration": args.seconds + 2, "headers": h}
         if args.path == "detail":
             spec["url"] = f"{base}/v1/facility-access/access-tickets/{DETAIL_WO}"
+        elif args.path == "token":
+            cred = creds["Random User"]
+            spec.update(url=f"{base}/v2/auth/token", method="POST", headers={
+                "Content-Type": "application/x-www-form-urlencoded"}, body=(
+                f"grant_type=client_credentials&client_id={cred.client_id}&client_secret={cred.client_secret}"))
         elif args.path == "list":
             spec["url"] = f"{base}/v1/facility-access/visitors"
         else:

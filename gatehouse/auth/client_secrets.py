@@ -10,27 +10,35 @@ import hmac
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.auth.models import ServerKey
+from gatehouse.kit.db import insert_or_ignore
 
 PREFIX = "hmac-sha256:"
 KEY_NAME = "client-secrets"
 _keys: dict[str, bytes] = {}  # per database, once per process
 
 
+def cached_key(database_url: str) -> bytes | None:
+    """The key, when this process has read it already (the token path asks here first)."""
+    return _keys.get(_where(database_url))
+
+
+def _where(url: str) -> str:
+    return url.split("@")[-1]  # the database, whatever the driver or credentials in the URL
+
+
 async def key(session: AsyncSession) -> bytes:
     """The installation's HMAC key, made by whichever process needs it first (one row, never twice)."""
-    where = str(session.bind.url)
+    where = _where(str(session.bind.url))
     found = _keys.get(where)
     if found is not None:
         return found
     value = (await session.execute(select(ServerKey.value).where(ServerKey.name == KEY_NAME))).scalar()
     if value is None:
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        await session.execute(dialect.insert(ServerKey).values(name=KEY_NAME, value=secrets.token_hex(32))
-                              .on_conflict_do_nothing())
+        fresh = {"name": KEY_NAME, "value": secrets.token_hex(32)}
+        await session.execute(insert_or_ignore(session, ServerKey, fresh))
         value = (await session.execute(select(ServerKey.value).where(ServerKey.name == KEY_NAME))).scalar_one()
     _keys[where] = bytes.fromhex(value)
     return _keys[where]

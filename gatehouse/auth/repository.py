@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
@@ -20,11 +22,6 @@ async def apps(session: AsyncSession) -> list[dict]:
 
 async def app_by_client_id(session: AsyncSession, client_id: str) -> App | None:
     return (await session.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()
-
-
-async def app_and_user(session: AsyncSession, client_id: str):  # type: ignore[no-untyped-def]
-    return (await session.execute(select(App, User).join(User, User.id == App.user_id)
-                                  .where(App.client_id == client_id))).first()
 
 
 async def first_account_of(session: AsyncSession, user_id: int) -> str | None:
@@ -49,16 +46,37 @@ async def purge_expired_tokens(session: AsyncSession, now: datetime) -> int:
     return tokens
 
 
-async def operator_sites_of(session: AsyncSession, user_id: int) -> frozenset[str]:
-    rows = await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user_id))
-    return frozenset(rows.scalars())
+# Statements written once, run by the lean reader (the token path) or in an ORM session (SessionRows)
+APP_BY_CLIENT_ID = (
+    select(App.id, App.client_id, App.secret_hash, App.enabled, App.failed_attempts, App.locked_until,
+           User.id.label("user_id"), User.kind, User.display_name, User.master_account_id, User.disabled)
+    .join(User, User.id == App.user_id).where(App.client_id == bindparam("client_id")))
+OPERATOR_SITES = select(OperatorSite.site_code).where(OperatorSite.user_id == bindparam("user_id"))
+MEMBERSHIPS = (select(AccountMembership.account_id, Account.master_account_id, AccountMembership.permissions)
+               .join(Account, Account.id == AccountMembership.account_id)
+               .where(AccountMembership.user_id == bindparam("user_id")))
 
 
-async def memberships_of(session: AsyncSession, user_id: int):  # type: ignore[no-untyped-def]
-    return (await session.execute(
-        select(AccountMembership.account_id, Account.master_account_id, AccountMembership.permissions)
-        .join(Account, Account.id == AccountMembership.account_id)
-        .where(AccountMembership.user_id == user_id))).all()
+async def app_with_user(runner, client_id: str) -> tuple[SimpleNamespace, SimpleNamespace] | None:  # type: ignore[no-untyped-def]
+    """(app, user) as plain records: what a token request needs of both, in one query."""
+    found = await runner.rows(APP_BY_CLIENT_ID, client_id=client_id)
+    if not found:
+        return None
+    r = found[0]
+    app = SimpleNamespace(id=r["id"], client_id=r["client_id"], secret_hash=r["secret_hash"], enabled=r["enabled"],
+                          failed_attempts=r["failed_attempts"], locked_until=r["locked_until"])
+    user = SimpleNamespace(id=r["user_id"], kind=r["kind"], display_name=r["display_name"],
+                           master_account_id=r["master_account_id"], disabled=r["disabled"])
+    return app, user
+
+
+async def operator_sites_of(runner, user_id: int) -> frozenset[str]:  # type: ignore[no-untyped-def]
+    return frozenset(r["site_code"] for r in await runner.rows(OPERATOR_SITES, user_id=user_id))
+
+
+async def memberships_of(runner, user_id: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return [(r["account_id"], r["master_account_id"], r["permissions"])
+            for r in await runner.rows(MEMBERSHIPS, user_id=user_id)]
 
 
 async def security_epoch(session: AsyncSession) -> int | None:

@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,6 +38,13 @@ def utcnow() -> datetime:
     """Naive UTC at millisecond precision: the one representation every backend stores alike."""
     now = datetime.now(UTC).replace(tzinfo=None)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def insert_or_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the session's dialect: a row that one process makes and any
+    other may be making at the same instant."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(values).on_conflict_do_nothing()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

@@ -11,10 +11,49 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Select
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from gatehouse.config import Settings
 from gatehouse.kit.connlost import is_connection_lost
+
+
+_COMPILED: dict[tuple[int, bool], tuple[str, tuple[str, ...], tuple[Any, ...], Any]] = {}
+
+
+def compiled(stmt: Select, for_sqlite: bool) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
+    """A Core SELECT written once (module constant, named `bindparam`s), compiled once per dialect:
+    (SQL, parameter names in order, the converters its columns need from the raw driver)."""
+    key = (id(stmt), for_sqlite)
+    hit = _COMPILED.get(key)
+    if hit is None:
+        dialect = SQLiteDialect_pysqlite(paramstyle="qmark") if for_sqlite else PGDialect_asyncpg(
+            paramstyle="numeric_dollar")
+        c = stmt.compile(dialect=dialect)
+        # sqlite3 hands back what SQLAlchemy stored: date-times as text, booleans as 0/1
+        convert = tuple((_sqlite_datetime if isinstance(col.type, DateTime) else bool if isinstance(col.type, Boolean)
+                         else None) if for_sqlite else None for col in stmt.selected_columns)
+        hit = _COMPILED[key] = (str(c), tuple(c.positiontup or ()), convert, stmt)  # stmt kept: its id stays its own
+    return hit[0], hit[1], hit[2]
+
+
+def _sqlite_datetime(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class SessionRows:
+    """`rows(stmt, **params)` over an ORM session: a repository's statement, written once, runs on
+    the lean reader or inside a transaction alike."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in await self.session.execute(stmt, params)]
 
 
 class LeanReader:
@@ -57,6 +96,16 @@ class LeanReader:
             # Replace them all, and read again once: a read is safe to repeat.
             self.connections_lost()
             return await pool.fetch(pg_sql, *args)
+
+    async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
+        """A Core statement's rows as dicts, on the raw driver (no ORM, no thread hop on SQLite)."""
+        sql, names, convert = compiled(stmt, self.is_sqlite)
+        found = await self.fetch(sql, sql, *(params[n] for n in names))
+        keys = [c.key for c in stmt.selected_columns]
+        if not self.is_sqlite:
+            return [dict(zip(keys, r, strict=True)) for r in found]
+        return [{k: (f(v) if f is not None and v is not None else v) for k, f, v in zip(keys, convert, r, strict=True)}
+                for r in found]
 
     def connections_lost(self) -> None:
         if self._pool is not None:

@@ -7,7 +7,7 @@ Two ways to use it, by what a check costs:
   attempt *before* the check (`take`), so a burst over any number of processes gets at most `limit`
   checks; the last allowed failure locks (`failed`); a success takes back its number (`succeeded`);
 - a 256-bit random secret with a keyed hash (client secrets, microseconds): the check comes first,
-  and only failures are counted (`failure`): the `limit`-th locks, the ones after it are refused;
+  and only failures are counted (`count_failure`): the `limit`-th locks, the ones after it are refused;
   correct secrets are never refused for arriving together, only while locked."""
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, insert_or_ignore, utcnow
 
 
 @dataclass(frozen=True)
@@ -51,19 +50,14 @@ async def take(db: Database, model: Any, key: Any, *, limit: int, create: bool =
     pk = _pk(model)
     async with db.write() as session:
         if create:
-            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-            await session.execute(dialect.insert(model).values({pk.key: key, "failed_attempts": 0})
-                                  .on_conflict_do_nothing())
+            await session.execute(insert_or_ignore(session, model, {pk.key: key, "failed_attempts": 0}))
         expired = model.locked_until.is_not(None) & (model.locked_until <= now)
         number, locked_until = (await session.execute(
             update(model).where(pk == key).values(
                 failed_attempts=case((expired, 1), else_=model.failed_attempts + 1),
                 locked_until=case((expired, None), else_=model.locked_until),
             ).returning(model.failed_attempts, model.locked_until))).one()
-    retry = None
-    if locked_until is not None and locked_until > now:
-        retry = max(1, int((locked_until - now).total_seconds() + 0.999))
-    return Attempt(number, retry, limit)
+    return Attempt(number, retry_after(locked_until), limit)
 
 
 async def failed(db: Database, model: Any, key: Any, attempt: Attempt, *, seconds: int) -> bool:
@@ -99,7 +93,7 @@ class Failure:
         return self.retry_after is not None and not self.locked_now
 
 
-async def failure(db: Database, model: Any, key: Any, *, limit: int, seconds: int) -> Failure:
+async def count_failure(db: Database, model: Any, key: Any, *, limit: int, seconds: int) -> Failure:
     """Count one failed check: an expired lock starts a new run; the `limit`-th failure locks; one
     while locked is counted past the limit (so it is told apart from the one that locked)."""
     now = utcnow()
