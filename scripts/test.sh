@@ -11,8 +11,10 @@ fi
 .venv/bin/python -m pip install -q --upgrade "pip>=24" 2>&1 | grep -v '^WARNING: Location' || true
 # Editable, as the README's first command installs it: running the tests never swaps the
 # `gatehouse` a newcomer runs for a copy of the code as it was.
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis, playwright" # fail loudly if install failed
+# (its output, setuptools' editable-install notice included, is shown only if the install failed)
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' > .venv/install.log 2>&1 || true
+.venv/bin/python -c "import gatehouse, fastapi, sqlalchemy, moto, schemathesis, playwright" \
+  || { cat .venv/install.log; exit 1; }  # fail loudly if the install failed
 # The wheel a regular install gets carries the templates, migrations and static files.
 WHEEL_DIR=$(mktemp -d)
 .venv/bin/python -m pip wheel -q --no-deps -c constraints.txt -w "$WHEEL_DIR" . 2>&1 | grep -v '^WARNING' || true
