@@ -39,6 +39,9 @@ DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's
 FacilityAccess-v1 and Attachments APIs. Everything Gatehouse adds beyond those APIs is marked `x-gatehouse-addition: true`.
 Errors always use the envelope `{"error": {correlationId, type, code, message, details}}`.
+As the real API, the reader is tolerant: unknown body fields and query parameters are ignored and named
+in the `Gatehouse-Ignored` response header, booleans may be the strings "true"/"false", and the
+`Bearer ` prefix is optional; the request header `Gatehouse-Strict: true` refuses all of those.
 """
 
 

@@ -16,18 +16,28 @@ from gatehouse.auth.service import authenticate
 from gatehouse.kit import context
 from gatehouse.kit.context import Actor
 from gatehouse.kit.errors import ErrorDetail, Forbidden, Unauthorized, ValidationFailed
+from gatehouse.kit.validation import is_strict
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access_token>` from a token endpoint.")
+
+
+def _bare_token(request: Request) -> str | None:
+    """`Authorization: <token>` without `Bearer `, as the real API accepts it (not in strict mode)."""
+    value = request.headers.get("authorization", "").strip()
+    if not value or " " in value or is_strict(request):
+        return None
+    return value
 
 
 async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or not credentials.credentials or len(credentials.credentials) > 512:
+    token = credentials.credentials if credentials is not None else _bare_token(request)
+    if not token or len(token) > 512:
         raise Unauthorized()
     state = request.app.state
-    principal = await authenticate(state.db, state.auth_cache, credentials.credentials)
+    principal = await authenticate(state.db, state.auth_cache, token)
     # the actor of whatever this request changes (read by events.record)
     context.current_actor.set(Actor("operator" if principal.is_operator else "user", principal.display_name,
                                     principal.client_id, principal.user_id))

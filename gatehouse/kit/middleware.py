@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gatehouse.kit import context
 from gatehouse.kit.connlost import is_connection_lost
 from gatehouse.kit.errors import envelope
+from gatehouse.kit.validation import ignored_header
 
 _VALID_CID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("gatehouse.access")
@@ -105,6 +106,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *extra]
+                skipped = scope["state"].get("ignored")
+                if skipped:  # what the tolerant reader ignored (kit/validation.py), so a typo stays visible
+                    message["headers"].append((b"gatehouse-ignored", ignored_header(skipped)))
             await send(message)
 
         self.load.active += 1

@@ -12,8 +12,23 @@ _REF = "#/components/schemas/{model}"
 _components: dict[str, Any] = {}
 
 
+def tolerant(schema: Any) -> Any:
+    """A request body's schema as the server reads it by default (SPEC §1, the tolerant reader):
+    other fields may come (they are ignored and named in Gatehouse-Ignored), and a boolean may also
+    be the string "true" or "false". `Gatehouse-Strict: true` refuses both; the schema describes
+    the default."""
+    if isinstance(schema, list):
+        return [tolerant(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get("type") == "boolean":
+        rest = {k: v for k, v in schema.items() if k != "type"}
+        return {**rest, "anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
+    return {k: tolerant(v) for k, v in schema.items() if not (k == "additionalProperties" and v is False)}
+
+
 def register_body_schema(name: str, adapter: TypeAdapter[Any], *, required: bool = True) -> dict[str, Any]:
-    schema = adapter.json_schema(ref_template=_REF, mode="validation")
+    schema = tolerant(adapter.json_schema(ref_template=_REF, mode="validation"))
     defs = schema.pop("$defs", {})
     _components.update(defs)
     if schema.get("type") == "object" or "$ref" not in schema:

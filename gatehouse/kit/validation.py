@@ -249,9 +249,99 @@ class JsonBody(Generic[T]):
             errors = exc.errors(include_url=False)
             if any(e["type"] in ("json_invalid", "recursion_loop") for e in errors):
                 raise malformed_json(raw) from None
+            if not is_strict(request):
+                return self._tolerantly(request, raw, exc)
             raise ValidationFailed(details_from_validation_error(exc), total=exc.error_count()) from None
         except RecursionError:
             raise BadRequest("Request body is nested too deeply.", code="MALFORMED_JSON") from None
+
+    def _tolerantly(self, request: Request, raw: bytes, exc: ValidationError) -> T:
+        """The real API's reading (SPEC §1): unknown fields are dropped and named in the response's
+        Gatehouse-Ignored header, "true"/"false" strings are booleans; what is still wrong after
+        that is refused as always."""
+        try:  # NaN and Infinity are not JSON (RFC 8259), whatever Python's parser allows
+            data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+        except ValueError:
+            raise BadRequest("Request body is not valid JSON: NaN, Infinity and numbers beyond a 64-bit float "
+                             "are not JSON numbers this API reads.", code="MALFORMED_JSON") from None
+        for _round in range(3):  # a dropped field can reveal nothing new; three passes are plenty
+            fixed = False
+            for err in exc.errors(include_url=False):
+                loc = err["loc"]
+                if err["type"] == "extra_forbidden" and _drop(data, loc):
+                    ignored(request, field_path(loc))
+                    fixed = True
+                elif err["type"] == "bool_type" and err.get("input") in ("true", "false"):
+                    fixed = _set(data, loc, err["input"] == "true") or fixed
+            if not fixed:
+                break
+            # what an invalid body's rule checks read (partial.py): the body as it is understood
+            request.state.json_raw = json.dumps(data).encode()
+            try:
+                return self.adapter.validate_python(data, strict=True)
+            except ValidationError as again:
+                exc = again
+        raise ValidationFailed(details_from_validation_error(exc), total=exc.error_count()) from None
+
+
+STRICT_HEADER = "gatehouse-strict"
+IGNORED_HEADER = "Gatehouse-Ignored"
+
+
+def is_strict(request: Request) -> bool:
+    """`Gatehouse-Strict: true`: unknown fields and parameters refused, booleans JSON booleans only."""
+    return request.headers.get(STRICT_HEADER, "").strip().lower() == "true"
+
+
+def ignored(request: Request, path: str) -> None:
+    """Name a field or parameter that was ignored (the middleware writes the Gatehouse-Ignored header)."""
+    request.scope.setdefault("state", {}).setdefault("ignored", []).append(path)
+
+
+def ignored_header(paths: list[str]) -> bytes:
+    """At most 20 paths, then how many more; under 2 KiB whatever the paths."""
+    shown = [p[:80] for p in dict.fromkeys(paths)]
+    text = ", ".join(shown[:20]) + (f", …({len(shown) - 20} more)" if len(shown) > 20 else "")
+    return text.encode("utf-8")[:2000]
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(constant)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def _parent(data: Any, loc: Sequence[Any]) -> Any:
+    for part in loc[:-1]:
+        if isinstance(data, dict) and isinstance(part, str) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _drop(data: Any, loc: Sequence[Any]) -> bool:
+    parent = _parent(data, loc)
+    if isinstance(parent, dict) and loc and loc[-1] in parent:
+        del parent[loc[-1]]
+        return True
+    return False
+
+
+def _set(data: Any, loc: Sequence[Any], value: Any) -> bool:
+    parent = _parent(data, loc)
+    key = loc[-1] if loc else None
+    if isinstance(parent, dict) and key in parent or isinstance(parent, list) and isinstance(key, int):
+        parent[key] = value
+        return True
+    return False
 
 
 _declared_query: dict[int, frozenset[str]] = {}
@@ -293,9 +383,10 @@ def _refuse_nul(raw: bytes) -> None:
 
 
 async def reject_unknown_query(request: Request) -> None:
-    """Unknown query parameters are refused, like unknown body fields: a typo such as
-    `?stauts=Approved` must not silently return an unfiltered list. Computed once per route.
-    Also refuses NUL characters in path and query values, before anything reaches a query."""
+    """Unknown query parameters are ignored and named in Gatehouse-Ignored, as the real API ignores
+    them (so `?stauts=Approved` stays visible); with `Gatehouse-Strict: true` they are refused.
+    Computed once per route. Also refuses NUL characters in path and query values, before anything
+    reaches a query."""
     for where, params in (("Path parameter", request.path_params), ("Query parameter", request.query_params)):
         for key, value in params.items():
             if isinstance(value, str) and "\x00" in value:
@@ -312,6 +403,10 @@ async def reject_unknown_query(request: Request) -> None:
         allowed = frozenset(_query_names(dependant))
         _declared_query[id(route)] = allowed
     unknown = [k for k in request.query_params.keys() if k not in allowed]
+    if unknown and not is_strict(request):  # as the real API: ignored, and named in Gatehouse-Ignored
+        for k in dict.fromkeys(unknown):
+            ignored(request, k[:60])
+        return
     if unknown:
         raise ValidationFailed([
             ErrorDetail(field=k, code="UNKNOWN_PARAMETER",

@@ -33,9 +33,16 @@ async def test_comment_rules(factory, client, db):
         r = await client.post("/v1/comments", json={"requestId": rid, "comment": "x"}, headers=caller.headers)
         assert r.status_code == 404 and r.json()["error"]["code"] == "REQUEST_ID_INVALID"
     for bad in ({"requestId": wo, "comment": ""}, {"requestId": wo, "comment": "x" * 4001}, {"requestId": wo},
-                {"requestId": wo, "comment": 5}, {"requestId": wo, "comment": "x", "commentedBy": "me"}):
+                {"requestId": wo, "comment": 5}):
         r = await client.post("/v1/comments", json=bad, headers=caller.headers)
         assert r.status_code == 400, bad
+    # a server-owned field: ignored and named by default, refused in strict mode
+    forged = {"requestId": wo, "comment": "x", "commentedBy": "me"}
+    r = await client.post("/v1/comments", json=forged, headers={**caller.headers, "Gatehouse-Strict": "true"})
+    assert r.status_code == 400
+    r = await client.post("/v1/comments", json=forged, headers=caller.headers)
+    assert r.status_code == 200 and r.json()["commentedBy"] == caller.name
+    assert r.headers["gatehouse-ignored"] == "commentedBy"
     r = await client.post("/v1/comments", json={"requestId": wo, "comment": "x" * 4000}, headers=caller.headers)
     assert r.status_code == 200
     reader = await factory.user(tenant, perms=["tickets:read"])

@@ -58,7 +58,8 @@ async def test_token_request_validation(client):
     fields = {d["field"] for d in r.json()["error"]["details"]}
     assert {"client_id", "client_secret"} <= fields
     r = await client.post("/oauth2/v1/token", json={"client_id": "a", "client_secret": "b",
-                                                     "grant_type": "client_credentials", "scope": "x"})
+                                                     "grant_type": "client_credentials", "scope": "x"},
+                          headers={"Gatehouse-Strict": "true"})
     assert r.status_code == 400
     assert r.json()["error"]["details"][0] == {
         "field": "scope", "code": "UNKNOWN_FIELD", "message": "Payload 'scope' is not a recognised field."}

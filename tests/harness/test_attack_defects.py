@@ -182,7 +182,7 @@ async def test_hostile_bodies_get_clear_400s(client, factory):
     r = await client.post(url, content=many, headers=h)
     assert r.status_code == 400 and len(r.content) < 2000 and time.perf_counter() - started < 1.5  # was 2.2 s
     few = "[{" + ",".join(f'"k{i}":0' for i in range(500)) + "}]"
-    r = await client.post(url, content=few, headers=h)
+    r = await client.post(url, content=few, headers={**h, "Gatehouse-Strict": "true"})  # each unknown a problem
     assert r.status_code == 400 and len(r.json()["error"]["details"]) == 100
     assert "Only the first 100" in r.json()["error"]["message"]
     r = await client.post("/v1/attachments/file", content=b"x", headers={

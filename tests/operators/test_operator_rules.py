@@ -133,7 +133,7 @@ async def test_scope_and_input(factory, client, db):
             assert r.status_code == 404 and r.json()["error"]["code"] == "TICKET_NOTFOUND", url
     assert (await client.get(OPS, headers=other_op.token_headers)).json()["content"] == []
     assert await status_of(db, wo) == "Approved"
-    h = op.token_headers
+    h = {**op.token_headers, "Gatehouse-Strict": "true"}  # typos refused (by default: ignored and named)
     for params in ({"date": "2026-13-01"}, {"date": "20260101"}, {"status": "approved"}, {"sites": site}):
         assert (await client.get(OPS, params=params, headers=h)).status_code == 400, params
     assert (await client.get(OPS, params={"site": "ZZZ999"}, headers=h)).status_code == 404
