@@ -34,7 +34,7 @@ def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_s
 def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
                   ) -> dict:
     return {
-        "ticketId": ticket.id, "ticketType": "Facility Access", "ticketStatus": ticket.status,
+        "ticketId": ticket.id, "ticketType": "Security", "ticketStatus": ticket.status,
         "requester": ticket.requester, "ticketCreatedDate": fmt_datetime(ticket.created_at),
         "ticketUpdatedDate": fmt_datetime(ticket.updated_at), "requestType": "Visitor Access",
         "ticketCategory": "New Visitor Access", "contactFirstName": ticket.visitor_first_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from gatehouse.facility_access.lifecycle import Status
@@ -107,7 +107,9 @@ class CommentOut(BaseModel):
 
 class TicketOut(BaseModel):
     ticketId: str
-    ticketType: Literal["Facility Access"] = "Facility Access"
+    # the detail's type is "Security", as the seed's sample and the real API answer; list rows keep
+    # "Facility Access" as the list sample shows (SPEC §3)
+    ticketType: Literal["Security"] = "Security"
     ticketStatus: Status
     requester: str
     ticketCreatedDate: str
@@ -191,7 +193,13 @@ CancelReason = Literal["Duplicate request", "Request entered in error", "Request
 
 
 class CancelIn(ApiModel):
-    cancelReason: CancelReason = "Request no longer needed"
+    # "" and null mean the default, as the real API accepted them (SPEC §3)
+    cancelReason: CancelReason | Literal[""] | None = "Request no longer needed"
+
+    @field_validator("cancelReason", mode="after")
+    @classmethod
+    def _default_when_empty(cls, value: str | None) -> str:
+        return value or "Request no longer needed"
 
 
 class CancelStatus(BaseModel):

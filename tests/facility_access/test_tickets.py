@@ -37,7 +37,7 @@ async def test_detail_has_the_seed_shape(factory, client):
                  "visitorBadgeStartDate", "visitorBadgeEndDate", "customerExternalReference", "workDescription",
                  "description", "bulkRequest"}
     assert seed_keys <= set(d)
-    assert d["ticketType"] == "Facility Access" and d["requestType"] == "Visitor Access"
+    assert d["ticketType"] == "Security" and d["requestType"] == "Visitor Access"
     assert d["ticketCategory"] == "New Visitor Access" and d["requester"] == caller.name
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", d["ticketCreatedDate"])
     assert d["customerExternalReference"] == "" and d["closedOn"] == "" and d["comments"] == []
