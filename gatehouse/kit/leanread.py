@@ -9,6 +9,8 @@ pool, with its statement cache. Writes never come here."""
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -63,6 +65,7 @@ class LeanReader:
         self._pool_size = settings.db_pool_size
         self._conn: sqlite3.Connection | None = None
         self._pool: Any = None
+        self._pool_made: asyncio.Lock | None = None  # two first reads at once make one pool, not two
 
     def _sqlite(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -79,8 +82,12 @@ class LeanReader:
         if self._pool is None:
             import asyncpg
 
-            dsn = self._url.replace("postgresql+asyncpg://", "postgresql://", 1)
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size, reset=_keep)
+            if self._pool_made is None:
+                self._pool_made = asyncio.Lock()
+            async with self._pool_made:
+                if self._pool is None:
+                    dsn = self._url.replace("postgresql+asyncpg://", "postgresql://", 1)
+                    self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size, reset=_keep)
         return self._pool
 
     async def fetch(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
@@ -94,7 +101,7 @@ class LeanReader:
                 raise
             # The server dropped our connections (restart, terminate): every idle one is stale too.
             # Replace them all, and read again once: a read is safe to repeat.
-            self.connections_lost()
+            await self.connections_lost()
             return await pool.fetch(pg_sql, *args)
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
@@ -107,9 +114,10 @@ class LeanReader:
         return [{k: (f(v) if f is not None and v is not None else v) for k, f, v in zip(keys, convert, r, strict=True)}
                 for r in found]
 
-    def connections_lost(self) -> None:
+    async def connections_lost(self) -> None:
+        """Every connection of the pool is replaced at its next use (asyncpg's expire_connections)."""
         if self._pool is not None:
-            self._pool.expire_connections()
+            await self._pool.expire_connections()
 
     async def fetchrow(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Mapping[str, Any] | None:
         rows = await self.fetch(sqlite_sql, pg_sql, *args)

@@ -165,7 +165,7 @@ class LeanWriter:
                 raise Conflicted(str(exc)) from exc
             except Exception as exc:
                 if is_connection_lost(exc):  # not retried here: the middleware answers 503 + Retry-After
-                    self._db.reader.connections_lost()
+                    await self._db.reader.connections_lost()
                 raise
         if outbox:
             for wake in self._db.on_outbox_commit:
