@@ -128,19 +128,18 @@ def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocat
 
 
 async def ticket_detail(db: Database, op: Operator, ticket_id: str) -> dict:
-    async with db.read() as session:
-        ticket, site = await _ticket(session, op, ticket_id)
-        body = render_ticket(ticket, site.address, await tickets.ticket_locations(session, ticket.id),
-                             await tickets.ticket_comments(session, ticket.id))
-    return {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or ""}
+    return (await desk_view(db, op, ticket_id))[0]  # the same reads; the actions cost nothing more
 
 
-async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[list[str], str]:
-    """The actions the desk may offer for a ticket now (the lifecycle's own rules) and its site's zone."""
+async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, list[str], str]:
+    """The desk's ticket page in one read: the ticket as /ops/v1 shows it, the actions the desk may
+    offer now (the lifecycle's own rules) and the site's zone."""
     async with db.read() as session:
         ticket, site = await _ticket(session, op, ticket_id)
-        window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
-    return lifecycle.desk_actions(ticket, site_today(site.timezone), window), site.timezone
+        locations = await tickets.ticket_locations(session, ticket.id)
+        body = render_ticket(ticket, site.address, locations, await tickets.ticket_comments(session, ticket.id))
+    actions = lifecycle.desk_actions(ticket, site_today(site.timezone), access_window(ticket, locations))
+    return {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or ""}, actions, site.timezone
 
 
 def _result(ticket: WorkOrder) -> dict:

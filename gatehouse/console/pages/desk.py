@@ -109,8 +109,7 @@ async def scan(request: Request, person: OperatorDep, code: Annotated[str, Query
 
 async def _ticket_context(request: Request, person: Person, ticket_id: str) -> dict[str, Any]:
     db = db_of(request)
-    ticket = await desk.ticket_detail(db, op_of(person), ticket_id)  # 404 outside the operator's sites
-    actions, tz = await desk.desk_view(db, op_of(person), ticket_id)
+    ticket, actions, tz = await desk.desk_view(db, op_of(person), ticket_id)  # 404 outside the operator's sites
     async with db.read() as session:
         history = await tickets.ticket_history(session, ticket_id)
         files = await attachments.list_for_ticket(session, ticket_id)
