@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # How stale a process's token/grant cache may be: disabled apps stop working within this.
     auth_cache_seconds: float = Field(0.5, gt=0, le=1.0)
     lockout_failures: int = 5
+    # how long before a visit's window opens the desk may check the visitor in (SPEC §3)
+    early_arrival_minutes: int = Field(60, ge=0, le=1440)
     lockout_seconds: int = 900
     max_json_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024

@@ -4,7 +4,6 @@ security epoch."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events import service as events
+from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
 from gatehouse.accounts.models import PERMISSIONS, Account, AccountMembership, MasterAccount, OperatorSite, User
 from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9]{18}$")
-_MASTER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_ACCOUNT_ID = ACCOUNT_ID
+_MASTER_ID = MASTER_ID
 
 
 async def create_master_account(session: AsyncSession, master_id: str, name: str) -> MasterAccount:

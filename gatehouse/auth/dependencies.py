@@ -15,7 +15,8 @@ from gatehouse.auth.principal import AccountContext, Principal
 from gatehouse.auth.service import authenticate
 from gatehouse.kit import context
 from gatehouse.kit.context import Actor
-from gatehouse.kit.errors import ErrorDetail, Forbidden, Unauthorized, ValidationFailed
+from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
+from gatehouse.kit.errors import BadRequest, ErrorDetail, Forbidden, Unauthorized, ValidationFailed
 from gatehouse.kit.validation import is_strict
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access_token>` from a token endpoint.")
@@ -77,6 +78,13 @@ async def get_account_context(
     if missing:
         raise ValidationFailed([ErrorDetail(field=name, code="MISSING_FIELD",
                                             message=f"Mandatory header '{name}' is null or empty.") for name in missing])
+    malformed = [name for name, value, shape in (("Master-Account-Id", master_account_id, MASTER_ID),
+                                                 ("Account-Id", account_id, ACCOUNT_ID)) if not shape.match(value)]
+    if malformed:  # not the shape of an id at all: the real API's 400, not a 403 (SPEC §1)
+        raise BadRequest("Bad request was submitted.", code="BAD_REQUEST", details=[
+            ErrorDetail(field=name, code="INVALID_FORMAT", message=f"Header '{name}' is not the shape of an id "
+                        + ("(18 letters or digits)." if name == "Account-Id" else "(1-40 letters, digits, '-' or '_').")
+                        ) for name in malformed])
     membership = principal.memberships.get(account_id)
     if membership is None or membership.master_account_id != master_account_id:
         raise Forbidden(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.epoch import SecurityEpoch  # noqa: F401 - re-exported
@@ -21,6 +21,8 @@ class App(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100), default="default")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # strict: unknown fields and parameters refused, booleans JSON booleans (SPEC §1 strict mode)
+    strict: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

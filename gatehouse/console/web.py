@@ -26,7 +26,7 @@ from gatehouse.kit import context
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError
-from gatehouse.kit.sitetime import local
+from gatehouse.kit.sitetime import local, window_text
 from gatehouse.operators import service as desk
 from gatehouse.sites import repository as site_repo
 
@@ -41,6 +41,7 @@ def router() -> APIRouter:
 COOKIE = "gh_console"
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # .html: autoescaped
 templates.env.filters["local"] = local  # an instant as a person reads it: site time, zone named
+templates.env.filters["window"] = window_text  # a location's access window, site time, zone named
 templates.env.globals["Status"] = Status  # templates compare statuses by name, never by their words
 static = StaticFiles(directory=str(HERE / "static"))
 

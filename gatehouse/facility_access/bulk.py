@@ -217,7 +217,7 @@ async def _check_batch(db: Database, ctx: AccountContext, batch: list[Row]) -> N
             return
         for d in exc.details:
             at = re.match(r"^\[(\d+)\]", d.field)
-            message = d.message.replace(f"Payload '{d.field}' ", "")
+            message = re.sub(r"^(Payload|Mandatory payload) '[^']*' ", "", d.message)
             for row in ([batch[int(at.group(1))]] if at and int(at.group(1)) < len(batch) else batch):
                 row.problems.append(f"{_column_of(d.field)}: {message}")
 

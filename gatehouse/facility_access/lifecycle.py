@@ -7,8 +7,8 @@ records who/when/from/to."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Collection
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import event, select, update
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gatehouse.events import service as events
 from gatehouse.events.service import Recorded
-from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder
+from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder, WorkOrderLocation
 from gatehouse.kit.db import utcnow
 from gatehouse.kit.leanwrite import Statement
 from gatehouse.kit.errors import Conflict
@@ -210,31 +210,57 @@ def ensure_approvable(ticket: WorkOrder, site_today: date) -> None:
                        "has passed.", code="BADGE_EXPIRED")
 
 
-def ensure_can_check_in(ticket: WorkOrder, site_today: date, window: tuple[date, date], site_code: str) -> None:
+Window = tuple[datetime, datetime]  # a ticket's access window, naive site-local date-times
+
+
+def access_window(ticket: WorkOrder, locs: Collection[WorkOrderLocation]) -> Window:
+    """From the earliest location start (date and time) to the latest location end, in site time
+    (SPEC §3: one window per location; the ticket's is their union). Without locations, the badge
+    dates from 00:00 to 23:59."""
+    if not locs:
+        return datetime.combine(ticket.badge_start, time(0, 0)), datetime.combine(ticket.badge_end, time(23, 59))
+    return (min(datetime.combine(loc.access_start, _time(getattr(loc, "access_start_time", None), time(0, 0)))
+                for loc in locs),
+            max(datetime.combine(loc.access_end, _time(getattr(loc, "access_end_time", None), time(23, 59)))
+                for loc in locs))
+
+
+def _time(value: time | str | None, default: time) -> time:
+    if value is None:
+        return default
+    return value if isinstance(value, time) else time.fromisoformat(str(value)[:8])
+
+
+def ensure_can_check_in(ticket: WorkOrder, site_now: datetime, window: Window, zone_name: str,
+                        early: timedelta = timedelta(minutes=60)) -> None:
     """Check-in: Approved, or again In Progress for a standard badge (returned every evening);
-    only on a day inside the access window, in the site's timezone."""
+    from `early` (GATEHOUSE_EARLY_ARRIVAL_MINUTES) before the window's start until its end, in
+    site time."""
     if target_of(ticket.status, Action.CHECK_IN) is None:
         raise conflict(ticket.id, ticket.status, Action.CHECK_IN)
     if ticket.status == Status.IN_PROGRESS and ticket.extended_badge:
         raise Conflict(f"Work order {ticket.id} has an extended badge that stays active: the visitor is "
                        "already checked in.", code="ALREADY_CHECKED_IN")
     start, end = window
-    if not start <= site_today <= end:
-        raise Conflict(f"Work order {ticket.id} gives access from {start} to {end}; today at {site_code} is "
-                       f"{site_today}.", code="OUTSIDE_ACCESS_WINDOW")
+    if not start - early <= site_now <= end:
+        zone = f" ({zone_name})" if zone_name else ""
+        raise Conflict(f"Work order {ticket.id} gives access from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+                       f"{zone}, check-in from {early.total_seconds() / 60:.0f} minutes before; it is now "
+                       f"{site_now:%Y-%m-%d %H:%M} there.", code="OUTSIDE_ACCESS_WINDOW")
 
 
-def ensure_can_complete(ticket: WorkOrder, site_today: date, window: tuple[date, date]) -> None:
+def ensure_can_complete(ticket: WorkOrder, site_now: datetime, window: Window) -> None:
     """An operator completes a visit under way (In Progress), or closes an Approved one that was
     never checked in once its window has begun (a no-show); never a visit still to come."""
     if target_of(ticket.status, Action.COMPLETE) is None:
         raise conflict(ticket.id, ticket.status, Action.COMPLETE)
-    if ticket.status == Status.APPROVED and site_today < window[0]:
-        raise Conflict(f"Work order {ticket.id} starts on {window[0]}: a visit still to come cannot be completed "
-                       "(cancel it instead).", code="NOT_STARTED")
+    if ticket.status == Status.APPROVED and site_now.date() < window[0].date():
+        raise Conflict(f"Work order {ticket.id} starts on {window[0]:%Y-%m-%d}: a visit still to come cannot be "
+                       "completed (cancel it instead).", code="NOT_STARTED")
 
 
-def desk_actions(ticket: WorkOrder, site_today: date, window: tuple[date, date]) -> list[str]:
+def desk_actions(ticket: WorkOrder, site_now: datetime, window: Window,
+                 early: timedelta = timedelta(minutes=60)) -> list[str]:
     """What the desk offers for a ticket now: exactly what the rules above would accept."""
     def allowed(guard: Callable[[], None]) -> bool:
         try:
@@ -244,9 +270,9 @@ def desk_actions(ticket: WorkOrder, site_today: date, window: tuple[date, date])
         return True
 
     offered = {
-        "check-in": allowed(lambda: ensure_can_check_in(ticket, site_today, window, "")),
+        "check-in": allowed(lambda: ensure_can_check_in(ticket, site_now, window, "", early)),
         "check-out": target_of(ticket.status, Action.CHECK_OUT) is not None,
-        "complete": allowed(lambda: ensure_can_complete(ticket, site_today, window)),
+        "complete": allowed(lambda: ensure_can_complete(ticket, site_now, window)),
         "comment": ticket.status in OPEN,
     }
     return [action for action, ok in offered.items() if ok]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base, utcnow
@@ -31,6 +31,10 @@ class WorkOrder(Base):
     master_account_id: Mapped[str] = mapped_column(String(40))
     site_code: Mapped[str] = mapped_column(ForeignKey("sites.code"))
     status: Mapped[str] = mapped_column(String(32))
+    # what kind of request made it (SPEC §13): Visitor Access / Permanent Badge / PoP/POE Room Access
+    request_type: Mapped[str] = mapped_column(String(32), default="Visitor Access", server_default="Visitor Access")
+    ticket_category: Mapped[str] = mapped_column(String(40), default="New Visitor Access",
+                                                 server_default="New Visitor Access")
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requester: Mapped[str] = mapped_column(String(40))
     created_app_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -75,6 +79,9 @@ class WorkOrderLocation(Base):
     location_name: Mapped[str] = mapped_column(String(100))
     access_start: Mapped[date] = mapped_column(Date)
     access_end: Mapped[date] = mapped_column(Date)
+    # the daily hours of SPEC §3: with the dates, one window in site time (defaults 00:00 and 23:59)
+    access_start_time: Mapped[time] = mapped_column(Time, default=time(0, 0), server_default="00:00:00")
+    access_end_time: Mapped[time] = mapped_column(Time, default=time(23, 59), server_default="23:59:00")
 
 
 class TicketEvent(Base):

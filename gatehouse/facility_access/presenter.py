@@ -4,10 +4,10 @@ the operator API, the CLI, webhooks, mail and the console."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, time
 
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
-from gatehouse.kit.wire import fmt_date, fmt_datetime
+from gatehouse.kit.wire import fmt_date, fmt_datetime, fmt_time
 
 
 def badge_type(escorted: bool, extended: bool) -> str:
@@ -29,6 +29,16 @@ def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_s
     return head + places + tail
 
 
+def render_location(loc: WorkOrderLocation) -> dict:
+    """A location of a ticket with its window: dates and daily times (SPEC §3; the times are additions
+    the real API takes per location)."""
+    return {"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
+            "accessEndDate": fmt_date(loc.access_end),
+            "accessStartTime": fmt_time(getattr(loc, "access_start_time", None) or DEFAULT_START),
+            "accessEndTime": fmt_time(getattr(loc, "access_end_time", None) or DEFAULT_END)}
+
+
+DEFAULT_START, DEFAULT_END = time(0, 0), time(23, 59)
 
 
 def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
@@ -36,15 +46,15 @@ def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrder
     return {
         "ticketId": ticket.id, "ticketType": "Security", "ticketStatus": ticket.status,
         "requester": ticket.requester, "ticketCreatedDate": fmt_datetime(ticket.created_at),
-        "ticketUpdatedDate": fmt_datetime(ticket.updated_at), "requestType": "Visitor Access",
-        "ticketCategory": "New Visitor Access", "contactFirstName": ticket.visitor_first_name,
+        "ticketUpdatedDate": fmt_datetime(ticket.updated_at),
+        "requestType": getattr(ticket, "request_type", None) or "Visitor Access",
+        "ticketCategory": getattr(ticket, "ticket_category", "New Visitor Access"), "contactFirstName": ticket.visitor_first_name,
         "contactLastName": ticket.visitor_last_name, "contactEmail": ticket.visitor_email,
         "contactPhone": ticket.visitor_phone or "", "representingCompany": ticket.company,
         "badgeStartDate": fmt_date(ticket.badge_start), "badgeEndDate": fmt_date(ticket.badge_end),
         "site": [{
             "site": ticket.site_code,
-            "locations": [{"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
-                           "accessEndDate": fmt_date(loc.access_end)} for loc in locations],
+            "locations": [render_location(loc) for loc in locations],
             "address": address,
         }],
         "modifiedBy": ticket.modified_by, "emailNotifications": ticket.email_notifications or "",

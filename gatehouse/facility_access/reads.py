@@ -14,7 +14,8 @@ from gatehouse.kit.leanread import LeanReader
 _DETAIL_SQLITE = """
 SELECT w.*, s.address AS site_address,
   (SELECT json_group_array(json_object('location_name', l.location_name, 'access_start', l.access_start,
-                                       'access_end', l.access_end))
+                                       'access_end', l.access_end,
+                                       'access_start_time', l.access_start_time, 'access_end_time', l.access_end_time))
      FROM (SELECT * FROM work_order_locations WHERE work_order_id = w.id ORDER BY id) AS l) AS locations_json,
   (SELECT json_group_array(json_object('comment', c.comment, 'commented_by', c.commented_by,
                                        'created_at', c.created_at))
@@ -25,7 +26,8 @@ WHERE w.id = ? AND w.account_id = ?"""
 _DETAIL_PG = """
 SELECT w.*, s.address AS site_address,
   (SELECT coalesce(json_agg(json_build_object('location_name', l.location_name, 'access_start', l.access_start,
-                                              'access_end', l.access_end) ORDER BY l.id), '[]')
+                                              'access_end', l.access_end, 'access_start_time', l.access_start_time,
+                                              'access_end_time', l.access_end_time) ORDER BY l.id), '[]')
      FROM work_order_locations AS l WHERE l.work_order_id = w.id)::text AS locations_json,
   (SELECT coalesce(json_agg(json_build_object('comment', c.comment, 'commented_by', c.commented_by,
                                               'created_at', c.created_at) ORDER BY c.id), '[]')
@@ -69,7 +71,7 @@ async def ticket_view(reader: LeanReader, ticket_id: str) -> tuple[dict[str, Any
 
 
 _COLUMNS = ("id, title, status, site_code, bulk_request, created_at, updated_at, closed_at, requester, "
-            "location_summary")
+            "location_summary, request_type, ticket_category")
 
 
 def _list_sql(filters: list[str], param: str) -> str:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START
 from gatehouse.facility_access.schemas import AccessRequestIn, is_email
-from gatehouse.kit.errors import ErrorDetail
+from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.sitetime import earliest_today, site_today
 from gatehouse.sites.repository import granted_site_lean
@@ -35,6 +36,17 @@ def normalise_emails(value: str | None, field: str, problems: list[ErrorDetail])
     return ",".join(parts)
 
 
+
+
+NOT_FOUND_CODES = frozenset({"SITE_NOTFOUND", "LOCATION_NOTFOUND"})
+
+
+def refusal(problems: list[ErrorDetail]) -> Exception:
+    """What a create with problems answers: 404 `Resource not found.` when every problem is a site or
+    location that does not exist or is not granted (as the real API answers), else 400 listing all."""
+    if problems and all(p.code in NOT_FOUND_CODES for p in problems):
+        return NotFound("Resource not found.", code="RESOURCE_NOTFOUND", details=problems[:ValidationFailed.MAX_DETAILS])
+    return ValidationFailed(problems)
 
 
 @dataclass
@@ -174,6 +186,12 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
                 elif dated and a_end > end:
                     add(f"{lp}.accessEndDate", "ACCESS_DATE_OUT_OF_RANGE",
                         f"({a_end}) must not be after visitorBadgeEndDate ({end})")
+                else:
+                    t_start = getattr(loc, "accessStartTime", None) or DEFAULT_START
+                    t_end = getattr(loc, "accessEndTime", None) or DEFAULT_END
+                    if datetime.combine(a_end, t_end) <= datetime.combine(a_start, t_start):
+                        add(f"{lp}.accessEndTime", "INVALID_TIME_RANGE",
+                            f"({a_end} {t_end:%H:%M}) must be after the window's start ({a_start} {t_start:%H:%M})")
             for j in range(len(visitors)):
                 plans.append(Planned(i, req, j, info, k, emails))
         if not checked_in_a_site and start is not None and start < earliest_today():

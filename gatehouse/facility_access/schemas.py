@@ -9,9 +9,14 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstra
 from pydantic_core import PydanticCustomError
 
 from gatehouse.facility_access.lifecycle import Status
-from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate
+from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate, WireTime
 
 ADDITION = {"x-gatehouse-addition": True}
+
+# The request kinds of FacilityAccess-v1 (SPEC §13) and their categories.
+RequestType = Literal["Visitor Access", "Permanent Badge", "PoP/POE Room Access"]
+TicketCategory = Literal["New Visitor Access", "Modify Visitor Access", "Terminate All Visitor Access", "New Badge",
+                         "Modify Badge", "Terminate All Access", ""]
 
 
 def _email(value: str) -> str:
@@ -36,16 +41,21 @@ class VisitorIn(ApiModel):
     visitorLastName: Text(20, 1)
     visitorEmail: Email
     visitorPhone: Text(40) = ""
+    company: Text(120) | None = Field(None, description="The visitor's own company: the work order's "
+                                      "representingCompany instead of the request's company.",
+                                      json_schema_extra=ADDITION)
 
 
 class LocationIn(ApiModel):
     location: Text(100, 1)
     accessStartDate: WireDate
     accessEndDate: WireDate
+    accessStartTime: WireTime | None = Field(None, description="HH:mm or HH:mm:ss, site time; default 00:00.")
+    accessEndTime: WireTime | None = Field(None, description="HH:mm or HH:mm:ss, site time; default 23:59.")
 
 
 class SiteIn(ApiModel):
-    site: Text(6, 1)
+    site: Text(6, 6)
     locations: Annotated[list[LocationIn], Field(min_length=1, max_length=10)]
 
 
@@ -74,6 +84,9 @@ class AccessRequestIn(ApiModel):
     isExtendedVisitorBadge: StrictBool | None = None
     isBulkRequest: StrictBool = Field(description="Deprecated; stored and echoed as bulkRequest.")
     attachments: Annotated[list[AttachmentRefIn], Field(max_length=5, json_schema_extra=ADDITION)] = []
+    # sent by the real API's own clients and accepted there: taken and ignored (SPEC §1)
+    standardVisitorBadgeStr: str | bool | None = Field(None, description="Accepted and ignored.")
+    extendedVisitorBadgeStr: str | bool | None = Field(None, description="Accepted and ignored.")
 
 
 AccessRequestsIn = Annotated[list[AccessRequestIn], Field(min_length=1, max_length=10)]
@@ -91,6 +104,8 @@ class TicketLocationOut(BaseModel):
     location: str
     accessStartDate: str = Field(json_schema_extra=ADDITION)
     accessEndDate: str = Field(json_schema_extra=ADDITION)
+    accessStartTime: str = Field(json_schema_extra=ADDITION, description="HH:mm:ss, site time.")
+    accessEndTime: str = Field(json_schema_extra=ADDITION, description="HH:mm:ss, site time.")
 
 
 class TicketSiteOut(BaseModel):
@@ -114,8 +129,8 @@ class TicketOut(BaseModel):
     requester: str
     ticketCreatedDate: str
     ticketUpdatedDate: str
-    requestType: Literal["Visitor Access"] = "Visitor Access"
-    ticketCategory: Literal["New Visitor Access"] = "New Visitor Access"
+    requestType: RequestType = "Visitor Access"
+    ticketCategory: TicketCategory = "New Visitor Access"
     contactFirstName: str
     contactLastName: str
     contactEmail: str
@@ -150,15 +165,15 @@ class TicketRowOut(BaseModel):
     title: str
     status: Status
     site: str
-    requestType: Literal["Visitor Access"] = "Visitor Access"
-    category: Literal["New Visitor Access"] = "New Visitor Access"
+    requestType: RequestType = "Visitor Access"
+    category: TicketCategory = "New Visitor Access"
     isBulkRequest: bool
     createdOn: str
     updatedOn: str
     closedOn: str
     createdBy: str
     ticketType: Literal["Facility Access"] = "Facility Access"
-    description: Literal["New Visitor Access"] = "New Visitor Access"
+    description: TicketCategory = "New Visitor Access"
     location: str
 
 

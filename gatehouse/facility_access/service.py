@@ -24,9 +24,8 @@ from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
 from gatehouse.facility_access import reads
-from gatehouse.facility_access.presenter import render_ticket, title_of
-from gatehouse.facility_access.rules import (Planned, load_sites, normalise_emails,
-                                             validate)
+from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START, render_ticket, title_of
+from gatehouse.facility_access.rules import Planned, load_sites, normalise_emails, refusal, validate
 from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.leanwrite import Conflicted, Statement
@@ -137,7 +136,7 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
                 problems.extend(await staged.links().check_staged_refs(session, ctx.user_id, refs))
     auto_approve = await account_auto_approves(db.reader, ctx.account_id)
     if problems:
-        raise ValidationFailed(problems)
+        raise refusal(problems)
     status = lifecycle.initial_status(requester_approves="visitor-access:approve" in ctx.permissions,
                                       auto_approve=auto_approve)
     insert = _insert if has_files else _insert_lean  # linking staged files reads and decides
@@ -168,7 +167,7 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
         escort_first_name=(req.escortFirstName or "") if req.visitorType else "",
         escort_last_name=(req.escortLastName or "") if req.visitorType else "",
         host_first_name=req.visitorHostFirstName, host_last_name=req.visitorHostLastName,
-        host_company=req.visitorHostCompany, company=req.company,
+        host_company=req.visitorHostCompany, company=visitor.company or req.company,  # SPEC §3
         badge_start=req.visitorBadgeStartDate, badge_end=req.visitorBadgeEndDate,
         extended_badge=bool(req.isExtendedVisitorBadge) and not req.visitorType, bulk_request=req.isBulkRequest,
         email_notifications=plan.emails, notes=req.notes or "", customer_external_reference="",
@@ -177,7 +176,9 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
         location_summary=", ".join(loc_names),
     )
     locations = [dict(work_order_id=wo_id, location_id=site.locations[loc.location], location_name=loc.location,
-                      access_start=loc.accessStartDate, access_end=loc.accessEndDate) for loc in site_in.locations]
+                      access_start=loc.accessStartDate, access_end=loc.accessEndDate,
+                      access_start_time=loc.accessStartTime or DEFAULT_START,
+                      access_end_time=loc.accessEndTime or DEFAULT_END) for loc in site_in.locations]
     return ticket, locations
 
 
@@ -257,10 +258,10 @@ async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, sit
                                               size=size, page=page)
     total_pages = (total + size - 1) // size
     content = [{
-        "id": r.id, "title": r.title, "status": r.status, "site": r.site_code, "requestType": "Visitor Access",
-        "category": "New Visitor Access", "isBulkRequest": bool(r.bulk_request), "createdOn": fmt_datetime(r.created_at),
+        "id": r.id, "title": r.title, "status": r.status, "site": r.site_code, "requestType": r.request_type,
+        "category": r.ticket_category, "isBulkRequest": bool(r.bulk_request), "createdOn": fmt_datetime(r.created_at),
         "updatedOn": fmt_datetime(r.updated_at), "closedOn": fmt_datetime(r.closed_at), "createdBy": r.requester,
-        "ticketType": "Facility Access", "description": "New Visitor Access", "location": r.location_summary,
+        "ticketType": "Facility Access", "description": r.ticket_category, "location": r.location_summary,
     } for r in rows]
     return {"content": content, "pageable": {
         "last": page >= total_pages - 1, "totalPages": total_pages, "totalElements": total, "size": size,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from contextlib import AbstractAsyncContextManager
 from typing import Any, NamedTuple, Protocol
@@ -116,6 +116,8 @@ def _sqlite_value(value: Any) -> Any:
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S.%f")
     return value
 
 

@@ -50,6 +50,24 @@ def site_today(timezone: str, now: datetime | None = None) -> date:
     return (now or _utcnow()).replace(tzinfo=UTC).astimezone(zone(timezone)).date()
 
 
+def site_now(timezone: str, now: datetime | None = None) -> datetime:
+    """The wall-clock time at a site, naive (`now`: naive UTC): what access windows are written in."""
+    return (now or _utcnow()).replace(tzinfo=UTC).astimezone(zone(timezone)).replace(tzinfo=None)
+
+
 def earliest_today(now: datetime | None = None) -> date:
     """The date in the last time zone to reach a new day (UTC-12): a date before it is past everywhere."""
     return ((now or _utcnow()) - timedelta(hours=12)).date()
+
+
+def window_text(loc: dict, tz: str | None) -> str:
+    """A location's access window as a person reads it: `2026-12-10 08:00 to 2026-12-12 17:00 EST`
+    (site time, the zone named; the wire's dates and HH:mm:ss times)."""
+    start_time = str(loc.get("accessStartTime") or "00:00")[:5]
+    end_time = str(loc.get("accessEndTime") or "23:59")[:5]
+    start, end = f"{loc['accessStartDate']} {start_time}", f"{loc['accessEndDate']} {end_time}"
+    try:
+        named = datetime.strptime(end, "%Y-%m-%d %H:%M").replace(tzinfo=zone(tz or "UTC")).strftime("%Z")
+    except (ValueError, KeyError):
+        named = tz or "UTC"
+    return f"{start} to {end} {named}"

@@ -49,6 +49,19 @@ _RULES: dict[str, tuple[str, str]] = {
 
 # Field-specific codes the real API uses.
 _MISSING_CODES = {"visitorFirstName": "MISSING_FIRST_NAME"}
+# The real API's own names in "Mandatory payload '<name>' is null or empty." where they were seen.
+_REAL_NAMES = {"visitorFirstName": "firstName"}
+_TYPE_ERRORS = {"string_type", "bool_type", "int_type", "float_type", "list_type", "dict_type", "model_type",
+                "model_attributes_type", "date_type"}
+
+
+def _null_or_empty(err: dict[str, Any]) -> bool:
+    """Missing, null where a value is required, or "" where at least one character is: one rule,
+    the real API's "is null or empty" (SPEC §1)."""
+    kind = err["type"]
+    return (kind == "missing"
+            or kind in _TYPE_ERRORS and err.get("input", 0) is None
+            or kind == "string_too_short" and err.get("input") == "")
 
 
 def field_path(loc: Iterable[Any]) -> str:
@@ -67,6 +80,14 @@ def detail_from_error(err: dict[str, Any], noun: str = "Payload", loc: Sequence[
     path = field_path(err["loc"] if loc is None else loc)
     kind = err["type"]
     ctx = err.get("ctx") or {}
+    if noun == "Payload" and path and _null_or_empty(err):
+        last = re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1])
+        return ErrorDetail(field=path, code=_MISSING_CODES.get(last, "MISSING_FIELD"),
+                           message=f"Mandatory payload '{_REAL_NAMES.get(last, last)}' is null or empty.")
+    if noun == "Payload" and path.endswith("site") and path.rsplit(".", 1)[-1] == "site" and kind in (
+            "string_too_short", "string_too_long"):
+        return ErrorDetail(field=path, code="INCORRECT_SITE_SIZE",  # the real API's words, as it wrote them
+                           message="Payload attribute site contain incorrect size")
     if kind in _RULES:
         code, predicate = _RULES[kind]
         try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated
 
 import re
 import unicodedata
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -47,6 +47,27 @@ def _parse_date(value: object) -> date:
         except ValueError:
             pass
     raise PydanticCustomError("INVALID_DATE", "must be a date in the format yyyy-MM-dd")
+
+
+_TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
+
+
+def _parse_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    m = _TIME.match(value) if isinstance(value, str) else None
+    if m and int(m.group(1)) < 24 and int(m.group(2)) < 60 and int(m.group(3) or 0) < 60:
+        return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+    raise PydanticCustomError("INVALID_TIME", "must be a time of day in the format HH:mm or HH:mm:ss (00:00 to 23:59)")
+
+
+def fmt_time(value: time | str | None) -> str:
+    """A time of day on the wire: HH:mm:ss, as the real API's own clients send it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):  # a raw row (SQLite's text)
+        value = time.fromisoformat(value[:8])
+    return value.strftime("%H:%M:%S")
 
 
 # Characters no one-line text may hold: C0/C1 controls (CR and LF break mail headers and CSV
@@ -91,6 +112,9 @@ def LongText(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802
 
 # A calendar date written exactly as yyyy-MM-dd (no times, no other layouts).
 WireDate = Annotated[date, BeforeValidator(_parse_date)]
+# A time of day, HH:mm or HH:mm:ss (the real API took "06:22:00"; the seed says 00:00 to 23:59).
+WireTime = Annotated[time, BeforeValidator(_parse_time), WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "08:00"})]
 
 
 class ApiModel(BaseModel):

@@ -19,12 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
+
+from gatehouse.kit.sitetime import window_text
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 _env = Environment(loader=PackageLoader("gatehouse.notifications", "templates"),
                    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
                    undefined=StrictUndefined, keep_trailing_newline=True,
                    auto_reload=False)  # package data never changes under a running process: no stat per mail
+_env.filters["window"] = window_text  # a location's access window, site time, zone named
 
 SUBJECTS = {
     "visitor_pass": "Your visitor pass for {site} on {start}: {wo}",

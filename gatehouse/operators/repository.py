@@ -82,7 +82,8 @@ async def visitor_log(session: AsyncSession, site_code: str, timezone: str, firs
     """Check-ins at a site between two dates of the site's calendar, each with the check-out that
     followed it; times in site time with the zone named."""
     from gatehouse.facility_access.models import TicketEvent
-    from gatehouse.kit.sitetime import day_span, local
+    from gatehouse.facility_access.presenter import render_location
+    from gatehouse.kit.sitetime import day_span, local, window_text
 
     start, end = day_span(first, last, timezone)
     rows = (await session.execute(
@@ -100,6 +101,10 @@ async def visitor_log(session: AsyncSession, site_code: str, timezone: str, firs
                         "at": event.at})
         elif out and out[-1]["ticketId"] == ticket.id and not out[-1]["out"]:
             out[-1]["out"] = local(event.at, timezone, seconds=True)
+    booked = await locations_of(session, {r["ticketId"] for r in out})
+    for r in out:  # the access window the visit was booked for, beside when it really happened
+        r["window"] = "; ".join(f"{loc.location_name} {window_text(render_location(loc), timezone)}"
+                                for loc in booked.get(r["ticketId"], []))
     return sorted(out, key=lambda r: r["at"])
 
 
@@ -108,10 +113,12 @@ _ROSTER_COLUMNS = ("w.id, w.status, w.site_code, w.account_id, a.name AS account
                    "w.escort_first_name, w.escort_last_name, w.badge_start, w.badge_end, w.badge_number")
 _ROSTER_LOCATIONS = {
     "sqlite": ("(SELECT json_group_array(json_object('location_name', l.location_name, 'access_start', l.access_start,"
-               " 'access_end', l.access_end)) FROM (SELECT * FROM work_order_locations WHERE work_order_id = w.id"
+               " 'access_end', l.access_end, 'access_start_time', l.access_start_time, 'access_end_time',"
+               " l.access_end_time)) FROM (SELECT * FROM work_order_locations WHERE work_order_id = w.id"
                " ORDER BY id) AS l)"),
     "postgres": ("(SELECT coalesce(json_agg(json_build_object('location_name', l.location_name, 'access_start',"
-                 " l.access_start, 'access_end', l.access_end) ORDER BY l.id), '[]') FROM work_order_locations AS l"
+                 " l.access_start, 'access_end', l.access_end, 'access_start_time', l.access_start_time,"
+                 " 'access_end_time', l.access_end_time) ORDER BY l.id), '[]') FROM work_order_locations AS l"
                  " WHERE l.work_order_id = w.id)::text"),
 }
 

@@ -10,17 +10,17 @@ from collections.abc import Collection
 import json
 from dataclasses import dataclass
 from types import SimpleNamespace
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.comments.service import add_comment
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
-from gatehouse.facility_access.lifecycle import Action, Status
+from gatehouse.facility_access.lifecycle import Action, Status, access_window
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
-from gatehouse.kit.sitetime import site_today
-from gatehouse.facility_access.presenter import badge_type, render_ticket
+from gatehouse.kit.sitetime import site_now, site_today
+from gatehouse.facility_access.presenter import badge_type, render_location, render_ticket
 from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database
 from gatehouse.kit.leanread import LeanReader
@@ -122,8 +122,7 @@ def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocat
         "visitorBadgeType": badge_type(bool(t.escorted), bool(t.extended_badge)), "escortFirstName": t.escort_first_name or "",
         "escortLastName": t.escort_last_name or "", "badgeStartDate": fmt_date(t.badge_start),
         "badgeEndDate": fmt_date(t.badge_end), "badgeNumber": t.badge_number or "",
-        "locations": [{"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
-                       "accessEndDate": fmt_date(loc.access_end)} for loc in locs],
+        "locations": [render_location(loc) for loc in locs],
     }
 
 
@@ -138,7 +137,8 @@ async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, l
         ticket, site = await _ticket(session, op, ticket_id)
         locations = await tickets.ticket_locations(session, ticket.id)
         body = render_ticket(ticket, site.address, locations, await tickets.ticket_comments(session, ticket.id))
-    actions = lifecycle.desk_actions(ticket, site_today(site.timezone), access_window(ticket, locations))
+    actions = lifecycle.desk_actions(ticket, site_now(site.timezone), access_window(ticket, locations),
+                                     early_arrival(db))
     return {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or ""}, actions, site.timezone
 
 
@@ -146,13 +146,8 @@ def _result(ticket: WorkOrder) -> dict:
     return {"ticketId": ticket.id, "ticketStatus": ticket.status, "badgeNumber": ticket.badge_number or ""}
 
 
-def access_window(ticket: WorkOrder, locs: Collection[WorkOrderLocation]) -> tuple[date, date]:
-    """From the earliest location access start to the latest access end, inside the badge dates."""
-    start, end = ticket.badge_start, ticket.badge_end
-    if locs:
-        start = max(start, min(loc.access_start for loc in locs))
-        end = min(end, max(loc.access_end for loc in locs))
-    return start, end
+def early_arrival(db: Database) -> timedelta:
+    return timedelta(minutes=db.settings.early_arrival_minutes)
 
 
 def check_badge_number(badge_number: str) -> str:
@@ -169,7 +164,8 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
     async with db.write() as session:
         ticket, site = await _ticket(session, op, ticket_id)
         window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
-        lifecycle.ensure_can_check_in(ticket, site_today(site.timezone), window, site.code)
+        lifecycle.ensure_can_check_in(ticket, site_now(site.timezone), window, f"{site.code}, {site.timezone}",
+                                      early_arrival(db))
         await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
                               note=f"badge {badge_number}", changes={"badge_number": badge_number})
     return _result(ticket)
@@ -188,7 +184,7 @@ async def complete(db: Database, op: Operator, ticket_id: str) -> dict:
     async with db.write() as session:
         ticket, site = await _ticket(session, op, ticket_id)
         window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
-        lifecycle.ensure_can_complete(ticket, site_today(site.timezone), window)
+        lifecycle.ensure_can_complete(ticket, site_now(site.timezone), window)
         await lifecycle.apply(session, ticket, Action.COMPLETE, actor=op.display_name, actor_user_id=op.user_id)
     return _result(ticket)
 

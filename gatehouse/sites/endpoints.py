@@ -41,7 +41,9 @@ async def list_locations(
         raise ValidationFailed([ErrorDetail(field="site", code="MISSING_FIELD",
                                             message="Mandatory query parameter 'site' is null or empty.")])
     if await granted_site(session, ctx.account_id, site) is None:
-        raise NotFound(f"Site '{site}' was not found.", code="SITE_NOTFOUND")
+        raise NotFound("Resource not found.", code="SITE_NOTFOUND", details=[ErrorDetail(  # the real API's words
+            field="site", code="SITE_NOTFOUND", message=f"Query parameter 'site' ('{site}') is not a site granted to "
+                                                        "the account.")])
     return [
         LocationOut(id=str(loc.id), location=loc.name, parentId=None if loc.parent_id is None else str(loc.parent_id))
         for loc in await visible_locations(session, ctx.account_id, site)

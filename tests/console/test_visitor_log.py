@@ -50,8 +50,9 @@ async def test_an_evening_check_in_is_in_that_site_day_and_formulas_are_escaped(
                                                                  "to": today.isoformat()})
     assert r.status_code == 200, r.text
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0][-2:] == ["checkedIn (America/New_York)", "checkedOut (America/New_York)"]
+    assert rows[0][-3:] == ["checkedIn (America/New_York)", "checkedOut (America/New_York)", "bookedAccess"]
     (row,) = [x for x in rows[1:] if x[0] == wo]
     zone_name = evening.replace(tzinfo=UTC).astimezone(ny).strftime("%Z")
     assert row[6] == f"{today.isoformat()} 21:30:00 {zone_name}"
+    assert f"{today.isoformat()} 00:00 to " in row[8] and row[8].endswith(f"23:59 {zone_name}")  # the booked window
     assert row[1] == "'=cmd|'/c calc'!A0 ＝1+1" and row[2] == "' =HYPERLINK(\"x\")" and row[5] == "'=1+1"

@@ -219,7 +219,13 @@ async def test_ungranted_site_and_location(factory, client):
     body = request_for(tenant)
     body["sites"][0]["site"] = foreign_site
     r = await client.post("/v1/facility-access/visitors/access-requests", json=[body], headers=caller.headers)
-    assert r.status_code == 400 and r.json()["error"]["details"][0]["code"] == "SITE_NOTFOUND"
+    # the body's only kind of problem is a site it may not use: the real API's 404 (SPEC §1)
+    assert r.status_code == 404 and r.json()["error"]["message"] == "Resource not found."
+    assert r.json()["error"]["details"][0]["code"] == "SITE_NOTFOUND"
+    body["visitors"][0]["visitorEmail"] = "not-an-email"  # with another kind of problem: 400, both listed
+    r = await client.post("/v1/facility-access/visitors/access-requests", json=[body], headers=caller.headers)
+    assert r.status_code == 400
+    assert {d["code"] for d in r.json()["error"]["details"]} == {"SITE_NOTFOUND", "INVALID_EMAIL"}
 
 
 async def test_permissions(factory, client):

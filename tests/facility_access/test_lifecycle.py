@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -50,12 +50,13 @@ def test_rules_in_one_place():
     with pytest.raises(Conflict):
         lifecycle.ensure_open(ticket(status="Cancelled"), "comments")
     lifecycle.ensure_open(ticket(status="In Progress"), "comments")
-    window = (date(2026, 1, 10), date(2026, 1, 12))
-    lifecycle.ensure_can_check_in(ticket(), date(2026, 1, 11), window, "IAD024")
+    window = (datetime(2026, 1, 10, 8, 0), datetime(2026, 1, 12, 17, 0))
+    lifecycle.ensure_can_check_in(ticket(), datetime(2026, 1, 11, 12), window, "IAD024")
     with pytest.raises(Conflict, match="OUTSIDE|gives access"):
-        lifecycle.ensure_can_check_in(ticket(), date(2026, 1, 13), window, "IAD024")
+        lifecycle.ensure_can_check_in(ticket(), datetime(2026, 1, 13, 12), window, "IAD024")
     with pytest.raises(Conflict):
-        lifecycle.ensure_can_check_in(ticket(status="In Progress", extended_badge=True), date(2026, 1, 11), window, "X")
+        lifecycle.ensure_can_check_in(ticket(status="In Progress", extended_badge=True), datetime(2026, 1, 11, 12),
+                                      window, "X")
     assert lifecycle.check_out_action(ticket(), date(2026, 1, 11)) == Action.CHECK_OUT
     assert lifecycle.check_out_action(ticket(), date(2026, 1, 12)) == Action.CHECK_OUT_FINAL
     with pytest.raises(Conflict):
@@ -66,26 +67,52 @@ def test_rules_in_one_place():
     assert not lifecycle.end_of_badge_due(ticket(status="Completed"), date(2026, 1, 20))
 
 
-D = date(2026, 12, 10)
-WINDOW = (D, date(2026, 12, 12))
+D = datetime(2026, 12, 10, 12, 0)
+WINDOW = (datetime(2026, 12, 10, 0, 0), datetime(2026, 12, 12, 23, 59))
 
 
 @pytest.mark.parametrize(("status", "today", "extended", "expected"), [
     ("Pending Approval", D, False, ["comment"]),
-    ("Approved", date(2026, 12, 9), False, ["comment"]),          # a visit still to come: nothing but a comment
+    ("Approved", datetime(2026, 12, 9, 12), False, ["comment"]),          # a visit still to come: nothing but a comment
     ("Approved", D, False, ["check-in", "complete", "comment"]),  # inside its window
-    ("Approved", date(2026, 12, 13), False, ["complete", "comment"]),  # a no-show, closed by hand
+    ("Approved", datetime(2026, 12, 13, 12), False, ["complete", "comment"]),  # a no-show, closed by hand
     ("In Progress", D, False, ["check-in", "check-out", "complete", "comment"]),  # standard badges return daily
     ("In Progress", D, True, ["check-out", "complete", "comment"]),
     ("Completed", D, False, []), ("Cancelled", D, False, []), ("Approval Denied", D, False, []),
 ])
 def test_the_desk_offers_what_the_rules_accept(status, today, extended, expected):
-    ticket = SimpleNamespace(id="WO1", status=status, extended_badge=extended, badge_end=WINDOW[1])
+    ticket = SimpleNamespace(id="WO1", status=status, extended_badge=extended, badge_end=WINDOW[1].date())
     assert lifecycle.desk_actions(ticket, today, WINDOW) == expected  # type: ignore[arg-type]
 
 
 def test_completing_a_visit_still_to_come_is_refused():
-    ticket = SimpleNamespace(id="WO1", status="Approved", extended_badge=False, badge_end=WINDOW[1])
+    ticket = SimpleNamespace(id="WO1", status="Approved", extended_badge=False, badge_end=WINDOW[1].date())
     with pytest.raises(Conflict) as caught:
-        lifecycle.ensure_can_complete(ticket, date(2026, 12, 9), WINDOW)  # type: ignore[arg-type]
+        lifecycle.ensure_can_complete(ticket, datetime(2026, 12, 9, 23, 30), WINDOW)  # type: ignore[arg-type]
     assert caught.value.code == "NOT_STARTED"
+
+
+EARLY = timedelta(minutes=60)
+
+
+@pytest.mark.parametrize(("now", "allowed"), [
+    (datetime(2026, 12, 10, 6, 59), False),   # more than an hour early
+    (datetime(2026, 12, 10, 7, 0), True),     # the early-arrival allowance
+    (datetime(2026, 12, 10, 8, 0), True),
+    (datetime(2026, 12, 11, 3, 0), True),     # one window from the first start to the last end
+    (datetime(2026, 12, 12, 17, 0), True),    # its last minute
+    (datetime(2026, 12, 12, 17, 1), False),
+])
+def test_check_in_follows_the_window_with_its_times(now, allowed):
+    locs = [SimpleNamespace(access_start=date(2026, 12, 10), access_end=date(2026, 12, 12),
+                            access_start_time=time(8, 0), access_end_time="17:00:00.000000")]
+    t = ticket(badge_start=date(2026, 12, 10), badge_end=date(2026, 12, 12))
+    window = lifecycle.access_window(t, locs)  # type: ignore[arg-type]
+    assert window == (datetime(2026, 12, 10, 8, 0), datetime(2026, 12, 12, 17, 0))
+    if allowed:
+        lifecycle.ensure_can_check_in(t, now, window, "IAD024, America/New_York", EARLY)
+    else:
+        with pytest.raises(Conflict) as caught:
+            lifecycle.ensure_can_check_in(t, now, window, "IAD024, America/New_York", EARLY)
+        assert "2026-12-10 08:00 to 2026-12-12 17:00 (IAD024, America/New_York)" in caught.value.message
+    assert ("check-in" in lifecycle.desk_actions(t, now, window, EARLY)) is allowed

@@ -67,7 +67,7 @@ async def test_check_out_on_badge_end_completes(factory, client, db):
 async def test_check_in_rules(factory, client, db):
     tenant, site, op = await setup(factory, timezone="Pacific/Kiritimati")
     today = site_today("Pacific/Kiritimati")
-    later = await make_ticket(db, tenant, status="Approved", badge_start=today + timedelta(days=1),
+    later = await make_ticket(db, tenant, status="Approved", badge_start=today + timedelta(days=2),  # past the early hour
                               badge_end=today + timedelta(days=3))
     r = await client.put(f"{OPS}/{later}/check-in", json={"badgeNumber": "1"}, headers=op.token_headers)
     assert r.status_code == 409 and r.json()["error"]["code"] == "OUTSIDE_ACCESS_WINDOW"

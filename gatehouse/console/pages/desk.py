@@ -205,8 +205,9 @@ async def visitor_log(request: Request, person: OperatorDep, site: Annotated[str
     out = io.StringIO()
     writer = csvout.Writer(out)
     writer.header(["workOrder", "visitor", "company", "host", "escort", "badgeNumber", f"checkedIn ({tz})",
-                   f"checkedOut ({tz})"])
+                   f"checkedOut ({tz})", "bookedAccess"])
     for r in rows:
-        writer.row([r["ticketId"], r["visitor"], r["company"], r["host"], r["escort"], r["badge"], r["in"], r["out"]])
+        writer.row([r["ticketId"], r["visitor"], r["company"], r["host"], r["escort"], r["badge"], r["in"], r["out"],
+                    r["window"]])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="visitor-log-{site}-{first}-{last}.csv"'})

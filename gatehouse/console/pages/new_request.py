@@ -157,6 +157,7 @@ _FORM_WORDS = (
     ("escortFirstName", "Escort's first name"), ("escortLastName", "Escort's last name"),
     ("emailNotifications", "Also notify"), ("must have at least 1 item", "needs at least one: tick one"),
     ("must be a boolean (true or false)", "must be chosen"), ("is mandatory", "is needed"),
+    ("is null or empty", "is needed"),
     ("must not be true for an escorted visitor; extended badges are for unescorted visitors",
      "is only for unescorted visitors"),
 )

@@ -1,0 +1,77 @@
+"""Access times per location (SPEC §3; issue 22): stored, returned, refused when the window ends
+before it starts, and enforced at check-in with the early-arrival allowance (default 60 minutes).
+Each test picks a site time zone where it is now between 06:00 and 17:59, so that "two hours from
+now" is still today there, whatever the hour of the UTC day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.facility_access.conftest import request_for
+
+API = "/v1/facility-access"
+OPS = "/ops/v1/access-tickets"
+ZONES = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "Pacific/Auckland", "America/Los_Angeles",
+         "Asia/Kolkata", "Pacific/Honolulu", "Europe/London"]
+
+
+def daytime_zone() -> tuple[str, datetime]:
+    for name in ZONES:
+        here = datetime.now(UTC).astimezone(ZoneInfo(name)).replace(tzinfo=None)
+        if 6 <= here.hour < 18:
+            return name, here
+    raise AssertionError("some zone of eight is always in its daytime")
+
+
+async def _setup(factory):  # type: ignore[no-untyped-def]
+    zone, now = daytime_zone()
+    tenant = await factory.tenant(timezone=zone, perms=["visitor-access:request", "visitor-access:approve",
+                                                        "tickets:read"])
+    site = next(iter(tenant.sites))
+    return tenant, site, await factory.operator([site]), now
+
+
+def _body(tenant, now: datetime, start: str, end: str):  # type: ignore[no-untyped-def]
+    body = request_for(tenant, start=0, end=0)
+    for key in ("visitorBadgeStartDate", "visitorBadgeEndDate"):
+        body[key] = now.date().isoformat()
+    loc = body["sites"][0]["locations"][0]
+    loc.update(accessStartDate=now.date().isoformat(), accessEndDate=now.date().isoformat(),
+               accessStartTime=start, accessEndTime=end)
+    return body
+
+
+async def test_times_are_stored_returned_and_enforced_at_check_in(client, factory):
+    tenant, site, op, now = await _setup(factory)
+    caller = next(iter(tenant.users.values()))
+    soon = now + timedelta(minutes=30)      # inside the early hour: the desk may check in
+    later = now + timedelta(hours=2)        # two hours ahead: too early
+    made = {}
+    for name, at in (("soon", soon), ("later", later)):
+        r = await client.post(f"{API}/visitors/access-requests", json=[_body(tenant, now, f"{at:%H:%M}", "23:59")],
+                              headers=caller.headers)
+        assert r.status_code == 200, r.text
+        made[name] = r.json()["workOrder"][0]["workOrderId"]
+    t = (await client.get(f"{API}/access-tickets/{made['later']}", headers=caller.headers)).json()
+    loc = t["site"][0]["locations"][0]
+    assert (loc["accessStartTime"], loc["accessEndTime"]) == (f"{later:%H:%M}:00", "23:59:00")
+    roster = (await client.get("/ops/v1/access-tickets", params={"site": site}, headers=op.token_headers)).json()
+    rows = {r["ticketId"]: r for r in roster["content"]} if isinstance(roster, dict) else {r["ticketId"]: r for r in roster}
+    assert rows[made["later"]]["locations"][0]["accessStartTime"] == f"{later:%H:%M}:00"
+    r = await client.put(f"{OPS}/{made['later']}/check-in", json={"badgeNumber": "B1"}, headers=op.token_headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "OUTSIDE_ACCESS_WINDOW"
+    assert f"{now:%Y-%m-%d} {later:%H:%M}" in r.json()["error"]["message"]  # names the window
+    r = await client.put(f"{OPS}/{made['soon']}/check-in", json={"badgeNumber": "B2"}, headers=op.token_headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_window_that_ends_before_it_starts_is_refused(client, factory):
+    tenant, _site, _op, now = await _setup(factory)
+    caller = next(iter(tenant.users.values()))
+    for start, end, code in (("17:00", "09:00", "INVALID_TIME_RANGE"), ("25:00", "26:00", "INVALID_TIME"),
+                             ("9:00", "17:00", "INVALID_TIME")):
+        r = await client.post(f"{API}/visitors/access-requests", json=[_body(tenant, now, start, end)],
+                              headers=caller.headers)
+        assert r.status_code == 400, (start, end)
+        assert code in {d["code"] for d in r.json()["error"]["details"]}, r.text
