@@ -34,6 +34,8 @@ from gatehouse.attachments.endpoints import router as attachments_router
 from gatehouse.operators.endpoints import router as operators_router
 from gatehouse.audit.endpoints import router as events_router
 from gatehouse.webhooks.endpoints import router as webhooks_router
+from gatehouse.notifications.endpoints import router as notifications_router
+from gatehouse.facility_access.kinds import router as kinds_router
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's
@@ -90,7 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
 
     for router in (health_router, auth_router, sites_router, facility_access_router,
-                   comments_router, attachments_router, operators_router, events_router, webhooks_router):
+                   comments_router, attachments_router, operators_router, events_router, webhooks_router,
+                   notifications_router, kinds_router):
         app.include_router(router)
 
     install_error_handlers(app)

@@ -18,7 +18,8 @@ from gatehouse.kit.db import Database
 from gatehouse.sites import service as sites
 from gatehouse.sites.models import Location, Site
 
-ALL = ["visitor-access:request", "tickets:read", "attachments:write"]
+ALL = ["visitor-access:request", "tickets:read", "attachments:write", "permanent-badge:request", "pop-poe:request",
+       "notifications:read"]
 SITES = [
     dict(code="IAD024", address="43830 Devin Shafron Drive (Bldg F)", city="Ashburn",
          metro="Northern Virginia", country="United States", timezone="America/New_York"),
@@ -26,6 +27,8 @@ SITES = [
          country="United States", timezone="America/Chicago"),
 ]
 LOCATIONS = [("IAD024", "ABC Cage F150-B"), ("DFW010", "ABC Cage 12"), ("IAD024", "XYZ Suite 210")]
+# the sites' shared carrier rooms (SPEC §13): every account granted the site may request them
+POP_POE_ROOMS = [("IAD024", "MMR 1 PoP/POE"), ("DFW010", "MMR A PoP/POE")]
 MASTERS = [("100123", "ABC Holding Company"), ("200456", "XYZ Corp")]
 ACCOUNTS = [("0011A00001AaAB1ABC", "100123", "ABC Company"), ("0012E00002dmMWbQAM", "200456", "XYZ Networks")]
 LOCATION_GRANTS = [
@@ -36,7 +39,8 @@ LOCATION_GRANTS = [
 # (display name, master account, account, permissions); None master = operator.
 USERS = [
     ("Random User", "100123", "0011A00001AaAB1ABC", ALL),
-    ("Ann Approver", "100123", "0011A00001AaAB1ABC", ALL + ["visitor-access:approve", "webhooks:manage", "audit:read"]),
+    ("Ann Approver", "100123", "0011A00001AaAB1ABC", ALL + ["visitor-access:approve", "permanent-badge:approve", "webhooks:manage",
+                                                            "audit:read"]),
     ("Other Customer", "200456", "0012E00002dmMWbQAM", ALL),
     ("Site Security IAD024", None, None, []),
 ]
@@ -82,6 +86,11 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
                                                                 Location.name == name))).first()
             if not exists:
                 await sites.create_location(s, site_code, name)
+        for site_code, name in POP_POE_ROOMS:
+            exists = (await s.execute(select(Location.id).where(Location.site_code == site_code,
+                                                                Location.name == name))).first()
+            if not exists:
+                await sites.create_location(s, site_code, name, kind="pop-poe")
         for master_id, name in MASTERS:
             if await s.get(MasterAccount, master_id) is None:
                 await accounts.create_master_account(s, master_id, name)

@@ -72,3 +72,10 @@ async def purge_old_events(db: Database, *, days: int) -> int:
         purged += n
         if n == 0:
             return purged
+
+
+async def purge_old_notifications(db: Database) -> int:
+    """The notifications polling API keeps 90 days (SPEC §13)."""
+    from gatehouse.notifications.inbox import purge_old
+
+    return await purge_old(db)

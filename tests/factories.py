@@ -14,7 +14,8 @@ from gatehouse.kit.db import Database
 from gatehouse.sites import service as sites
 
 ALL_CUSTOMER_PERMS = ["visitor-access:request", "visitor-access:approve", "tickets:read", "attachments:write",
-                      "audit:read", "webhooks:manage"]
+                      "audit:read", "webhooks:manage", "notifications:read", "pop-poe:request",
+                      "permanent-badge:request", "permanent-badge:approve"]
 _ALNUM = string.ascii_uppercase + string.digits
 
 

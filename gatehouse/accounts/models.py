@@ -16,6 +16,11 @@ PERMISSIONS = (
     "attachments:write",
     "audit:read",
     "webhooks:manage",
+    # the rest of FacilityAccess-v1 (SPEC §13)
+    "permanent-badge:request",
+    "permanent-badge:approve",
+    "pop-poe:request",
+    "notifications:read",
 )
 
 

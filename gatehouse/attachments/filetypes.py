@@ -27,6 +27,9 @@ _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "docx": (b"PK\x03\x04",), "xlsx": (b"PK\x03\x04",), "ppsx": (b"PK\x03\x04",),
 }
 _OOXML = frozenset({"docx", "xlsx", "ppsx"})
+DETECT = ""  # the extension that means "tell the type from the content"
+# what content alone cannot tell apart (doc/xls/ppt/pps/vsd; docx/xlsx/ppsx): served as bytes
+OLE2, OOXML = "ole2", "ooxml"
 _TEXT = frozenset({"txt", "csv"})
 _CONTENT_TYPES = b"[Content_Types].xml"
 _EOCD = b"PK\x05\x06"
@@ -65,14 +68,18 @@ class ContentSniffer:
         self.overlap = b""
         self.tail = bytearray()
         self.ext = ""
+        self.detect = False
         self.decoder = None
         if extension is not None:
             self.set_extension(extension)
 
     def set_extension(self, extension: str) -> None:
-        """Staged uploads learn their extension from the part headers, before any content."""
+        """Staged uploads learn their extension from the part headers, before any content. "" (a
+        work order's `file_name` without one, as the real API took) means: tell the type from the
+        content alone (`agrees` then sets `ext` to what it found)."""
         self.ext = extension
-        self.decoder = codecs.getincrementaldecoder("utf-8")() if extension in _TEXT else None
+        self.detect = extension == DETECT
+        self.decoder = codecs.getincrementaldecoder("utf-8")() if extension in _TEXT or self.detect else None
 
     def feed(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -86,7 +93,7 @@ class ContentSniffer:
                     self.decoder.decode(chunk)
                 except UnicodeDecodeError:
                     self.ok_text = False
-        if self.ext in _OOXML:
+        if self.ext in _OOXML or self.detect and self.head.startswith(b"PK"):
             if not self.found_content_types:
                 window = self.overlap + chunk
                 self.found_content_types = _CONTENT_TYPES in window
@@ -96,6 +103,12 @@ class ContentSniffer:
                 del self.tail[: len(self.tail) - _TAIL]
 
     def agrees(self) -> bool:
+        if self.detect:
+            found = self._detected()
+            if found is None:
+                return False
+            self.ext, self.detect, self.decoder = found, False, None
+            return True
         if self.decoder is not None:
             if self.ok_text:
                 try:
@@ -109,6 +122,25 @@ class ContentSniffer:
         if self.ext in _OOXML:
             return _zip_lists_content_types(self.tail, self.size, self.found_content_types)
         return True
+
+
+    def _detected(self) -> str | None:
+        """The type by content alone: strong signatures first, then UTF-8 text without NUL, then
+        BMP (whose "BM" a text could start with)."""
+        for ext in ("png", "jpg", "gif", "tif", "pdf"):
+            if any(self.head.startswith(sig) for sig in _SIGNATURES[ext]):
+                return ext
+        if self.head.startswith(_OLE2):
+            return OLE2
+        if self.head.startswith(b"PK\x03\x04"):
+            return OOXML if _zip_lists_content_types(self.tail, self.size, self.found_content_types) else None
+        if self.ok_text:
+            try:
+                self.decoder.decode(b"", final=True)  # type: ignore[union-attr]
+                return "txt"
+            except UnicodeDecodeError:
+                pass
+        return "bmp" if self.head.startswith(b"BM") else None
 
 
 def _zip_lists_content_types(tail: bytes | bytearray, size: int, seen_in_stream: bool) -> bool:

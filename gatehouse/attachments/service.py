@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from gatehouse.attachments import repository
 from gatehouse.attachments.filetypes import (
+    DETECT,
     MEDIA_TYPES,
     STAGED_EXTENSIONS,
     WORK_ORDER_EXTENSIONS,
@@ -67,12 +68,16 @@ def attachment_not_found() -> NotFound:
     return NotFound("The attachment was not found.", code="ATTACHMENT_NOTFOUND")
 
 
-def checked_name(raw: str, field: str, allowed: frozenset[str]) -> tuple[str, str]:
+def checked_name(raw: str, field: str, allowed: frozenset[str], bare: bool = False) -> tuple[str, str]:
+    """The display name and its extension. `bare`: a name without any extension is kept as given and
+    its type told from the content (the extension DETECT), as the real API took `file_name=test`."""
     name = sanitize_name(raw)
     if not name:
         raise ValidationFailed([ErrorDetail(field=field, code="INVALID_FILE_NAME",
                                             message=f"'{field}' must be a file name.")])
     ext = extension_of(name)
+    if bare and "." not in name:
+        return name, DETECT
     if ext not in allowed:
         raise UnsupportedMediaType(
             f"Files of type '.{ext}' are not allowed; allowed: {', '.join(sorted(allowed))}." if ext else
@@ -132,10 +137,12 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
         hook = None if on_filename is None else (lambda name: sniffer.set_extension(on_filename(name)))
         got = await receive(request, beat, part_names=part_names, max_bytes=settings.max_upload_bytes,
                             sniffer=sniffer, on_filename=hook, guards=guards)
-        extension = sniffer.ext
         if not sniffer.agrees():
-            raise UnsupportedMediaType(f"The file's content is not a valid .{extension} file.",
-                                       code="FILE_CONTENT_MISMATCH")
+            raise UnsupportedMediaType(
+                f"The file's content is not a valid .{sniffer.ext} file." if sniffer.ext else
+                "The file name has no extension and its content is none of the allowed types "
+                f"({', '.join(sorted(WORK_ORDER_EXTENSIONS))}).", code="FILE_CONTENT_MISMATCH")
+        extension = sniffer.ext  # what the content was found to be, when the name did not say
         # A heartbeat younger than one interval is fresh enough for the rename and commit below: the
         # sweep waits for silence of the whole grace period (at least three intervals).
         if time.monotonic() - beat.last >= beat.every:
@@ -182,7 +189,7 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
     named: dict[str, str] = {}
     ext = None
     if file_name is not None:
-        named["name"], ext = checked_name(file_name, "file_name", WORK_ORDER_EXTENSIONS)
+        named["name"], ext = checked_name(file_name, "file_name", WORK_ORDER_EXTENSIONS, bare=True)
     async with db.read() as session:  # refuse before reading a byte of the body
         ticket = await tickets.get_ticket(session, ctx.account_id, request_id)
     if ticket is None:

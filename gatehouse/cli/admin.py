@@ -271,11 +271,14 @@ def site_list(json: Json = False) -> None:
 @location_app.command("create")
 def location_create(site: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
                     parent: Annotated[str | None, typer.Option(help="Parent location name")] = None,
+                    kind: Annotated[str, typer.Option(help="room, or pop-poe: a shared carrier room every account "
+                                                           "granted the site may request (pop-poe:request)")] = "room",
                     json: Json = False) -> None:
     async def fn(db: Database) -> dict:
         async with db.write() as s:
-            loc = await sites.create_location(s, site, name, parent)
-            return {"id": loc.id, "site": loc.site_code, "location": loc.name, "parentId": loc.parent_id}
+            loc = await sites.create_location(s, site, name, parent, kind=kind)
+            return {"id": loc.id, "site": loc.site_code, "location": loc.name, "parentId": loc.parent_id,
+                    "kind": loc.kind}
     output(run_db(fn), json)
 
 

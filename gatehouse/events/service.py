@@ -134,9 +134,12 @@ async def lean_statements(reader: Any, event: Recorded, known: dict[str, Any]) -
 
     out = [insert(Event.__table__, event_row(event))]
     planned = await plan(reader, event, known)
+    # a planner returns outbox rows, and may add rows of its own (the notifications API's copy)
+    rows = [p for p in planned if isinstance(p, Planned)]
+    out += [p for p in planned if isinstance(p, Statement)]  # type: ignore[misc]
     out += [insert(OutboxMessage.__table__, outbox_row(p.channel, p.payload, target=p.target, event_id=event.id,
-                                                       now=event.occurred_at)) for p in planned]
-    return out, bool(planned)
+                                                       now=event.occurred_at)) for p in rows]
+    return out, bool(rows)
 
 
 def present(row: Event) -> dict[str, Any]:

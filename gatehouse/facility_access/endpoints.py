@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from gatehouse.auth.dependencies import CanApprove, CanRead, CanRequest
 from gatehouse.facility_access import service
+from gatehouse.facility_access.listing import ListQuery
 from gatehouse.facility_access.partial import partial_requests
-from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import (
     AccessRequestIn,
     AccessRequestsIn,
@@ -25,7 +25,7 @@ from gatehouse.facility_access.schemas import (
     TicketPageOut,
 )
 from gatehouse.kit.db import DatabaseDep, ReaderDep
-from gatehouse.kit.errors import ErrorDetail, ValidationFailed, error_responses
+from gatehouse.kit.errors import ValidationFailed, error_responses
 from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.validation import JsonBody
 
@@ -95,22 +95,9 @@ async def get_access_ticket(ctx: CanRead, reader: ReaderDep, ticketId: TicketId)
     summary="List the account's visitor access tickets, newest first",
     responses=error_responses(400, 401, 403),
 )
-async def list_visitor_access(
-    ctx: CanRead,
-    db: DatabaseDep,
-    reader: ReaderDep,
-    site: Annotated[str | None, Query(max_length=6, description="Filter by site code.")] = None,
-    status: Annotated[str | None, Query(max_length=32, description="Filter by ticket status.",
-                                        json_schema_extra={"enum": [s.value for s in Status]})] = None,
-    createdBy: Annotated[str | None, Query(max_length=40, description="Filter by requester name.")] = None,
-    size: Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")] = 25,
-    page: Annotated[int, Query(ge=0, le=10_000_000, description="Page number, from 0.")] = 0,
-):  # type: ignore[no-untyped-def]
-    if status is not None and status not in Status._value2member_map_:
-        raise ValidationFailed([ErrorDetail(field="status", code="INVALID_VALUE",
-                                            message="Query parameter 'status' has an unexpected value.")])
-    return JsonBytes(await service.list_tickets(db, reader, ctx.account_id, site=site, status=status,
-                                                created_by=createdBy, size=size, page=page))
+async def list_visitor_access(ctx: CanRead, db: DatabaseDep, reader: ReaderDep,
+                              query: Annotated[ListQuery, Depends()]):  # type: ignore[no-untyped-def]
+    return JsonBytes(await service.list_tickets(db, reader, ctx.account_id, **query.filters()))
 
 
 @router.put(

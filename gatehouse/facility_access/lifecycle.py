@@ -65,6 +65,7 @@ class Action(StrEnum):
     COMPLETE = "complete"
     CANCEL = "cancel"
     EXPIRE = "expire"  # the periodic job, after the badge end date
+    CARRY_OUT = "carry-out"  # a terminate work order, its effect applied (SPEC §13)
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -82,6 +83,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.APPROVED, Action.EXPIRE): Status.COMPLETED,
     (Status.IN_PROGRESS, Action.EXPIRE): Status.COMPLETED,
     (Status.PENDING, Action.EXPIRE): Status.CANCELLED,
+    (Status.APPROVED, Action.CARRY_OUT): Status.COMPLETED,
 }
 
 # The audit event of each move, and the reason a completion or cancellation records (SPEC §9:
@@ -96,12 +98,13 @@ EVENT_OF: dict[tuple[Action, Status], tuple[str, str]] = {
     (Action.COMPLETE, Status.COMPLETED): ("access_ticket.completed", "operator"),
     (Action.EXPIRE, Status.COMPLETED): ("access_ticket.completed", "end_of_badge"),
     (Action.EXPIRE, Status.CANCELLED): ("access_ticket.cancelled", "end_of_badge"),
+    (Action.CARRY_OUT, Status.COMPLETED): ("access_ticket.completed", "terminated"),
 }
 
 _VERBS = {
     Action.APPROVE: "approved", Action.DENY: "denied", Action.CHECK_IN: "checked in",
     Action.CHECK_OUT: "checked out", Action.CHECK_OUT_FINAL: "checked out", Action.COMPLETE: "completed",
-    Action.CANCEL: "cancelled", Action.EXPIRE: "expired",
+    Action.CANCEL: "cancelled", Action.EXPIRE: "expired", Action.CARRY_OUT: "carried out",
 }
 
 
@@ -359,3 +362,45 @@ def _bump_stmt(session, account_id: str, site_code: str, status: str, requester:
         index_elements=["account_id", "site_code", "status", "requester"],
         set_={"n": TicketCount.n + delta},
     )
+
+
+# --- visitor terminate (SPEC §13) ------------------------------------------------------------------
+TERMINATE_CATEGORY = "Terminate All Visitor Access"
+
+
+def is_termination(ticket: WorkOrder) -> bool:
+    """A terminate work order: approving it carries it out (and gives nobody a pass)."""
+    return getattr(ticket, "ticket_category", "") == TERMINATE_CATEGORY
+
+
+def issues_pass(ticket: WorkOrder) -> bool:
+    """Whether approving the ticket gives its visitor a pass: not a terminate work order."""
+    return not is_termination(ticket)
+
+
+def carried_out_at_once(status: Status) -> bool:
+    """A terminate work order acts when it is approved: at once, if it was created approved."""
+    return status == Status.APPROVED
+
+
+class Termination(StrEnum):
+    KEEP = "keep"      # ends on or before the day: nothing to do
+    CUT = "cut"        # its later days are cut at the day
+    CANCEL = "cancel"  # it would start after the day: cancelled
+
+
+def termination(ticket: WorkOrder, end: date, locs: Collection[WorkOrderLocation]) -> Termination:
+    """What terminating a visitor on `end` does to one of their tickets: an open visitor ticket ends
+    that day; one that has no location left before it is cancelled; other tickets are left alone."""
+    if ticket.status not in OPEN or not issues_pass(ticket):
+        return Termination.KEEP
+    if ticket.badge_start > end or locs and all(loc.access_start > end for loc in locs):
+        return Termination.CANCEL
+    return Termination.CUT if ticket.badge_end > end else Termination.KEEP
+
+
+def cut_location(loc: WorkOrderLocation, end: date) -> str:
+    """'drop' (starts after the day), 'cut' (ends after it) or 'keep'."""
+    if loc.access_start > end:
+        return "drop"
+    return "cut" if loc.access_end > end else "keep"

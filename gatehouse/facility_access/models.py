@@ -20,6 +20,7 @@ class WorkOrder(Base):
         Index("ix_work_orders_account_site_created", "account_id", "site_code", "created_at", "id"),
         Index("ix_work_orders_account_status_created", "account_id", "status", "created_at", "id"),
         Index("ix_work_orders_account_requester_created", "account_id", "requester", "created_at", "id"),
+        Index("ix_work_orders_account_kind_created", "account_id", "request_type", "created_at", "id"),
         # The operator roster and the end-of-badge job.
         Index("ix_work_orders_site_status_badge", "site_code", "status", "badge_end"),
         Index("ix_work_orders_status_badge_end", "status", "badge_end"),
@@ -61,6 +62,8 @@ class WorkOrder(Base):
     email_notifications: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     customer_external_reference: Mapped[str] = mapped_column(String(40), default="")
+    # a PoP/POE visitor's visitors[].contactType (SPEC §13); else the detail's contactType is the title
+    contact_type: Mapped[str] = mapped_column(String(40), default="", server_default="")
     # Precomputed once at create: "<First> <Last> going to visit <SITE> - <locs> on MM/dd/yyyy".
     title: Mapped[str] = mapped_column(String(400))
     location_summary: Mapped[str] = mapped_column(Text, default="")

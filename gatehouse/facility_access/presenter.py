@@ -61,7 +61,7 @@ def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrder
         "visitorType": "Escorted visitor" if ticket.escorted else "Unescorted visitor",
         "visitorBadgeType": badge_type(ticket.escorted, ticket.extended_badge),
         "visitorHostFirstName": ticket.host_first_name, "visitorHostLastName": ticket.host_last_name,
-        "hostCompany": ticket.host_company, "notes": ticket.notes or "", "contactType": ticket.title,
+        "hostCompany": ticket.host_company, "notes": ticket.notes or "", "contactType": getattr(ticket, "contact_type", "") or ticket.title,
         "escortFirstName": ticket.escort_first_name or "", "escortLastName": ticket.escort_last_name or "",
         "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": fmt_date(ticket.badge_end),
         "customerExternalReference": ticket.customer_external_reference or "",

@@ -87,15 +87,24 @@ def _count_sql(filters: list[str], param: str) -> str:
     return f"SELECT coalesce(sum(n), 0) AS total FROM ticket_counts WHERE account_id = {param.format(1)}{where}"
 
 
+def _count_rows_sql(filters: list[str], param: str) -> str:
+    where = "".join(f" AND {f} = {param.format(i + 2)}" for i, f in enumerate(filters))
+    return f"SELECT count(*) AS total FROM work_orders WHERE account_id = {param.format(1)}{where}"
+
+
 async def ticket_page(reader: LeanReader, account_id: str, *, site: str | None, status: str | None,
-                      created_by: str | None, size: int, page: int) -> tuple[list[Any], int]:
+                      created_by: str | None, size: int, page: int, request_type: str | None = None
+                      ) -> tuple[list[Any], int]:
     """One page, newest first (the account/site/status/requester indexes), and the total from the
-    counters table: two statements, never a COUNT over tickets."""
+    counters table: two statements, never a COUNT over tickets. A list of one request kind (PoP/POE,
+    few) counts its rows on the account/kind index instead."""
     names, values = [], []
-    for column, value in (("site_code", site), ("status", status), ("requester", created_by)):
+    for column, value in (("site_code", site), ("status", status), ("requester", created_by),
+                          ("request_type", request_type)):
         if value is not None:
             names.append(column)
             values.append(value)
     rows = await reader.fetch(_list_sql(names, "?"), _list_sql(names, "${}"), account_id, *values, size, page * size)
-    total_row = await reader.fetchrow(_count_sql(names, "?"), _count_sql(names, "${}"), account_id, *values)
+    count = _count_sql if request_type is None else _count_rows_sql
+    total_row = await reader.fetchrow(count(names, "?"), count(names, "${}"), account_id, *values)
     return [SimpleNamespace(**dict(r)) for r in rows], int(total_row["total"] or 0) if total_row else 0

@@ -4,6 +4,7 @@ not found, so it can never be told apart from one that does not exist."""
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select
@@ -93,3 +94,50 @@ async def taken_ids(reader, ids: Sequence[str]) -> set[str]:  # type: ignore[no-
     rows = await reader.fetch(f"SELECT id FROM work_orders WHERE id IN ({marks})",
                               f"SELECT id FROM work_orders WHERE id IN ({dollars})", *ids)
     return {r[0] for r in rows}
+
+
+async def open_tickets_of_visitor(session: AsyncSession, account_id: str, email: str, *, but: str
+                                  ) -> Sequence[tuple[WorkOrder, str]]:
+    """The account's open tickets of a visitor (email, case-insensitive), each with its site's zone,
+    locked: a terminate acts on them."""
+    from gatehouse.facility_access.lifecycle import OPEN
+
+    return [(t, tz) for t, tz in (await session.execute(
+        select(WorkOrder, Site.timezone).join(Site, Site.code == WorkOrder.site_code)
+        .where(WorkOrder.account_id == account_id, func.lower(WorkOrder.visitor_email) == email.lower(),
+               WorkOrder.status.in_([s.value for s in OPEN]), WorkOrder.id != but)
+        .order_by(WorkOrder.id).with_for_update(of=WorkOrder))).all()]
+
+
+async def visitor_home_site(session: AsyncSession, account_id: str, email: str) -> tuple[str, str] | None:
+    """The site (code, zone) a terminate work order of a visitor is filed at: that of the visitor's
+    latest ticket in the account, else the account's first granted site."""
+    from gatehouse.sites.models import AccountSite
+
+    row = (await session.execute(
+        select(Site.code, Site.timezone).join(WorkOrder, WorkOrder.site_code == Site.code)
+        .where(WorkOrder.account_id == account_id, func.lower(WorkOrder.visitor_email) == email.lower())
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(1))).first()
+    if row is None:
+        row = (await session.execute(
+            select(Site.code, Site.timezone).join(AccountSite, AccountSite.site_code == Site.code)
+            .where(AccountSite.account_id == account_id).order_by(Site.code).limit(1))).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _new_ids(n: int) -> list[str]:
+    ids: set[str] = set()
+    while len(ids) < n:
+        ids.add(f"WO{secrets.randbelow(10_000_000):07d}")
+    return list(ids)
+
+
+async def free_ids(reader, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """n random ids not yet taken (with a million tickets, one id in ten is): the few taken ones are
+    drawn again, so the insert's own unique check only meets a race (retried by the caller)."""
+    ids: list[str] = []
+    while len(ids) < n:
+        fresh = [i for i in _new_ids(n - len(ids)) if i not in ids]
+        taken = await taken_ids(reader, fresh)
+        ids += [i for i in fresh if i not in taken]
+    return ids

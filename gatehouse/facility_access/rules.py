@@ -5,7 +5,7 @@ and locations, notification lists. Pure but for the sites' lookup."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START
@@ -38,6 +38,20 @@ def normalise_emails(value: str | None, field: str, problems: list[ErrorDetail])
 
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What a request makes (SPEC §13): the work order's requestType and ticketCategory."""
+
+    request_type: str
+    category: str
+
+
+NEW_VISITOR = Kind("Visitor Access", "New Visitor Access")
+MODIFY_VISITOR = Kind("Visitor Access", "Modify Visitor Access")
+TERMINATE_VISITOR = Kind("Visitor Access", "Terminate All Visitor Access")
+POP_POE = Kind("PoP/POE Room Access", "")
+
+
 NOT_FOUND_CODES = frozenset({"SITE_NOTFOUND", "LOCATION_NOTFOUND"})
 
 
@@ -56,6 +70,11 @@ class SiteInfo:
     timezone: str
     today: date
     locations: dict[str, int]  # visible location name -> id
+    pop_poe_rooms: dict[str, int] = field(default_factory=dict)  # the site's PoP/POE rooms, name -> id
+
+    def requestable(self, kind: Kind) -> dict[str, int]:
+        """The locations a request of this kind may name: PoP/POE rooms, else the granted ones."""
+        return self.pop_poe_rooms if kind.request_type == POP_POE.request_type else self.locations
 
 
 @dataclass
@@ -66,6 +85,7 @@ class Planned:
     site: SiteInfo
     site_index: int
     emails: str
+    kind: Kind = NEW_VISITOR
 
 
 async def load_sites(reader: LeanReader, account_id: str, codes: set[str], now: datetime) -> dict[str, SiteInfo]:
@@ -74,12 +94,12 @@ async def load_sites(reader: LeanReader, account_id: str, codes: set[str], now: 
         site = await granted_site_lean(reader, account_id, code)
         if site is not None:
             out[code] = SiteInfo(code, site.address, site.timezone, site_today(site.timezone, now),
-                                  {loc.name: loc.id for loc in site.locations})
+                                  {loc.name: loc.id for loc in site.locations}, site.pop_poe_rooms)
     return out
 
 
-def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], problems: list[ErrorDetail]
-              ) -> list[Planned]:
+def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], problems: list[ErrorDetail],
+             kind: Kind = NEW_VISITOR) -> list[Planned]:
     plans: list[Planned] = []
 
     def add(field: str, code: str, message: str) -> None:
@@ -171,8 +191,9 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
                 if loc.location in seen_locs:
                     add(f"{lp}.location", "DUPLICATE_LOCATION", f"repeats location '{loc.location}' of site {s.site}")
                 seen_locs.add(loc.location)
-                if loc.location not in info.locations:
+                if loc.location not in info.requestable(kind):
                     add(f"{lp}.location", "LOCATION_NOTFOUND",
+                        f"('{loc.location}') is not a PoP/POE room of site {s.site}" if kind == POP_POE else
                         f"('{loc.location}') is not a location of site {s.site} granted to the account")
                 a_start, a_end = loc.accessStartDate, loc.accessEndDate
                 if not dated:
@@ -193,7 +214,7 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
                         add(f"{lp}.accessEndTime", "INVALID_TIME_RANGE",
                             f"({a_end} {t_end:%H:%M}) must be after the window's start ({a_start} {t_start:%H:%M})")
             for j in range(len(visitors)):
-                plans.append(Planned(i, req, j, info, k, emails))
+                plans.append(Planned(i, req, j, info, k, emails, kind))
         if not checked_in_a_site and start is not None and start < earliest_today():
             # no valid site to take "today" from: a date before today everywhere on Earth is still wrong
             add(f"{p}.visitorBadgeStartDate", "DATE_IN_PAST",

@@ -92,6 +92,49 @@ class AccessRequestIn(ApiModel):
 AccessRequestsIn = Annotated[list[AccessRequestIn], Field(min_length=1, max_length=10)]
 
 
+class ModifyVisitorIn(AccessRequestIn):
+    """Visitor *modify* (SPEC §13): the visit fields of a create, and `addSites` instead of `sites`:
+    access added at those sites for those visitors, under the create's rules."""
+
+    sites: Annotated[list[SiteIn], Field(max_length=10)] = Field(  # type: ignore[assignment]
+        [], description="Not used: send addSites.")
+    addSites: Annotated[list[SiteIn], Field(min_length=1, max_length=10)]
+
+
+class PopPoeVisitorIn(VisitorIn):
+    contactType: Text(40) = ""
+
+
+class PopPoeRequestIn(AccessRequestIn):
+    """PoP/POE room access (SPEC §13): the visitor-request fields, a contact type per visitor, the
+    customer's own reference and details; the locations are the site's PoP/POE rooms."""
+
+    visitors: Annotated[list[PopPoeVisitorIn], Field(min_length=1, max_length=10)]  # type: ignore[assignment]
+    customerExternalReference: Text(40) = ""
+    details: LongText(32768) = ""
+    isBulkRequest: StrictBool = False  # type: ignore[assignment]
+
+
+PopPoeRequestsIn = PopPoeRequestIn | Annotated[list[PopPoeRequestIn], Field(min_length=1, max_length=10)]
+
+
+class TerminateVisitorIn(ApiModel):
+    visitorFirstName: Text(20, 1)
+    visitorLastName: Text(20, 1)
+    visitorEmail: Email
+    visitorPhone: Text(40) = ""
+
+
+class TerminateVisitorsIn(ApiModel):
+    """Visitor *terminate* (SPEC §13): every open visitor ticket of these visitors in the account
+    ends on visitorBadgeEndDate (default today at each ticket's site)."""
+
+    visitors: Annotated[list[TerminateVisitorIn], Field(min_length=1, max_length=10)]
+    visitorBadgeEndDate: WireDate | None = None
+    emailNotifications: LongText(32768) | None = ""
+    notes: LongText(32768) | None = ""
+
+
 class WorkOrderRef(BaseModel):
     workOrderId: str
 

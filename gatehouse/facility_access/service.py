@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.facility_access import staged
 from gatehouse.facility_access.staged import StagedRef
 from gatehouse.auth.principal import AccountContext
-from gatehouse.facility_access import idempotency, lifecycle, repository
+from gatehouse.facility_access import idempotency, lifecycle, repository, terminate
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
@@ -25,7 +24,7 @@ from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
 from gatehouse.facility_access import reads
 from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START, render_ticket, title_of
-from gatehouse.facility_access.rules import Planned, load_sites, normalise_emails, refusal, validate
+from gatehouse.facility_access.rules import NEW_VISITOR, Kind, Planned, load_sites, normalise_emails, refusal, validate
 from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.leanwrite import Conflicted, Statement
@@ -38,31 +37,14 @@ def ticket_not_found() -> NotFound:
     return NotFound("The ticket was not found.", code="TICKET_NOTFOUND")
 
 
-def _new_ids(n: int) -> list[str]:
-    ids: set[str] = set()
-    while len(ids) < n:
-        ids.add(f"WO{secrets.randbelow(10_000_000):07d}")
-    return list(ids)
-
-
-async def _free_ids(db: Database, n: int) -> list[str]:
-    """n random ids not yet taken (with a million tickets, one id in ten is): the few taken ones are
-    drawn again, so the insert's own unique check only meets a race (retried by the caller)."""
-    ids: list[str] = []
-    while len(ids) < n:
-        fresh = [i for i in _new_ids(n - len(ids)) if i not in ids]
-        taken = await repository.taken_ids(db.reader, fresh)
-        ids += [i for i in fresh if i not in taken]
-    return ids
-
-
-async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[Any]) -> list[ErrorDetail]:
+async def rule_problems(db: Database, ctx: AccountContext, requests: Sequence[Any], kind: Kind = NEW_VISITOR
+                        ) -> list[ErrorDetail]:
     """The business rules of a create, on the parts of an invalid body that did parse (partial.py):
     a body with twenty mistakes gets twenty details, not only its type errors."""
     problems: list[ErrorDetail] = []
     codes = {s.site for r in requests if r is not None for s in (getattr(r, "sites", None) or []) if s is not None}
     sites = await load_sites(db.reader, ctx.account_id, codes, utcnow())
-    validate(requests, sites, problems)
+    validate(requests, sites, problems, kind)
     return problems
 
 
@@ -104,31 +86,33 @@ async def parse_requests(db: Database, ctx: AccountContext, data: list[Any]) -> 
 
 
 async def create_with_key(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
-                          key: str | None, namespace: int) -> tuple[dict, bool]:
+                          key: str | None, namespace: int, kind: Kind = NEW_VISITOR) -> tuple[dict, bool]:
     """Create, under an Idempotency-Key when one is given: (response, replayed). `namespace` keeps
     keys apart per caller (the app's id; a console person's negative user id)."""
     if key is None:
-        return await create_requests(db, ctx, requests), False
+        return await create_requests(db, ctx, requests, kind=kind), False
     key = idempotency.check_key(key)
-    fp = idempotency.fingerprint(requests_adapter().dump_python(list(requests), mode="json"), ctx.account_id)
+    body = [r.model_dump(mode="json") for r in requests]
+    fp = idempotency.fingerprint(body if kind == NEW_VISITOR else {"kind": kind.category or kind.request_type,
+                                                                   "body": body}, ctx.account_id)
     claim = await idempotency.claim(db, namespace, key, fp)
     if claim.replay is not None:
         return claim.replay, True
     try:
-        return await create_requests(db, ctx, requests, claim), False
+        return await create_requests(db, ctx, requests, claim, kind=kind), False
     except BaseException:
         await idempotency.release(db, claim)
         raise
 
 
 async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
-                          claim: idempotency.Claim | None = None) -> dict:
+                          claim: idempotency.Claim | None = None, kind: Kind = NEW_VISITOR) -> dict:
     now = utcnow()
     problems: list[ErrorDetail] = []
     sites = await load_sites(db.reader, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
     refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
                        for i, r in enumerate(requests)]
-    plans = validate(requests, sites, problems)
+    plans = validate(requests, sites, problems, kind)
     has_files = any(refs_by_request)
     if has_files:
         async with db.read() as session:
@@ -149,6 +133,12 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
     raise AssertionError("unreachable")
 
 
+def _notes(req: AccessRequestIn) -> str:
+    """The request's notes; a PoP/POE request's `details` follow them (both are what the site reads)."""
+    details = getattr(req, "details", "")
+    return "\n\n".join(part for part in (req.notes or "", details) if part)
+
+
 def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: datetime
           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A planned work order's row and its locations' rows: the one place both write paths build them."""
@@ -158,7 +148,8 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
     loc_names = [loc.location for loc in site_in.locations]
     ticket = dict(
         id=wo_id, account_id=ctx.account_id, master_account_id=ctx.master_account_id, site_code=site.code,
-        status=status.value, created_by_user_id=ctx.user_id, requester=ctx.display_name,
+        status=status.value, request_type=plan.kind.request_type, ticket_category=plan.kind.category,
+        created_by_user_id=ctx.user_id, requester=ctx.display_name,
         created_app_id=ctx.principal.app_id, created_at=now, updated_at=now, closed_at=None,
         modified_by=ctx.display_name,
         visitor_first_name=visitor.visitorFirstName, visitor_last_name=visitor.visitorLastName,
@@ -170,12 +161,15 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
         host_company=req.visitorHostCompany, company=visitor.company or req.company,  # SPEC §3
         badge_start=req.visitorBadgeStartDate, badge_end=req.visitorBadgeEndDate,
         extended_badge=bool(req.isExtendedVisitorBadge) and not req.visitorType, bulk_request=req.isBulkRequest,
-        email_notifications=plan.emails, notes=req.notes or "", customer_external_reference="",
+        email_notifications=plan.emails, notes=_notes(req),
+        customer_external_reference=getattr(req, "customerExternalReference", ""),
+        contact_type=getattr(visitor, "contactType", ""),
         title=title_of(visitor.visitorFirstName, visitor.visitorLastName, site.code, loc_names,
                        req.visitorBadgeStartDate),
         location_summary=", ".join(loc_names),
     )
-    locations = [dict(work_order_id=wo_id, location_id=site.locations[loc.location], location_name=loc.location,
+    rooms = site.requestable(plan.kind)
+    locations = [dict(work_order_id=wo_id, location_id=rooms[loc.location], location_name=loc.location,
                       access_start=loc.accessStartDate, access_end=loc.accessEndDate,
                       access_start_time=loc.accessStartTime or DEFAULT_START,
                       access_end_time=loc.accessEndTime or DEFAULT_END) for loc in site_in.locations]
@@ -187,7 +181,7 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[Planned], 
     """The whole create as rows built here, written in one transaction by the lean writer
     (kit/leanwrite.py): tickets, locations, history, trail events, the channels' outbox rows
     (events.plan), counters and the idempotency record. A random id taken meanwhile: Conflicted."""
-    ids = await _free_ids(db, len(plans))
+    ids = await repository.free_ids(db.reader, len(plans))
     statements: list[Statement] = []
     outbox = False
     counts = lifecycle.CountDeltas()
@@ -215,7 +209,7 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[Planned], 
 
 async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_by_request: list[list[StagedRef]],
                   status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
-    ids = await _free_ids(db, len(plans))
+    ids = await repository.free_ids(db.reader, len(plans))
     async with db.write() as session:
         by_request: dict[int, list[str]] = {}
         for plan, wo_id in zip(plans, ids, strict=True):
@@ -245,7 +239,8 @@ async def get_ticket_detail(reader: LeanReader, account_id: str, ticket_id: str)
 
 
 async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, site: str | None,
-                       status: str | None, created_by: str | None, size: int, page: int) -> dict:
+                       status: str | None, created_by: str | None, size: int, page: int,
+                       request_type: str | None = None) -> dict:
     from gatehouse.kit.wire import fmt_datetime
 
     if site is not None:
@@ -255,7 +250,7 @@ async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, sit
         rows, total = [], 0
     else:
         rows, total = await reads.ticket_page(reader, account_id, site=site, status=status, created_by=created_by,
-                                              size=size, page=page)
+                                              size=size, page=page, request_type=request_type)
     total_pages = (total + size - 1) // size
     content = [{
         "id": r.id, "title": r.title, "status": r.status, "site": r.site_code, "requestType": r.request_type,
@@ -324,6 +319,8 @@ async def approve_ticket(db: Database, ctx: AccountContext, ticket_id: str) -> d
         ticket, _address, timezone = found
         lifecycle.ensure_approvable(ticket, site_today(timezone))
         await lifecycle.apply(session, ticket, Action.APPROVE, actor=ctx.display_name, actor_user_id=ctx.user_id)
+        if lifecycle.is_termination(ticket):
+            await terminate.carry_out(session, ticket, actor=ctx.display_name, actor_user_id=ctx.user_id)
     return {"workOrderId": ticket.id, "ticketStatus": ticket.status}
 
 

@@ -73,6 +73,14 @@ OPERATION_IDS = {
     ("POST", "/ops/v1/access-tickets/{ticketId}/comments"): "addOperatorComment",
     ("GET", "/v1/audit-events"): "listAuditEvents",
     ("GET", "/ops/v1/audit-events"): "listOperatorAuditEvents",
+    ("PUT", "/v1/facility-access/visitors"): "modifyVisitorAccess",
+    ("POST", "/v1/facility-access/visitors"): "modifyVisitorAccessPost",
+    ("POST", "/v1/facility-access/pop-poes/access-requests"): "createPopPoeRequests",
+    ("POST", "/v1/facility-access/visitors/terminate"): "terminateVisitorAccess",
+    ("GET", "/v1/facility-access/pop-poes/access-requests"): "listPopPoeRequests",
+    ("GET", "/v1/notifications"): "listNotifications",
+    ("GET", "/v1/notifications/{notificationId}"): "getNotification",
+    ("PUT", "/v1/notifications/{notificationId}"): "flagNotification",
 }
 
 

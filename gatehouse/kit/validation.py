@@ -12,6 +12,19 @@ from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 
 from gatehouse.kit.errors import BadRequest, ErrorDetail, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from gatehouse.kit.tolerant import (  # noqa: F401 - the tolerant reader's names, where callers found them
+    IGNORED_HEADER,
+    STRICT_HEADER,
+    _drop,
+    _finite,
+    _not_json,
+    _set,
+    ignored,
+    ignored_header,
+    is_strict,
+    one_object_path,
+    rename_fields,
+)
 
 T = TypeVar("T")
 
@@ -242,16 +255,31 @@ class JsonBody(Generic[T]):
     and a malformed-JSON message that names line, column and the offending character.
     """
 
-    def __init__(self, tp: Any, *, name: str, max_bytes: int | None = None, required: bool = True) -> None:
+    def __init__(self, tp: Any, *, name: str, max_bytes: int | None = None, required: bool = True,
+                 object_or_list: bool = False) -> None:
         self.adapter: TypeAdapter[T] = TypeAdapter(tp)
         self.name = name
         self.max_bytes = max_bytes
         self.required = required
+        # `tp` is a list, and one object is taken as a list of one (SPEC §13's PoP/POE create):
+        # its problems are then named without the "[0]" the wrapping added
+        self.object_or_list = object_or_list
         from gatehouse.kit.openapi import register_body_schema
 
         self.openapi_extra = register_body_schema(name, self.adapter, required=required)
 
     async def __call__(self, request: Request) -> T:
+        if not self.object_or_list:
+            return await self._read(request)
+        request.state.one_object = False
+        try:
+            return await self._read(request)
+        except ValidationFailed as exc:
+            if getattr(request.state, "one_object", False):
+                rename_fields(exc, one_object_path)
+            raise
+
+    async def _read(self, request: Request) -> T:
         _check_json_content_type(request)
         limit = self.max_bytes or request.app.state.settings.max_json_bytes
         raw = await read_body_capped(request, limit)
@@ -260,6 +288,9 @@ class JsonBody(Generic[T]):
                 raw = b"{}"
             else:
                 raise BadRequest("Request body is missing; a JSON body is required.", code="MISSING_BODY")
+        if self.object_or_list and raw.lstrip()[:1] == b"{":
+            raw = b"[" + raw + b"]"
+            request.state.one_object = True
         request.state.json_raw = raw  # kept for what the endpoint may still check on an invalid body
         if len(raw) > 64 * 1024:
             _count_members(raw)
@@ -303,66 +334,6 @@ class JsonBody(Generic[T]):
             except ValidationError as again:
                 exc = again
         raise ValidationFailed(details_from_validation_error(exc), total=exc.error_count()) from None
-
-
-STRICT_HEADER = "gatehouse-strict"
-IGNORED_HEADER = "Gatehouse-Ignored"
-
-
-def is_strict(request: Request) -> bool:
-    """`Gatehouse-Strict: true`: unknown fields and parameters refused, booleans JSON booleans only."""
-    return request.headers.get(STRICT_HEADER, "").strip().lower() == "true"
-
-
-def ignored(request: Request, path: str) -> None:
-    """Name a field or parameter that was ignored (the middleware writes the Gatehouse-Ignored header)."""
-    request.scope.setdefault("state", {}).setdefault("ignored", []).append(path)
-
-
-def ignored_header(paths: list[str]) -> bytes:
-    """At most 20 paths, then how many more; under 2 KiB whatever the paths."""
-    shown = [p[:80] for p in dict.fromkeys(paths)]
-    text = ", ".join(shown[:20]) + (f", …({len(shown) - 20} more)" if len(shown) > 20 else "")
-    return text.encode("utf-8")[:2000]
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(constant)
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(text)
-    return value
-
-
-def _parent(data: Any, loc: Sequence[Any]) -> Any:
-    for part in loc[:-1]:
-        if isinstance(data, dict) and isinstance(part, str) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
-def _drop(data: Any, loc: Sequence[Any]) -> bool:
-    parent = _parent(data, loc)
-    if isinstance(parent, dict) and loc and loc[-1] in parent:
-        del parent[loc[-1]]
-        return True
-    return False
-
-
-def _set(data: Any, loc: Sequence[Any], value: Any) -> bool:
-    parent = _parent(data, loc)
-    key = loc[-1] if loc else None
-    if isinstance(parent, dict) and key in parent or isinstance(parent, list) and isinstance(key, int):
-        parent[key] = value
-        return True
-    return False
 
 
 _declared_query: dict[int, frozenset[str]] = {}

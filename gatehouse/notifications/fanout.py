@@ -8,10 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import AccountMembership, User
 from gatehouse.events.service import Planned, Recorded
+from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.events.types import MAILED, EventType
+from gatehouse.kit.leanwrite import Statement, insert
+from gatehouse.notifications.inbox import notification_row
+from gatehouse.notifications.models import AccountNotification
 from gatehouse.notifications.recipients import TicketFacts, mails_for
 from gatehouse.worker.outbox import enqueue
 
@@ -39,7 +43,9 @@ def _needs_approvers(event: Recorded) -> bool:
 def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, approvers: list[str]
            ) -> list[tuple[str, dict]]:
     """[(address, outbox payload)] of one ticket event: the one place both write paths ask."""
-    facts = TicketFacts(ticket.status, ticket.email_notifications or "", ticket.visitor_email, requester_email)
+    # a terminate work order names the visitor whose access ends: they get no pass for it
+    visitor = ticket.visitor_email if lifecycle.issues_pass(ticket) else ""
+    facts = TicketFacts(ticket.status, ticket.email_notifications or "", visitor, requester_email)
     out = []
     for address, kind in mails_for(event.type, event.data, facts, approver_emails=approvers,
                                    actor_kind=event.actor.kind):
@@ -67,6 +73,9 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
     approvers = await approver_emails(session, ticket.account_id) if _needs_approvers(event) else []
     for address, payload in _mails(event, ticket, requester_email, approvers):
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
+    row = notification_row(event, ticket)
+    if row is not None:  # the polling API's copy, in the same transaction
+        session.add(AccountNotification(**row))
 
 
 # approver_emails' rule, for the lean reader (kit/leanread.py): same joins, same filters
@@ -93,7 +102,12 @@ async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: 
                                       ticket.account_id)
             memo[key] = sorted(r[0] for r in rows if "visitor-access:approve" in r[1].split())
         approvers = memo[key]
-    return [Planned(CHANNEL, address, payload) for address, payload in _mails(event, ticket, requester_email, approvers)]
+    planned: list[Planned | Statement] = [Planned(CHANNEL, address, payload)
+                                          for address, payload in _mails(event, ticket, requester_email, approvers)]
+    row = notification_row(event, ticket)
+    if row is not None:  # the polling API's copy, in the same transaction
+        planned.append(insert(AccountNotification.__table__, row))
+    return planned  # type: ignore[return-value]
 
 
 async def webhook_disabled(session: AsyncSession, endpoint) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,9 @@ class Location(Base):
     site_code: Mapped[str] = mapped_column(ForeignKey("sites.code", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), nullable=True)
+    # room | pop-poe: a PoP/POE room is a site's shared carrier room, requestable by every account
+    # granted the site that holds pop-poe:request (SPEC §13)
+    kind: Mapped[str] = mapped_column(String(16), default="room", server_default="room")
 
 
 class AccountSite(Base):

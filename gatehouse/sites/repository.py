@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,12 +67,17 @@ def _visible(all_rows: list[tuple[int, str, int | None]], granted: set[int]) -> 
     ]
 
 
+POP_POE = "pop-poe"  # a location kind: the site's shared carrier rooms (SPEC §13)
+
+
 @dataclass(frozen=True, slots=True)
 class GrantedSite:
     code: str
     address: str
     timezone: str
     locations: list[VisibleLocation]
+    # the site's PoP/POE rooms: requestable by every account granted the site (with pop-poe:request)
+    pop_poe_rooms: dict[str, int] = field(default_factory=dict)
 
 
 async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedSite | None:  # type: ignore[no-untyped-def]
@@ -85,11 +90,11 @@ async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedS
         "WHERE a.account_id = $1 AND s.code = $2", account_id, site_code)
     if site is None:
         return None
-    sql = ("SELECT l.id, l.name, l.parent_id, al.location_id FROM locations l LEFT JOIN account_locations al "
+    sql = ("SELECT l.id, l.name, l.parent_id, al.location_id, l.kind FROM locations l LEFT JOIN account_locations al "
            "ON al.location_id = l.id AND al.account_id = {a} WHERE l.site_code = {s} ORDER BY l.id")
     rows = await reader.fetch(sql.format(a="?", s="?"), sql.format(a="$1", s="$2"), account_id, site_code)
     locations = _visible([(r[0], r[1], r[2]) for r in rows], {r[0] for r in rows if r[3] is not None})
-    return GrantedSite(site[0], site[1], site[2], locations)
+    return GrantedSite(site[0], site[1], site[2], locations, {r[1]: r[0] for r in rows if r[4] == POP_POE})
 
 
 async def all_sites(session: AsyncSession) -> list[dict]:
@@ -102,6 +107,6 @@ async def all_sites(session: AsyncSession) -> list[dict]:
 async def locations_of_site(session: AsyncSession, site_code: str) -> list[dict]:
     from gatehouse.sites.models import Location
 
-    rows = await session.execute(select(Location.id, Location.name, Location.parent_id)
+    rows = await session.execute(select(Location.id, Location.name, Location.parent_id, Location.kind)
                                  .where(Location.site_code == site_code).order_by(Location.id))
-    return [{"id": r[0], "location": r[1], "parentId": r[2]} for r in rows]
+    return [{"id": r[0], "location": r[1], "parentId": r[2], "kind": r[3]} for r in rows]

@@ -48,16 +48,22 @@ async def get_location(session: AsyncSession, site_code: str, name: str) -> Loca
     return row
 
 
-async def create_location(session: AsyncSession, site_code: str, name: str, parent: str | None = None) -> Location:
+LOCATION_KINDS = ("room", "pop-poe")
+
+
+async def create_location(session: AsyncSession, site_code: str, name: str, parent: str | None = None,
+                          kind: str = "room") -> Location:
     await get_site(session, site_code)
     name = name.strip()
     if not name or len(name) > 100:
         raise BadRequest("location name must be 1-100 characters")
+    if kind not in LOCATION_KINDS:
+        raise BadRequest(f"location kind must be one of: {', '.join(LOCATION_KINDS)}")
     parent_id = (await get_location(session, site_code, parent)).id if parent else None
     if (await session.execute(select(Location.id).where(
             Location.site_code == site_code, Location.name == name))).first():
         raise Conflict(f"location '{name}' already exists in site {site_code}")
-    loc = Location(site_code=site_code, name=name, parent_id=parent_id)
+    loc = Location(site_code=site_code, name=name, parent_id=parent_id, kind=kind)
     session.add(loc)
     await session.flush()
     return loc

@@ -13,7 +13,7 @@ from gatehouse.config import Settings
 from gatehouse.facility_access.bulk import purge_old_imports
 from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
-from gatehouse.retention import anonymise_closed_tickets, purge_old_events
+from gatehouse.retention import purge_old_notifications, anonymise_closed_tickets, purge_old_events
 from gatehouse.worker.jobs import Job
 
 
@@ -26,6 +26,7 @@ def default_jobs(settings: Settings, storage: Storage) -> list[Job]:
         Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
         Job("purge-idempotency-keys", tick * 60, purge_idempotency_keys),
         Job("purge-bulk-imports", tick * 60, purge_old_imports),
+        Job("purge-old-notifications", tick * 60, purge_old_notifications),
         Job("purge-expired-staged-attachments", tick * 60, partial(purge_expired_staged, storage=storage)),
         Job("sweep-pending-blobs", min(tick * 60, grace.total_seconds() / 2),
             partial(sweep_pending_blobs, storage=storage, grace=grace)),

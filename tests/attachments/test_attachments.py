@@ -132,7 +132,7 @@ async def test_type_checks(backend, factory, db):
     caller = next(iter(tenant.users.values()))
     wo = await make_ticket(db, tenant)
     before = await blob_count(db)
-    cases = [("setup.pdf", EXE, 415), ("notes.exe", EXE, 415), ("noext", PDF, 415), ("doc.docx", docx_bytes(False), 415),
+    cases = [("setup.pdf", EXE, 415), ("notes.exe", EXE, 415), ("noext", EXE, 415), ("doc.docx", docx_bytes(False), 415),
              ("t.txt", b"hello\x00world", 415), ("t.txt", b"\xff\xfe bad utf8", 415), ("x.png", PDF, 415),
              ("sly.docx", zip_mentioning_content_types(), 415), ("sheet.xlsx", OLE2, 415), ("legacy.xls", PDF, 415),
              ("t.txt", "caf\u00e9".encode()[:-1], 415), ("sheet.csv", b"a,b\n\x00", 415)]
@@ -271,3 +271,26 @@ async def test_deleting_staged_removes_unlinked_blob(backend, factory, db):
         assert await s.get(Blob, blob.id) is None
         assert (await s.execute(select(func.count()).select_from(Attachment)
                                 .where(Attachment.blob_id == blob.id))).scalar() == 0
+
+
+async def test_a_file_name_without_an_extension_takes_its_type_from_the_content(backend, factory, db):
+    """The real API took `file_name=test` (SPEC §5): the name is kept as given, the type comes from the
+    content alone; content that is none of the allowed types is still 415 and leaves nothing."""
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    wo = await make_ticket(db, tenant)
+    for data, media in ((PDF, "application/pdf"), (PNG, "image/png"), (b"BMW service report\n", "text/plain"),
+                        (docx_bytes(), "application/octet-stream")):
+        r = await upload_wo(backend, caller, wo, data, name="test")
+        assert r.status_code == 200, r.text
+        assert r.json()["filename"] == "test"
+        got = await backend.client.get(f"/v1/attachments/{wo}/file/{r.json()['id']}", headers=caller.headers)
+        assert got.content == data and got.headers["content-type"].split(";")[0] == media
+    before = await blob_count(db)
+    for data in (EXE, b"\x00\x01binary"):
+        r = await upload_wo(backend, caller, wo, data, name="test")
+        assert r.status_code == 415 and r.json()["error"]["code"] == "FILE_CONTENT_MISMATCH", r.text
+        assert "no extension" in r.json()["error"]["message"]
+    assert await blob_count(db) == before
+    r = await upload_wo(backend, caller, wo, PDF, name="test.exe")  # an extension that is not allowed: as before
+    assert r.status_code == 415 and r.json()["error"]["code"] == "FILE_TYPE_NOT_ALLOWED"

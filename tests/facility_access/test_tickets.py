@@ -42,7 +42,8 @@ async def test_detail_has_the_seed_shape(factory, client):
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", d["ticketCreatedDate"])
     assert d["customerExternalReference"] == "" and d["closedOn"] == "" and d["comments"] == []
     assert d["site"] == [{"site": site, "address": f"{site} Street 1", "locations": [
-        {"location": "Cage A", "accessStartDate": day(1), "accessEndDate": day(1)}]}]
+        {"location": "Cage A", "accessStartDate": day(1), "accessEndDate": day(1),
+         "accessStartTime": "00:00:00", "accessEndTime": "23:59:00"}]}]
     assert d["contactType"] == d["description"] == (
         f"V0 Doe going to visit {site} - Cage A on {day(1)[5:7]}/{day(1)[8:]}/{day(1)[:4]}")
     assert d["workDescription"] == d["notes"] == "Datacenter Tour"

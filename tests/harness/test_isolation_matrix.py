@@ -7,6 +7,7 @@ import re
 
 from gatehouse.app import create_app
 from tests.attachments.conftest import PDF
+from tests.facility_access.conftest import request_for
 from tests.factories import make_ticket
 
 UUID = "{uuid}"
@@ -33,6 +34,8 @@ MATRIX = {
     ("PUT", "/ops/v1/access-tickets/{ticketId}/check-out"): ("other_operator", "ticket", None),
     ("PUT", "/ops/v1/access-tickets/{ticketId}/complete"): ("other_operator", "ticket", None),
     ("POST", "/ops/v1/access-tickets/{ticketId}/comments"): ("other_operator", "ticket", {"comment": "x"}),
+    ("GET", "/v1/notifications/{notificationId}"): ("other_account", "notification", None),
+    ("PUT", "/v1/notifications/{notificationId}"): ("other_account", "notification", {"deleteFlag": True}),
 }
 for _prefix, _who, _fill in (("/v1/webhooks", "other_account", "webhook"), ("/ops/v1/webhooks", "other_operator",
                                                                           "ops_webhook")):
@@ -54,6 +57,7 @@ def test_matrix_covers_every_id_endpoint(settings):
 
 async def snapshot(client, owner, ticket, staged, hooks=None):  # type: ignore[no-untyped-def]
     detail = (await client.get(f"/v1/facility-access/access-tickets/{ticket}", headers=owner.headers)).json()
+    detail["notifications"] = (await client.get("/v1/notifications", headers=owner.headers)).json()
     files = (await client.get(f"/v1/attachments/{ticket}", headers=owner.headers)).json()
     meta = (await client.get(f"/v1/attachments/{staged}", headers=owner.token_headers)).json()
     seen = []
@@ -64,9 +68,14 @@ async def snapshot(client, owner, ticket, staged, hooks=None):  # type: ignore[n
 
 
 async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
-    owner_t = await factory.tenant(perms=["visitor-access:request", "tickets:read", "attachments:write"])
+    owner_t = await factory.tenant(perms=["visitor-access:request", "tickets:read", "attachments:write",
+                                          "notifications:read"])
     owner = next(iter(owner_t.users.values()))
     ticket = await make_ticket(db, owner_t, status="Pending Approval")
+    made = await client.post("/v1/facility-access/visitors/access-requests", json=[request_for(owner_t)],
+                             headers=owner.headers)  # its "request received" is the owner's notification
+    assert made.status_code == 200, made.text
+    notification = (await client.get("/v1/notifications", headers=owner.headers)).json()[0]["notificationId"]
     file_id = (await client.post("/v1/attachments", params={"requestId": ticket, "file_name": "a.pdf"},
                                  files={"file": ("a.pdf", PDF)}, headers=owner.headers)).json()["id"]
     staged = (await client.post("/v1/attachments/file", files={"uploadFile": ("b.pdf", PDF)},
@@ -99,6 +108,8 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
                 targets.append(re.sub(r"\{\w+\}", ticket, template))
             elif kind == "staged":
                 targets.append(re.sub(r"\{\w+\}", staged, template))
+            elif kind == "notification":
+                targets.append(re.sub(r"\{\w+\}", notification, template))
             elif kind == "ticket+file":
                 targets.append(template.replace("{ticketId}", ticket).replace("{id}", file_id))
             elif kind.startswith("webhook") or kind.startswith("ops_webhook"):
