@@ -36,6 +36,7 @@ from gatehouse.audit.endpoints import router as events_router
 from gatehouse.webhooks.endpoints import router as webhooks_router
 from gatehouse.notifications.endpoints import router as notifications_router
 from gatehouse.facility_access.kinds import router as kinds_router
+from gatehouse.facility_access.badge_endpoints import router as badges_router
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (health_router, auth_router, sites_router, facility_access_router,
                    comments_router, attachments_router, operators_router, events_router, webhooks_router,
-                   notifications_router, kinds_router):
+                   notifications_router, kinds_router, badges_router):
         app.include_router(router)
 
     install_error_handlers(app)

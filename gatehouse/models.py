@@ -6,6 +6,7 @@ from gatehouse.auth.models import AccessToken, App
 from gatehouse.kit.epoch import SecurityEpoch
 from gatehouse.comments.models import Comment
 from gatehouse.facility_access.models import (
+    BadgeHolder,
     IdempotencyKey,
     TicketCount,
     TicketEvent,
@@ -25,5 +26,5 @@ __all__ = [
     "Attachment", "Base", "Blob", "Comment", "IdempotencyKey", "Location", "MasterAccount",
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
     "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint", "ConsoleLogin", "ConsoleSession",
-    "AccountNotification",
+    "AccountNotification", "BadgeHolder",
 ]

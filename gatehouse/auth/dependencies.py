@@ -106,7 +106,21 @@ def require(permission: str) -> Callable[..., Awaitable[AccountContext]]:
     return dependency
 
 
+def require_any(*permissions: str) -> Callable[..., Awaitable[AccountContext]]:
+    """An account-scoped call that needs one of `permissions` (which one is the object's kind's)."""
+
+    async def dependency(ctx: Annotated[AccountContext, Depends(get_account_context)]) -> AccountContext:
+        if not any(p in ctx.permissions for p in permissions):
+            raise Forbidden(code="PERMISSION_DENIED")
+        return ctx
+
+    dependency.__name__ = "require_any_" + "_or_".join(p.replace(":", "_").replace("-", "_") for p in permissions)
+    return dependency
+
+
 CanRequest = Annotated[AccountContext, Depends(require("visitor-access:request"))]
-CanApprove = Annotated[AccountContext, Depends(require("visitor-access:approve"))]
+# visitor tickets need visitor-access:approve, permanent badge requests permanent-badge:approve: the
+# service checks which once it has the ticket
+CanApprove = Annotated[AccountContext, Depends(require_any("visitor-access:approve", "permanent-badge:approve"))]
 CanRead = Annotated[AccountContext, Depends(require("tickets:read"))]
 CanWriteAttachments = Annotated[AccountContext, Depends(require("attachments:write"))]

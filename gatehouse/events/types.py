@@ -18,6 +18,7 @@ class EventType(StrEnum):
     TICKET_CHECKED_IN = "access_ticket.checked_in"
     TICKET_CHECKED_OUT = "access_ticket.checked_out"
     TICKET_COMPLETED = "access_ticket.completed"
+    BADGE_DEACTIVATED = "access_ticket.badge_deactivated"
     COMMENT_CREATED = "comment.created"
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"
@@ -40,4 +41,5 @@ TICKET = frozenset(t for t in EventType if t.startswith("access_ticket."))
 WEBHOOK = TICKET | {EventType.COMMENT_CREATED, EventType.ATTACHMENT_CREATED}
 # SPEC §10: the events whose mail table has rows (notifications/recipients.MAIL_TABLE)
 MAILED = frozenset({EventType.TICKET_CREATED, EventType.TICKET_APPROVED, EventType.TICKET_DENIED,
-                    EventType.TICKET_CANCELLED, EventType.TICKET_CHECKED_IN, EventType.COMMENT_CREATED})
+                    EventType.TICKET_CANCELLED, EventType.TICKET_CHECKED_IN, EventType.COMMENT_CREATED,
+                    EventType.BADGE_DEACTIVATED})

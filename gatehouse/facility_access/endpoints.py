@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from gatehouse.auth.dependencies import CanApprove, CanRead, CanRequest
 from gatehouse.facility_access import service
+from gatehouse.facility_access.badge_schemas import ApproveIn
 from gatehouse.facility_access.listing import ListQuery
 from gatehouse.facility_access.partial import partial_requests
 from gatehouse.facility_access.schemas import (
@@ -35,6 +36,7 @@ _create_body = JsonBody(AccessRequestsIn, name="AccessRequests")
 _edit_body = JsonBody(EditIn, name="EditAccessTicket")
 _cancel_body = JsonBody(CancelIn, name="CancelAccessTicket", required=False)
 _deny_body = JsonBody(DenyIn, name="DenyAccessTicket")
+_approve_body = JsonBody(ApproveIn, name="ApproveAccessTicket", required=False)
 
 TicketId = Annotated[str, Path(max_length=20, description="Work order id, e.g. WO8744051.")]
 ADDITION = {"x-gatehouse-addition": True}
@@ -127,12 +129,13 @@ async def cancel_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: Ticke
 @router.put(
     "/v1/facility-access/access-tickets/{ticketId}/approve",
     response_model=StatusChangeOut,
-    summary="Approve a pending visitor access ticket (approvers)",
+    summary="Approve a pending ticket (approvers); a permanent badge request location by location",
     responses=error_responses(400, 401, 403, 404, 409),
-    openapi_extra=ADDITION,
+    openapi_extra={**_approve_body.openapi_extra, **ADDITION},
 )
-async def approve_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
-    return await service.approve_ticket(db, ctx, ticketId)
+async def approve_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: TicketId,
+                                body: Annotated[ApproveIn, Depends(_approve_body)]):  # type: ignore[no-untyped-def]
+    return await service.approve_ticket(db, ctx, ticketId, body)
 
 
 @router.put(

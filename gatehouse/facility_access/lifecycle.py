@@ -6,23 +6,20 @@ records who/when/from/to."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Collection
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Literal
 
-from sqlalchemy import event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from gatehouse.events import service as events
 from gatehouse.events.service import Recorded
-from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder, WorkOrderLocation
+from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
 from gatehouse.kit.db import utcnow
-from gatehouse.kit.leanwrite import Statement
 from gatehouse.kit.errors import Conflict
+from gatehouse.facility_access.counts import CountDeltas, bump_count, pending_counts  # noqa: F401 - the lifecycle's
 
 
 class Status(StrEnum):
@@ -66,6 +63,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     EXPIRE = "expire"  # the periodic job, after the badge end date
     CARRY_OUT = "carry-out"  # a terminate work order, its effect applied (SPEC §13)
+    DEACTIVATE = "deactivate"  # a permanent badge unused for GATEHOUSE_BADGE_INACTIVITY_DAYS
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -84,6 +82,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.IN_PROGRESS, Action.EXPIRE): Status.COMPLETED,
     (Status.PENDING, Action.EXPIRE): Status.CANCELLED,
     (Status.APPROVED, Action.CARRY_OUT): Status.COMPLETED,
+    (Status.APPROVED, Action.DEACTIVATE): Status.COMPLETED,
+    (Status.IN_PROGRESS, Action.DEACTIVATE): Status.COMPLETED,
 }
 
 # The audit event of each move, and the reason a completion or cancellation records (SPEC §9:
@@ -99,12 +99,14 @@ EVENT_OF: dict[tuple[Action, Status], tuple[str, str]] = {
     (Action.EXPIRE, Status.COMPLETED): ("access_ticket.completed", "end_of_badge"),
     (Action.EXPIRE, Status.CANCELLED): ("access_ticket.cancelled", "end_of_badge"),
     (Action.CARRY_OUT, Status.COMPLETED): ("access_ticket.completed", "terminated"),
+    (Action.DEACTIVATE, Status.COMPLETED): ("access_ticket.badge_deactivated", "badge_inactive"),
 }
 
 _VERBS = {
     Action.APPROVE: "approved", Action.DENY: "denied", Action.CHECK_IN: "checked in",
     Action.CHECK_OUT: "checked out", Action.CHECK_OUT_FINAL: "checked out", Action.COMPLETE: "completed",
     Action.CANCEL: "cancelled", Action.EXPIRE: "expired", Action.CARRY_OUT: "carried out",
+    Action.DEACTIVATE: "deactivated",
 }
 
 
@@ -219,7 +221,8 @@ Window = tuple[datetime, datetime]  # a ticket's access window, naive site-local
 def access_window(ticket: WorkOrder, locs: Collection[WorkOrderLocation]) -> Window:
     """From the earliest location start (date and time) to the latest location end, in site time
     (SPEC §3: one window per location; the ticket's is their union). Without locations, the badge
-    dates from 00:00 to 23:59."""
+    dates from 00:00 to 23:59. A permanent badge's locations count once approved."""
+    locs = [loc for loc in locs if getattr(loc, "decision", None) in (None, Decision.APPROVED)]
     if not locs:
         return datetime.combine(ticket.badge_start, time(0, 0)), datetime.combine(ticket.badge_end, time(23, 59))
     return (min(datetime.combine(loc.access_start, _time(getattr(loc, "access_start_time", None), time(0, 0)))
@@ -296,81 +299,14 @@ def end_of_badge_due(ticket: WorkOrder, site_today: date) -> bool:
 EXPIRE_CANCEL_REASON = "Request no longer needed"
 
 
-class CountDeltas:
-    """Counter changes written in one fixed order (sorted by key), so that transactions moving
-    tickets concurrently (several job processes, the job and a user) lock the counter rows in
-    the same order and cannot deadlock on them."""
-
-    def __init__(self) -> None:
-        self._deltas: dict[tuple[str, str, str, str], int] = defaultdict(int)
-
-    def add(self, ticket: WorkOrder, status: str, delta: int) -> None:
-        self._deltas[(ticket.account_id, ticket.site_code, status, ticket.requester)] += delta
-
-    async def flush(self, session: AsyncSession) -> None:
-        for key in sorted(self._deltas):
-            if self._deltas[key]:
-                await _bump(session, *key, self._deltas[key])
-        self._deltas.clear()
-
-
-    def statements(self) -> list[Statement]:
-        """The same changes for the lean write path (kit/leanwrite.py), in the same order."""
-        out = [Statement(_BUMP_SQL, (*key, self._deltas[key])) for key in sorted(self._deltas) if self._deltas[key]]
-        self._deltas.clear()
-        return out
-
-    def flush_sync(self, session: Session) -> None:
-        for key in sorted(self._deltas):
-            if self._deltas[key]:
-                session.execute(_bump_stmt(session, *key, self._deltas[key]))
-        self._deltas.clear()
-
-
-_BUMP_SQL = ("INSERT INTO ticket_counts (account_id, site_code, status, requester, n) VALUES (?, ?, ?, ?, ?) "
-             "ON CONFLICT (account_id, site_code, status, requester) DO UPDATE SET n = ticket_counts.n + excluded.n")
-
-
-def pending_counts(session: AsyncSession) -> CountDeltas:
-    """The transaction's counter changes, written just before it commits (below). A counter row
-    is shared by every ticket of an account, site, status and requester: updated early, its row
-    lock would serialise concurrent creates for the whole rest of their transactions (PostgreSQL)."""
-    return session.info.setdefault("count_deltas", CountDeltas())
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending_counts(session: Session) -> None:
-    deltas = session.info.pop("count_deltas", None)
-    if deltas is not None:
-        deltas.flush_sync(session)  # runs inside the AsyncSession's greenlet: sync calls are fine here
-
-
-async def bump_count(session: AsyncSession, ticket: WorkOrder, status: str, delta: int) -> None:
-    await _bump(session, ticket.account_id, ticket.site_code, status, ticket.requester, delta)
-
-
-async def _bump(session: AsyncSession, account_id: str, site_code: str, status: str, requester: str,
-                delta: int) -> None:
-    await session.execute(_bump_stmt(session, account_id, site_code, status, requester, delta))
-
-
-def _bump_stmt(session, account_id: str, site_code: str, status: str, requester: str, delta: int):  # type: ignore[no-untyped-def]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(TicketCount).values(account_id=account_id, site_code=site_code, status=status,
-                                      requester=requester, n=delta)
-    return stmt.on_conflict_do_update(
-        index_elements=["account_id", "site_code", "status", "requester"],
-        set_={"n": TicketCount.n + delta},
-    )
-
-
 # --- visitor terminate (SPEC §13) ------------------------------------------------------------------
 TERMINATE_CATEGORY = "Terminate All Visitor Access"
+TERMINATE_BADGE_CATEGORY = "Terminate All Access"  # a permanent badge's
 
 
 def is_termination(ticket: WorkOrder) -> bool:
     """A terminate work order: approving it carries it out (and gives nobody a pass)."""
-    return getattr(ticket, "ticket_category", "") == TERMINATE_CATEGORY
+    return getattr(ticket, "ticket_category", "") in (TERMINATE_CATEGORY, TERMINATE_BADGE_CATEGORY)
 
 
 def issues_pass(ticket: WorkOrder) -> bool:
@@ -404,3 +340,61 @@ def cut_location(loc: WorkOrderLocation, end: date) -> str:
     if loc.access_start > end:
         return "drop"
     return "cut" if loc.access_end > end else "keep"
+
+
+# --- permanent badges: approval per location (SPEC §13) ------------------------------------------
+class Decision(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+# how a location's decision reads on the wire (the presenter capitalises the Decision)
+LocationApproval = Literal["Pending", "Approved", "Denied"]
+
+
+def status_of_decisions(decisions: Collection[str]) -> Status:
+    """A permanent badge request's status from its locations' decisions: any pending keeps it
+    pending; otherwise approved if any location was approved, denied if none was."""
+    if not decisions or Decision.PENDING in decisions:
+        return Status.PENDING
+    return Status.APPROVED if Decision.APPROVED in decisions else Status.DENIED
+
+
+def decide_action(current: Status, target: Status) -> Action | None:
+    """The move that takes a pending request to what its decisions say (None: it stays pending)."""
+    if current != Status.PENDING or target == Status.PENDING:
+        return None
+    return Action.APPROVE if target == Status.APPROVED else Action.DENY
+
+
+NO_EXPIRY = date(9999, 12, 31)  # a permanent badge without an expiration date: its tickets never end
+
+
+class HolderStatus(StrEnum):
+    ACTIVE = "Active"
+    PENDING = "Pending"
+    EXPIRED = "Expired"
+    TERMINATED = "Terminated"
+    DEACTIVATED = "Deactivated"
+
+
+def holder_status(terminated_on: date | None, deactivated: bool, expiration: date | None, today: date,
+                  approved: bool, pending: bool) -> HolderStatus:
+    """A badge holder's status, read from the dates (no job has to move it): terminated once the
+    termination day is reached, deactivated by inactivity, expired after the expiration date, else
+    active with an approved location, pending while a request waits (and, with none left, ended)."""
+    if terminated_on is not None and terminated_on <= today:
+        return HolderStatus.TERMINATED
+    if deactivated:
+        return HolderStatus.DEACTIVATED
+    if expiration is not None and expiration < today:
+        return HolderStatus.EXPIRED
+    if approved:
+        return HolderStatus.ACTIVE
+    return HolderStatus.PENDING if pending else HolderStatus.TERMINATED
+
+
+def inactive_badge_due(last_used: datetime, now: datetime, days: int) -> bool:
+    """The worker deactivates a badge unused for `days` (its last check-in, else its activation)."""
+    return now - last_used > timedelta(days=days)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base, utcnow
@@ -37,6 +38,8 @@ class WorkOrder(Base):
     ticket_category: Mapped[str] = mapped_column(String(40), default="New Visitor Access",
                                                  server_default="New Visitor Access")
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # a permanent badge's request: whose badge it is
+    badge_holder_id: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     requester: Mapped[str] = mapped_column(String(40))
     created_app_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -85,6 +88,38 @@ class WorkOrderLocation(Base):
     # the daily hours of SPEC §3: with the dates, one window in site time (defaults 00:00 and 23:59)
     access_start_time: Mapped[time] = mapped_column(Time, default=time(0, 0), server_default="00:00:00")
     access_end_time: Mapped[time] = mapped_column(Time, default=time(23, 59), server_default="23:59:00")
+    # a permanent badge's locations may be at several sites (None: the work order's site), and each
+    # is approved or denied on its own (None: it follows the ticket, as visitor tickets do)
+    site_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class BadgeHolder(Base):
+    """A person with a permanent badge of an account (SPEC §13): made by a New Badge request, changed
+    by Modify Badge and Terminate All Access. Their access is the approved locations of their
+    requests; their status is read from the dates (`badges.holder_status`)."""
+
+    __tablename__ = "badge_holders"
+    __table_args__ = (UniqueConstraint("account_id", "email_key"),)
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)  # BH + 8 digits
+    account_id: Mapped[str] = mapped_column(String(18))
+    email_key: Mapped[str] = mapped_column(String(254))  # the email, lower-cased: one holder per person
+    first_name: Mapped[str] = mapped_column(String(20))
+    last_name: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    company: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(40))
+    badge_start: Mapped[date] = mapped_column(Date)
+    badge_expiration: Mapped[date | None] = mapped_column(Date, nullable=True)
+    badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)  # at first check-in
+    last_check_in: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    terminated_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class TicketEvent(Base):

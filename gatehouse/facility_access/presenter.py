@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time
 
+from gatehouse.facility_access.lifecycle import NO_EXPIRY
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from gatehouse.kit.wire import fmt_date, fmt_datetime, fmt_time
 
@@ -31,11 +32,31 @@ def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_s
 
 def render_location(loc: WorkOrderLocation) -> dict:
     """A location of a ticket with its window: dates and daily times (SPEC §3; the times are additions
-    the real API takes per location)."""
-    return {"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
-            "accessEndDate": fmt_date(loc.access_end),
-            "accessStartTime": fmt_time(getattr(loc, "access_start_time", None) or DEFAULT_START),
-            "accessEndTime": fmt_time(getattr(loc, "access_end_time", None) or DEFAULT_END)}
+    the real API takes per location); a permanent badge's also its own approval status (§13)."""
+    out = {"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
+           "accessEndDate": fmt_date(loc.access_end),
+           "accessStartTime": fmt_time(getattr(loc, "access_start_time", None) or DEFAULT_START),
+           "accessEndTime": fmt_time(getattr(loc, "access_end_time", None) or DEFAULT_END)}
+    decision = getattr(loc, "decision", None)
+    if decision:
+        out["approvalStatus"] = decision.capitalize()
+    return out
+
+
+def _sites(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation]) -> list[dict]:
+    """The detail's `site`: one entry for a visitor ticket; a permanent badge's locations may be at
+    several sites, each with its own address (the reads give it with the location)."""
+    out: dict[str, dict] = {ticket.site_code: {"site": ticket.site_code, "locations": [], "address": address}}
+    for loc in locations:
+        code = getattr(loc, "site_code", None) or ticket.site_code
+        entry = out.setdefault(code, {"site": code, "locations": [], "address": getattr(loc, "site_address", "")})
+        entry["locations"].append(render_location(loc))
+    return [entry for entry in out.values() if entry["locations"] or entry["site"] == ticket.site_code]
+
+
+def _end(day: date | str) -> str:
+    text = fmt_date(day)  # a date, or a lean row's text
+    return "" if text == NO_EXPIRY.isoformat() else text
 
 
 DEFAULT_START, DEFAULT_END = time(0, 0), time(23, 59)
@@ -51,19 +72,15 @@ def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrder
         "ticketCategory": getattr(ticket, "ticket_category", "New Visitor Access"), "contactFirstName": ticket.visitor_first_name,
         "contactLastName": ticket.visitor_last_name, "contactEmail": ticket.visitor_email,
         "contactPhone": ticket.visitor_phone or "", "representingCompany": ticket.company,
-        "badgeStartDate": fmt_date(ticket.badge_start), "badgeEndDate": fmt_date(ticket.badge_end),
-        "site": [{
-            "site": ticket.site_code,
-            "locations": [render_location(loc) for loc in locations],
-            "address": address,
-        }],
+        "badgeStartDate": fmt_date(ticket.badge_start), "badgeEndDate": _end(ticket.badge_end),
+        "site": _sites(ticket, address, locations),
         "modifiedBy": ticket.modified_by, "emailNotifications": ticket.email_notifications or "",
         "visitorType": "Escorted visitor" if ticket.escorted else "Unescorted visitor",
         "visitorBadgeType": badge_type(ticket.escorted, ticket.extended_badge),
         "visitorHostFirstName": ticket.host_first_name, "visitorHostLastName": ticket.host_last_name,
         "hostCompany": ticket.host_company, "notes": ticket.notes or "", "contactType": getattr(ticket, "contact_type", "") or ticket.title,
         "escortFirstName": ticket.escort_first_name or "", "escortLastName": ticket.escort_last_name or "",
-        "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": fmt_date(ticket.badge_end),
+        "visitorBadgeStartDate": fmt_date(ticket.badge_start), "visitorBadgeEndDate": _end(ticket.badge_end),
         "customerExternalReference": ticket.customer_external_reference or "",
         "workDescription": ticket.notes or "", "description": ticket.title, "bulkRequest": bool(ticket.bulk_request),
         "closedOn": fmt_datetime(ticket.closed_at),

@@ -15,7 +15,9 @@ _DETAIL_SQLITE = """
 SELECT w.*, s.address AS site_address,
   (SELECT json_group_array(json_object('location_name', l.location_name, 'access_start', l.access_start,
                                        'access_end', l.access_end,
-                                       'access_start_time', l.access_start_time, 'access_end_time', l.access_end_time))
+                                       'access_start_time', l.access_start_time, 'access_end_time', l.access_end_time,
+                                       'site_code', l.site_code, 'decision', l.decision,
+                                       'site_address', (SELECT address FROM sites WHERE code = l.site_code)))
      FROM (SELECT * FROM work_order_locations WHERE work_order_id = w.id ORDER BY id) AS l) AS locations_json,
   (SELECT json_group_array(json_object('comment', c.comment, 'commented_by', c.commented_by,
                                        'created_at', c.created_at))
@@ -27,7 +29,9 @@ _DETAIL_PG = """
 SELECT w.*, s.address AS site_address,
   (SELECT coalesce(json_agg(json_build_object('location_name', l.location_name, 'access_start', l.access_start,
                                               'access_end', l.access_end, 'access_start_time', l.access_start_time,
-                                              'access_end_time', l.access_end_time) ORDER BY l.id), '[]')
+                                              'access_end_time', l.access_end_time, 'site_code', l.site_code,
+                                              'decision', l.decision, 'site_address',
+                                              (SELECT address FROM sites WHERE code = l.site_code)) ORDER BY l.id), '[]')
      FROM work_order_locations AS l WHERE l.work_order_id = w.id)::text AS locations_json,
   (SELECT coalesce(json_agg(json_build_object('comment', c.comment, 'commented_by', c.commented_by,
                                               'created_at', c.created_at) ORDER BY c.id), '[]')

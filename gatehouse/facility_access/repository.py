@@ -34,14 +34,13 @@ async def get_ticket(session: AsyncSession, account_id: str, ticket_id: str, *, 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def get_ticket_with_address(session: AsyncSession, account_id: str, ticket_id: str
-                                  ) -> tuple[WorkOrder, str, str] | None:
+async def get_ticket_with_address(session: AsyncSession, account_id: str, ticket_id: str, *,
+                                  for_update: bool = False) -> tuple[WorkOrder, str, str] | None:
     if not WORK_ORDER_ID.match(ticket_id):
         return None
-    row = (await session.execute(
-        select(WorkOrder, Site.address, Site.timezone).join(Site, Site.code == WorkOrder.site_code)
-        .where(WorkOrder.account_id == account_id, WorkOrder.id == ticket_id)
-    )).first()
+    stmt = (select(WorkOrder, Site.address, Site.timezone).join(Site, Site.code == WorkOrder.site_code)
+            .where(WorkOrder.account_id == account_id, WorkOrder.id == ticket_id))
+    row = (await session.execute(stmt.with_for_update(of=WorkOrder) if for_update else stmt)).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -96,8 +95,8 @@ async def taken_ids(reader, ids: Sequence[str]) -> set[str]:  # type: ignore[no-
     return {r[0] for r in rows}
 
 
-async def open_tickets_of_visitor(session: AsyncSession, account_id: str, email: str, *, but: str
-                                  ) -> Sequence[tuple[WorkOrder, str]]:
+async def open_tickets_of_visitor(session: AsyncSession, account_id: str, email: str, *, but: str,
+                                  request_type: str) -> Sequence[tuple[WorkOrder, str]]:
     """The account's open tickets of a visitor (email, case-insensitive), each with its site's zone,
     locked: a terminate acts on them."""
     from gatehouse.facility_access.lifecycle import OPEN
@@ -105,7 +104,8 @@ async def open_tickets_of_visitor(session: AsyncSession, account_id: str, email:
     return [(t, tz) for t, tz in (await session.execute(
         select(WorkOrder, Site.timezone).join(Site, Site.code == WorkOrder.site_code)
         .where(WorkOrder.account_id == account_id, func.lower(WorkOrder.visitor_email) == email.lower(),
-               WorkOrder.status.in_([s.value for s in OPEN]), WorkOrder.id != but)
+               WorkOrder.status.in_([s.value for s in OPEN]), WorkOrder.id != but,
+               WorkOrder.request_type == request_type)
         .order_by(WorkOrder.id).with_for_update(of=WorkOrder))).all()]
 
 

@@ -8,7 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from gatehouse.facility_access.lifecycle import Status
+from gatehouse.facility_access.lifecycle import LocationApproval, Status
 from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate, WireTime
 
 ADDITION = {"x-gatehouse-addition": True}
@@ -149,6 +149,8 @@ class TicketLocationOut(BaseModel):
     accessEndDate: str = Field(json_schema_extra=ADDITION)
     accessStartTime: str = Field(json_schema_extra=ADDITION, description="HH:mm:ss, site time.")
     accessEndTime: str = Field(json_schema_extra=ADDITION, description="HH:mm:ss, site time.")
+    approvalStatus: LocationApproval | None = Field(
+        None, description="A permanent badge's locations are decided one by one.")
 
 
 class TicketSiteOut(BaseModel):

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.facility_access import staged
 from gatehouse.facility_access.staged import StagedRef
 from gatehouse.auth.principal import AccountContext
-from gatehouse.facility_access import idempotency, lifecycle, repository, terminate
+from gatehouse.facility_access import badges, idempotency, lifecycle, repository, terminate
+from gatehouse.facility_access.badge_schemas import ApproveIn
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed
+from gatehouse.kit.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gatehouse.facility_access import reads
 from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START, render_ticket, title_of
 from gatehouse.facility_access.rules import NEW_VISITOR, Kind, Planned, load_sites, normalise_emails, refusal, validate
@@ -311,13 +312,27 @@ async def cancel_ticket(db: Database, ctx: AccountContext, ticket_id: str, body:
     return {"result": {"status": f"Work Order {ticket.id} has been cancelled."}}
 
 
-async def approve_ticket(db: Database, ctx: AccountContext, ticket_id: str) -> dict:
+def _may_decide(ctx: AccountContext, ticket: WorkOrder) -> None:
+    """Visitor tickets are decided with visitor-access:approve; permanent badges in badges.decide."""
+    if "visitor-access:approve" not in ctx.permissions:
+        raise Forbidden(code="PERMISSION_DENIED")
+
+
+async def approve_ticket(db: Database, ctx: AccountContext, ticket_id: str, body: ApproveIn | None = None) -> dict:
     async with db.write() as session:
-        found = await repository.get_ticket_with_address(session, ctx.account_id, ticket_id)
+        found = await repository.get_ticket_with_address(session, ctx.account_id, ticket_id, for_update=True)
         if found is None:
             raise ticket_not_found()
         ticket, _address, timezone = found
         lifecycle.ensure_approvable(ticket, site_today(timezone))
+        if ticket.request_type == badges.PERMANENT:
+            await badges.decide(session, ctx, ticket, body)
+            return {"workOrderId": ticket.id, "ticketStatus": ticket.status}
+        _may_decide(ctx, ticket)
+        if body is not None and body.locations:
+            raise ValidationFailed([ErrorDetail(field="locations", code="NOT_APPLICABLE", message=(
+                "Payload 'locations' decides a permanent badge request's locations; a visitor ticket is "
+                "approved whole."))])
         await lifecycle.apply(session, ticket, Action.APPROVE, actor=ctx.display_name, actor_user_id=ctx.user_id)
         if lifecycle.is_termination(ticket):
             await terminate.carry_out(session, ticket, actor=ctx.display_name, actor_user_id=ctx.user_id)
@@ -327,6 +342,10 @@ async def approve_ticket(db: Database, ctx: AccountContext, ticket_id: str) -> d
 async def deny_ticket(db: Database, ctx: AccountContext, ticket_id: str, reason: str) -> dict:
     async with db.write() as session:
         ticket = await _locked_ticket(session, ctx.account_id, ticket_id)
+        if ticket.request_type == badges.PERMANENT:
+            await badges.decide(session, ctx, ticket, None, deny_reason=reason)
+            return {"workOrderId": ticket.id, "ticketStatus": ticket.status}
+        _may_decide(ctx, ticket)
         await lifecycle.apply(session, ticket, Action.DENY, actor=ctx.display_name, actor_user_id=ctx.user_id,
                               note=reason)
     return {"workOrderId": ticket.id, "ticketStatus": ticket.status}

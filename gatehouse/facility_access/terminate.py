@@ -105,9 +105,17 @@ async def _create(db: Database, ctx: AccountContext, body: TerminateVisitorsIn, 
 
 async def carry_out(session: AsyncSession, order: WorkOrder, *, actor: str, actor_user_id: int | None) -> None:
     """The termination's effect, in the caller's transaction, then the work order completes."""
+    await end_tickets(session, order, request_type=TERMINATE_VISITOR.request_type, actor=actor,
+                      actor_user_id=actor_user_id)
+
+
+async def end_tickets(session: AsyncSession, order: WorkOrder, *, request_type: str, actor: str,
+                      actor_user_id: int | None) -> None:
+    """Every open ticket of the order's person (and kind of request) ends on the order's day, by the
+    lifecycle's rule; then the order completes. Shared by visitor and permanent badge terminations."""
     end = order.badge_end
     for ticket, _timezone in await repository.open_tickets_of_visitor(session, order.account_id, order.visitor_email,
-                                                                      but=order.id):
+                                                                      but=order.id, request_type=request_type):
         locs = await repository.ticket_locations(session, ticket.id)
         effect = lifecycle.termination(ticket, end, locs)
         if effect == Termination.CANCEL:
@@ -131,9 +139,10 @@ async def _cut(session: AsyncSession, ticket: WorkOrder, locs, end: date, order:
             await session.execute(update(WorkOrderLocation).where(WorkOrderLocation.id == loc.id)
                                   .values(access_end=end).execution_options(synchronize_session=False))
         kept.append(loc.location_name)
-    values = {"badge_end": end, "updated_at": now, "modified_by": actor, "location_summary": ", ".join(kept),
-              "title": title_of(ticket.visitor_first_name, ticket.visitor_last_name, ticket.site_code, kept,
-                                ticket.badge_start)}
+    values = {"badge_end": end, "updated_at": now, "modified_by": actor, "location_summary": ", ".join(kept)}
+    if lifecycle.issues_pass(ticket) and ticket.request_type == TERMINATE_VISITOR.request_type:
+        values["title"] = title_of(ticket.visitor_first_name, ticket.visitor_last_name, ticket.site_code, kept,
+                                   ticket.badge_start)
     await session.execute(update(WorkOrder).where(WorkOrder.id == ticket.id).values(**values)
                           .execution_options(synchronize_session=False))
     for column, value in values.items():

@@ -29,6 +29,8 @@ MESSAGES = {
     "cancelled": "The visitor access for {visitor} at {site} was cancelled.",
     "checked_in": "{visitor} checked in at {site}.",
     "operator_comment": "The site team commented on work order {wo}.",
+    "badge_deactivated": "The permanent badge of {visitor} was deactivated because it was not used; a new "
+                         "request gives access again.",
 }
 
 

@@ -12,7 +12,7 @@ from gatehouse.facility_access.lifecycle import PASS_ISSUED, Status
 # When one address qualifies twice for an event, the more useful mail wins (a visitor who is also
 # on the notification list gets the pass, not the plain "approved" notice).
 PRIORITY = ["visitor_pass", "visitor_cancelled", "approval_needed", "denied", "request_received", "approved",
-            "cancelled", "checked_in", "operator_comment"]
+            "cancelled", "checked_in", "operator_comment", "badge_deactivated"]
 
 
 
@@ -61,6 +61,9 @@ MAIL_TABLE: dict[str, Callable[[dict, TicketFacts, Iterable[str], str], Mails]] 
     EventType.TICKET_CHECKED_IN: lambda data, t, approvers, actor: _to_list(t, "checked_in"),
     EventType.COMMENT_CREATED: lambda data, t, approvers, actor: _to_list(t, "operator_comment")
     if actor == "operator" else [],
+    # a permanent badge unused too long: its holder and the notification list (SPEC §13)
+    EventType.BADGE_DEACTIVATED: lambda data, t, approvers, actor: [(t.visitor_email, "badge_deactivated")]
+    + _to_list(t, "badge_deactivated"),
 }
 
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.comments.service import add_comment
-from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access import badges, lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Action, Status, access_window
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
@@ -168,6 +168,7 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
                                       early_arrival(db))
         await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
                               note=f"badge {badge_number}", changes={"badge_number": badge_number})
+        await badges.checked_in(session, ticket, badge_number, ticket.updated_at)
     return _result(ticket)
 
 

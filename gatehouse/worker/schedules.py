@@ -13,6 +13,7 @@ from gatehouse.config import Settings
 from gatehouse.facility_access.bulk import purge_old_imports
 from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
+from gatehouse.facility_access.badges import deactivate_unused
 from gatehouse.retention import purge_old_notifications, anonymise_closed_tickets, purge_old_events
 from gatehouse.worker.jobs import Job
 
@@ -34,6 +35,9 @@ def default_jobs(settings: Settings, storage: Storage) -> list[Job]:
     if settings.pii_retention_days:
         jobs.append(Job("anonymise-closed-tickets", tick * 60,
                         partial(anonymise_closed_tickets, storage=storage, days=settings.pii_retention_days)))
+    if settings.badge_inactivity_days:
+        jobs.append(Job("deactivate-unused-badges", tick * 60,
+                        partial(deactivate_unused, days=settings.badge_inactivity_days)))
     if settings.audit_retention_days:
         jobs.append(Job("purge-old-events", tick * 60, partial(purge_old_events, days=settings.audit_retention_days)))
     return jobs

@@ -21,6 +21,9 @@ EXPECTED = {
     (Status.IN_PROGRESS, Action.CANCEL): Status.CANCELLED,
     (Status.APPROVED, Action.EXPIRE): Status.COMPLETED, (Status.IN_PROGRESS, Action.EXPIRE): Status.COMPLETED,
     (Status.PENDING, Action.EXPIRE): Status.CANCELLED,
+    # SPEC §13: a terminate work order carried out; a permanent badge deactivated for disuse
+    (Status.APPROVED, Action.CARRY_OUT): Status.COMPLETED,
+    (Status.APPROVED, Action.DEACTIVATE): Status.COMPLETED, (Status.IN_PROGRESS, Action.DEACTIVATE): Status.COMPLETED,
 }
 
 

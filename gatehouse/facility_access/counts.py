@@ -1,0 +1,84 @@
+"""The list counters (`ticket_counts`): per-(account, site, status, requester) ticket counts, kept in
+the transaction of every create and status change (the lifecycle's `apply` and `record_created`),
+so a list's totalElements never needs a scan. Plumbing of the lifecycle, not a rule."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from gatehouse.facility_access.models import TicketCount, WorkOrder
+from gatehouse.kit.leanwrite import Statement
+
+
+class CountDeltas:
+    """Counter changes written in one fixed order (sorted by key), so that transactions moving
+    tickets concurrently (several job processes, the job and a user) lock the counter rows in
+    the same order and cannot deadlock on them."""
+
+    def __init__(self) -> None:
+        self._deltas: dict[tuple[str, str, str, str], int] = defaultdict(int)
+
+    def add(self, ticket: WorkOrder, status: str, delta: int) -> None:
+        self._deltas[(ticket.account_id, ticket.site_code, status, ticket.requester)] += delta
+
+    async def flush(self, session: AsyncSession) -> None:
+        for key in sorted(self._deltas):
+            if self._deltas[key]:
+                await _bump(session, *key, self._deltas[key])
+        self._deltas.clear()
+
+
+    def statements(self) -> list[Statement]:
+        """The same changes for the lean write path (kit/leanwrite.py), in the same order."""
+        out = [Statement(_BUMP_SQL, (*key, self._deltas[key])) for key in sorted(self._deltas) if self._deltas[key]]
+        self._deltas.clear()
+        return out
+
+    def flush_sync(self, session: Session) -> None:
+        for key in sorted(self._deltas):
+            if self._deltas[key]:
+                session.execute(_bump_stmt(session, *key, self._deltas[key]))
+        self._deltas.clear()
+
+
+_BUMP_SQL = ("INSERT INTO ticket_counts (account_id, site_code, status, requester, n) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT (account_id, site_code, status, requester) DO UPDATE SET n = ticket_counts.n + excluded.n")
+
+
+def pending_counts(session: AsyncSession) -> CountDeltas:
+    """The transaction's counter changes, written just before it commits (below). A counter row
+    is shared by every ticket of an account, site, status and requester: updated early, its row
+    lock would serialise concurrent creates for the whole rest of their transactions (PostgreSQL)."""
+    return session.info.setdefault("count_deltas", CountDeltas())
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_counts(session: Session) -> None:
+    deltas = session.info.pop("count_deltas", None)
+    if deltas is not None:
+        deltas.flush_sync(session)  # runs inside the AsyncSession's greenlet: sync calls are fine here
+
+
+async def bump_count(session: AsyncSession, ticket: WorkOrder, status: str, delta: int) -> None:
+    await _bump(session, ticket.account_id, ticket.site_code, status, ticket.requester, delta)
+
+
+async def _bump(session: AsyncSession, account_id: str, site_code: str, status: str, requester: str,
+                delta: int) -> None:
+    await session.execute(_bump_stmt(session, account_id, site_code, status, requester, delta))
+
+
+def _bump_stmt(session, account_id: str, site_code: str, status: str, requester: str, delta: int):  # type: ignore[no-untyped-def]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(TicketCount).values(account_id=account_id, site_code=site_code, status=status,
+                                      requester=requester, n=delta)
+    return stmt.on_conflict_do_update(
+        index_elements=["account_id", "site_code", "status", "requester"],
+        set_={"n": TicketCount.n + delta},
+    )
