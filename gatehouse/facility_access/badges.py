@@ -112,7 +112,8 @@ async def request_badge(db: Database, ctx: AccountContext, body: PermBadgeIn) ->
     now = utcnow()
     async with db.write() as session:
         holder = await _holder(session, ctx.account_id, body.email, lock=True)
-        if holder is not None and holder.terminated_on is None and holder.deactivated_at is None:
+        if holder is not None and holder.terminated_on is None and holder.deactivated_at is None \
+                and await _has_open_badge(session, holder):
             raise Conflict(f"{body.email} already holds permanent badge {holder.id} of this account: modify it "
                            "(PUT /v1/facility-access/perm-badges/modify).", code="BADGE_EXISTS")
         if holder is None:
@@ -185,6 +186,14 @@ async def modify_badge(db: Database, ctx: AccountContext, body: PermBadgeModifyI
     return {"workOrder": [{"workOrderId": ids[0]}]}
 
 
+async def _has_open_badge(session: AsyncSession, holder: BadgeHolder) -> bool:
+    """A person holds a badge while a New or Modify Badge request of theirs is open (pending, approved,
+    in use); a denied, terminated or deactivated one leaves room for a new request."""
+    return (await session.execute(select(WorkOrder.id).where(
+        WorkOrder.badge_holder_id == holder.id, WorkOrder.ticket_category.in_([NEW, MODIFY]),
+        WorkOrder.status.in_([s.value for s in lifecycle.OPEN])).limit(1))).first() is not None
+
+
 async def _home_site(session: AsyncSession, holder: BadgeHolder) -> str:
     code = (await session.execute(select(WorkOrder.site_code).where(WorkOrder.badge_holder_id == holder.id)
                                   .order_by(WorkOrder.created_at).limit(1))).scalar_one_or_none()
@@ -246,7 +255,7 @@ async def decide(session: AsyncSession, ctx: AccountContext, ticket: WorkOrder, 
                  deny_reason: str | None = None) -> None:
     """Approve (or, with `deny_reason`, deny) a permanent badge request: the listed locations, else all
     pending ones; the ticket's status follows its decisions (`lifecycle.status_of_decisions`)."""
-    if "permanent-badge:approve" not in ctx.permissions:
+    if lifecycle.approver_permission(ticket) not in ctx.permissions:
         raise Forbidden(code="PERMISSION_DENIED")
     if ticket.status != Status.PENDING:
         raise lifecycle.conflict(ticket.id, Status(ticket.status), Action.APPROVE if deny_reason is None

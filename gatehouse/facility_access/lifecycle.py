@@ -353,6 +353,13 @@ class Decision(StrEnum):
 LocationApproval = Literal["Pending", "Approved", "Denied"]
 
 
+def approver_permission(ticket: WorkOrder) -> str:
+    """Who decides a ticket: permanent badge requests their own approvers, everything else visitor
+    approvers (the API's check and the "approval needed" mail ask the same)."""
+    return ("permanent-badge:approve" if getattr(ticket, "request_type", "") == "Permanent Badge"
+            else "visitor-access:approve")
+
+
 def status_of_decisions(decisions: Collection[str]) -> Status:
     """A permanent badge request's status from its locations' decisions: any pending keeps it
     pending; otherwise approved if any location was approved, denied if none was."""

@@ -99,6 +99,7 @@ class ModifyVisitorIn(AccessRequestIn):
     sites: Annotated[list[SiteIn], Field(max_length=10)] = Field(  # type: ignore[assignment]
         [], description="Not used: send addSites.")
     addSites: Annotated[list[SiteIn], Field(min_length=1, max_length=10)]
+    isBulkRequest: StrictBool = False  # type: ignore[assignment]  # the real API's modify does not ask for it
 
 
 class PopPoeVisitorIn(VisitorIn):

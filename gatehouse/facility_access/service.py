@@ -314,7 +314,7 @@ async def cancel_ticket(db: Database, ctx: AccountContext, ticket_id: str, body:
 
 def _may_decide(ctx: AccountContext, ticket: WorkOrder) -> None:
     """Visitor tickets are decided with visitor-access:approve; permanent badges in badges.decide."""
-    if "visitor-access:approve" not in ctx.permissions:
+    if lifecycle.approver_permission(ticket) not in ctx.permissions:
         raise Forbidden(code="PERMISSION_DENIED")
 
 

@@ -23,11 +23,12 @@ CHANNEL = "mail"
 TICKET_EVENTS = MAILED  # events/types.py
 
 
-async def approver_emails(session: AsyncSession, account_id: str) -> list[str]:
+async def approver_emails(session: AsyncSession, account_id: str,
+                          permission: str = "visitor-access:approve") -> list[str]:
     rows = await session.execute(
         select(User.email, AccountMembership.permissions).join(AccountMembership, AccountMembership.user_id == User.id)
         .where(AccountMembership.account_id == account_id, User.email.is_not(None), User.disabled.is_(False)))
-    return sorted(email for email, perms in rows if "visitor-access:approve" in perms.split())
+    return sorted(email for email, perms in rows if permission in perms.split())
 
 
 def _wanted(event: Recorded) -> bool:
@@ -70,7 +71,8 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
     if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
         requester_email = (await session.execute(select(User.email).where(User.id == ticket.created_by_user_id))
                            ).scalar()
-    approvers = await approver_emails(session, ticket.account_id) if _needs_approvers(event) else []
+    approvers = (await approver_emails(session, ticket.account_id, lifecycle.approver_permission(ticket))
+                 if _needs_approvers(event) else [])
     for address, payload in _mails(event, ticket, requester_email, approvers):
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
     row = notification_row(event, ticket)
@@ -96,11 +98,12 @@ async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: 
     approvers: list[str] = []
     if _needs_approvers(event):
         memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
-        key = ("approvers", ticket.account_id)
+        permission = lifecycle.approver_permission(ticket)
+        key = ("approvers", ticket.account_id, permission)
         if key not in memo:
             rows = await reader.fetch(_APPROVERS_SQL.format(p="?", f="0"), _APPROVERS_SQL.format(p="$1", f="false"),
                                       ticket.account_id)
-            memo[key] = sorted(r[0] for r in rows if "visitor-access:approve" in r[1].split())
+            memo[key] = sorted(r[0] for r in rows if permission in r[1].split())
         approvers = memo[key]
     planned: list[Planned | Statement] = [Planned(CHANNEL, address, payload)
                                           for address, payload in _mails(event, ticket, requester_email, approvers)]

@@ -22,11 +22,11 @@ from gatehouse.notifications.recipients import TicketFacts, mails_for
 _LIST = "notification-list@gatehouse.invalid"  # stands for the list: which kind would it get?
 
 MESSAGES = {
-    "request_received": "The visitor access request for {visitor} at {site} from {start} was received and waits "
+    "request_received": "The {what} request for {visitor} at {site} from {start} was received and waits "
                         "for approval.",
-    "approved": "The visitor access for {visitor} at {site} from {start} was approved.",
-    "denied": "The visitor access request for {visitor} at {site} was denied.",
-    "cancelled": "The visitor access for {visitor} at {site} was cancelled.",
+    "approved": "The {what} for {visitor} at {site} from {start} was approved.",
+    "denied": "The {what} request for {visitor} at {site} was denied.",
+    "cancelled": "The {what} for {visitor} at {site} was cancelled.",
     "checked_in": "{visitor} checked in at {site}.",
     "operator_comment": "The site team commented on work order {wo}.",
     "badge_deactivated": "The permanent badge of {visitor} was deactivated because it was not used; a new "
@@ -44,13 +44,14 @@ def list_kind(event: Recorded, ticket: WorkOrder) -> str | None:
 
 
 def notification_row(event: Recorded, ticket: WorkOrder) -> dict[str, Any] | None:
-    from gatehouse.notifications.render import SUBJECTS
+    from gatehouse.notifications.render import SUBJECTS, words as kind_words
 
     kind = list_kind(event, ticket)
     if kind is None:
         return None
     words = {"wo": ticket.id, "site": ticket.site_code, "start": str(ticket.badge_start),
-             "visitor": f"{ticket.visitor_first_name} {ticket.visitor_last_name}"}
+             "visitor": f"{ticket.visitor_first_name} {ticket.visitor_last_name}",
+             **kind_words(ticket.request_type or "", ticket.ticket_category or "")}
     message = MESSAGES[kind].format(**words)
     if event.data.get("reason"):
         message += f" Reason: {event.data['reason']}"

@@ -30,17 +30,31 @@ _env = Environment(loader=PackageLoader("gatehouse.notifications", "templates"),
 _env.filters["window"] = window_text  # a location's access window, site time, zone named
 
 SUBJECTS = {
-    "visitor_pass": "Your visitor pass for {site} on {start}: {wo}",
-    "request_received": "{wo} at {site}: visitor access request received",
+    "visitor_pass": "Your {pass_name} for {site} on {start}: {wo}",
+    "request_received": "{wo} at {site}: {what} request received",
     "approval_needed": "{wo} at {site}: approval needed for {visitor}",
-    "approved": "{wo} at {site}: visitor access approved",
-    "denied": "{wo} at {site}: visitor access denied",
-    "cancelled": "{wo} at {site}: visitor access cancelled",
+    "approved": "{wo} at {site}: {what} approved",
+    "denied": "{wo} at {site}: {what} denied",
+    "cancelled": "{wo} at {site}: {what} cancelled",
     "visitor_cancelled": "Your visit to {site} is cancelled: {wo}",
     "checked_in": "{visitor} checked in at {site} ({wo})",
     "operator_comment": "{wo} at {site}: a comment from the site team",
     "badge_deactivated": "{wo}: the permanent badge of {visitor} was deactivated after a year unused",
 }
+
+
+# what a ticket is, in a sentence: its request type's (and a termination's) words
+WHAT = {"Visitor Access": "visitor access", "Permanent Badge": "permanent badge", "PoP/POE Room Access":
+        "PoP/POE room access"}
+PASS_NAME = {"Visitor Access": "visitor pass", "Permanent Badge": "permanent badge pass",
+             "PoP/POE Room Access": "PoP/POE room pass"}
+
+
+def words(request_type: str, category: str) -> dict[str, str]:
+    what = WHAT.get(request_type, "visitor access")
+    if category in ("Terminate All Visitor Access", "Terminate All Access"):
+        what = "access termination"
+    return {"what": what, "pass_name": PASS_NAME.get(request_type, "visitor pass")}
 
 
 def message_id(event_id: str, address: str, kind: str) -> str:
@@ -72,8 +86,10 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
         "local_time": local_time, "qr_cid": qr_cid,
         "link": f"{public_url.rstrip('/')}/console/requests/{ticket['ticketId']}",
     }
+    named = words(ticket.get("requestType", ""), ticket.get("ticketCategory", ""))
+    context.update(named, pass_sent=named["what"] != "access termination")
     subject = SUBJECTS[kind].format(wo=ticket["ticketId"], site=site["code"], start=ticket["badgeStartDate"],
-                                    visitor=f"{ticket['contactFirstName']} {ticket['contactLastName']}")
+                                    visitor=f"{ticket['contactFirstName']} {ticket['contactLastName']}", **named)
     context["subject"] = subject
     qr = None
     if kind == "visitor_pass":

@@ -140,6 +140,13 @@ async def test_an_unused_badge_is_deactivated_with_its_mail(client, factory, db)
 
 
 def test_the_decision_and_holder_rules():
+    from types import SimpleNamespace
+
+    from gatehouse.facility_access.lifecycle import approver_permission
+
+    # who decides (the API's check and the "approval needed" mail ask the same rule)
+    assert approver_permission(SimpleNamespace(request_type="Permanent Badge")) == "permanent-badge:approve"  # type: ignore[arg-type]
+    assert approver_permission(SimpleNamespace(request_type="PoP/POE Room Access")) == "visitor-access:approve"  # type: ignore[arg-type]
     assert status_of_decisions(["pending", "pending"]) == Status.PENDING
     assert status_of_decisions(["approved", "approved"]) == Status.APPROVED
     assert status_of_decisions(["denied", "denied"]) == Status.DENIED
