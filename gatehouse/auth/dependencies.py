@@ -17,6 +17,7 @@ from gatehouse.kit import context
 from gatehouse.kit.context import Actor
 from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
 from gatehouse.kit.errors import BadRequest, ErrorDetail, Forbidden, Unauthorized, ValidationFailed
+from gatehouse.kit.tolerant import become_strict
 from gatehouse.kit.validation import is_strict
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access_token>` from a token endpoint.")
@@ -39,6 +40,8 @@ async def get_principal(
         raise Unauthorized()
     state = request.app.state
     principal = await authenticate(state.db, state.auth_cache, token)
+    if principal.strict:
+        become_strict(request)
     # the actor of whatever this request changes (read by events.record)
     context.current_actor.set(Actor("operator" if principal.is_operator else "user", principal.display_name,
                                     principal.client_id, principal.user_id))

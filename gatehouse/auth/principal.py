@@ -24,6 +24,7 @@ class Principal:
     memberships: dict[str, Membership] = field(default_factory=dict)
     operator_sites: frozenset[str] = frozenset()
     client_id: str = ""
+    strict: bool = False  # an app created strict: unknown fields refused, as with Gatehouse-Strict: true
 
     @property
     def is_operator(self) -> bool:

@@ -73,12 +73,13 @@ class AppCredentials:
 
 
 async def create_app(session: AsyncSession, user_id: int, name: str = "default",
-                     client_id: str | None = None, client_secret: str | None = None) -> AppCredentials:
+                     client_id: str | None = None, client_secret: str | None = None,
+                     strict: bool = False) -> AppCredentials:
     client_id = client_id or new_client_id()
     client_secret = client_secret or new_client_secret()
     secret_hash = client_secrets.digest(await client_secrets.key(session), client_secret)
     app = App(client_id=client_id, secret_hash=secret_hash, user_id=user_id, name=name, enabled=True,
-              failed_attempts=0)
+              failed_attempts=0, strict=strict)
     session.add(app)
     await session.flush()
     await _app_event(session, "app.created", app)
@@ -89,7 +90,8 @@ async def _app_event(session: AsyncSession, type_: str, app: App) -> None:
     user = await session.get(User, app.user_id)
     account = await repository.first_account_of(session, app.user_id)
     await events.record(session, type_, object_id=app.client_id, account_id=account,
-                        data={"clientId": app.client_id, "userKind": user.kind if user else ""})
+                        data={"clientId": app.client_id, "userKind": user.kind if user else "",
+                              "strict": bool(app.strict)})
 
 
 async def get_app_by_client_id(session: AsyncSession, client_id: str) -> App:
@@ -117,6 +119,16 @@ async def set_app_enabled(session: AsyncSession, client_id: str, enabled: bool) 
     if not enabled:
         await repository.drop_tokens_of_app(session, app.id)
         await _app_event(session, "app.disabled", app)
+    await bump_security_epoch(session)
+    return app
+
+
+async def set_app_strict(session: AsyncSession, client_id: str, strict: bool) -> App:
+    """Strict (SPEC §1): the app's requests have unknown fields and parameters refused; its tokens
+    read the change within a second, as any grant change (the security epoch)."""
+    app = await get_app_by_client_id(session, client_id)
+    app.strict = strict
+    await _app_event(session, "app.updated", app)
     await bump_security_epoch(session)
     return app
 
@@ -181,7 +193,7 @@ async def issue_token(db: Database, settings: Settings, client_id: str, client_s
     now = utcnow()
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
-    principal = await load_principal(db.reader, app.id, user, expires_at, app.client_id)
+    principal = await load_principal(db.reader, app.id, user, expires_at, app.client_id, app.strict)
     if app.failed_attempts or keyed is None:  # rare: a run of failures to end, an old hash to replace
         async with db.write() as session:
             if app.failed_attempts:
@@ -225,7 +237,7 @@ async def _refused(db: Database, client_id: str, user: User | None, reason: str)
 
 
 async def load_principal(runner, app_id: int, user, expires_at: datetime,  # type: ignore[no-untyped-def]
-                         client_id: str = "") -> Principal:
+                         client_id: str = "", strict: bool = False) -> Principal:
     """`runner`: the lean reader, or an ORM session's SessionRows (the same statements)."""
     memberships: dict[str, Membership] = {}
     sites: frozenset[str] = frozenset()
@@ -237,7 +249,7 @@ async def load_principal(runner, app_id: int, user, expires_at: datetime,  # typ
     return Principal(
         user_id=user.id, kind=user.kind, display_name=user.display_name,
         master_account_id=user.master_account_id, app_id=app_id, expires_at=expires_at,
-        memberships=memberships, operator_sites=sites, client_id=client_id,
+        memberships=memberships, operator_sites=sites, client_id=client_id, strict=strict,
     )
 
 
@@ -291,7 +303,8 @@ async def authenticate(db: Database, cache: AuthCache, token: str) -> Principal:
             expires_at, app, user, epoch = row
             if expires_at <= now or not app.enabled or user.disabled:
                 raise Unauthorized()
-            principal = await load_principal(SessionRows(session), app.id, user, expires_at, app.client_id)
+            principal = await load_principal(SessionRows(session), app.id, user, expires_at, app.client_id,
+                                             bool(app.strict))
         if cache.epoch is not None and epoch < cache.epoch:
             continue  # read before a revocation this process already knows of: read again
         if epoch != cache.epoch:

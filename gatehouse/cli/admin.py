@@ -204,13 +204,16 @@ def operator_list(json: Json = False) -> None:
 @app_app.command("create")
 def app_create(user: Annotated[str, typer.Option(help="Display name of the user or operator")],
                name: Annotated[str, typer.Option(help="A label for the app")] = "default",
+               strict: Annotated[bool, typer.Option(help="Refuse unknown fields and parameters (400) instead of "
+                                                         "ignoring them as the real API does")] = False,
                json: Json = False) -> None:
     """Create an app. The client secret is printed once and never stored in clear."""
     async def fn(db: Database) -> dict:
         async with db.write() as s:
             u = await accounts.get_user(s, user)
-            c = await auth.create_app(s, u.id, name)
-            return {"user": u.display_name, "client_id": c.client_id, "client_secret": c.client_secret}
+            c = await auth.create_app(s, u.id, name, strict=strict)
+            return {"user": u.display_name, "client_id": c.client_id, "client_secret": c.client_secret,
+                    "strict": strict}
     output(run_db(fn), json)
 
 
@@ -240,6 +243,18 @@ def app_disable(client_id: Annotated[str, typer.Option()], json: Json = False) -
 @app_app.command("enable")
 def app_enable(client_id: Annotated[str, typer.Option()], json: Json = False) -> None:
     _set_enabled(client_id, True, json)
+
+
+@app_app.command("strict")
+def app_strict(client_id: Annotated[str, typer.Option()],
+               on: Annotated[bool, typer.Option("--on/--off", help="strict, or tolerant as the real API")] = True,
+               json: Json = False) -> None:
+    """Make an app strict (unknown fields and parameters refused) or tolerant again."""
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            a = await auth.set_app_strict(s, client_id, on)
+            return {"client_id": a.client_id, "strict": a.strict}
+    output(run_db(fn), json)
 
 
 @app_app.command("list")

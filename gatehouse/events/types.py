@@ -25,6 +25,7 @@ class EventType(StrEnum):
     APP_CREATED = "app.created"
     APP_SECRET_ROTATED = "app.secret_rotated"
     APP_DISABLED = "app.disabled"
+    APP_UPDATED = "app.updated"
     GRANT_CHANGED = "grant.changed"
     TOKEN_REFUSED = "auth.token_refused"
     LOCKED_OUT = "auth.locked_out"

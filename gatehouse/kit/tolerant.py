@@ -36,8 +36,31 @@ IGNORED_HEADER = "Gatehouse-Ignored"
 
 
 def is_strict(request: Request) -> bool:
-    """`Gatehouse-Strict: true`: unknown fields and parameters refused, booleans JSON booleans only."""
-    return request.headers.get(STRICT_HEADER, "").strip().lower() == "true"
+    """`Gatehouse-Strict: true`, or a caller whose app was created strict: unknown fields and
+    parameters refused, booleans JSON booleans only."""
+    if request.headers.get(STRICT_HEADER, "").strip().lower() == "true":
+        return True
+    return bool(request.scope.get("state", {}).get("strict_app"))
+
+
+def become_strict(request: Request) -> None:
+    """The caller's app is strict (known once the token is read): what was read leniently before
+    that — the query — is refused now, and everything read after is read strictly."""
+    state = request.scope.setdefault("state", {})
+    state["strict_app"] = True
+    unknown = state.pop("unknown_query", None)
+    if unknown:
+        raise unknown_parameters(unknown, state.get("allowed_query", frozenset()))
+
+
+def unknown_parameters(unknown: Sequence[str], allowed: frozenset[str]) -> ValidationFailed:
+    from gatehouse.kit.errors import ErrorDetail
+
+    return ValidationFailed([
+        ErrorDetail(field=k, code="UNKNOWN_PARAMETER",
+                    message=f"Query parameter '{k[:60]}' is not recognised"
+                            + (f"; accepted: {', '.join(sorted(allowed))}." if allowed else "."))
+        for k in dict.fromkeys(unknown)])
 
 
 def ignored(request: Request, path: str) -> None:

@@ -24,6 +24,7 @@ from gatehouse.kit.tolerant import (  # noqa: F401 - the tolerant reader's names
     is_strict,
     one_object_path,
     rename_fields,
+    unknown_parameters,
 )
 
 T = TypeVar("T")
@@ -398,10 +399,8 @@ async def reject_unknown_query(request: Request) -> None:
     if unknown and not is_strict(request):  # as the real API: ignored, and named in Gatehouse-Ignored
         for k in dict.fromkeys(unknown):
             ignored(request, k[:60])
+        state = request.scope.setdefault("state", {})  # refused after all if the app is strict
+        state["unknown_query"], state["allowed_query"] = unknown, allowed
         return
     if unknown:
-        raise ValidationFailed([
-            ErrorDetail(field=k, code="UNKNOWN_PARAMETER",
-                        message=f"Query parameter '{k[:60]}' is not recognised"
-                                + (f"; accepted: {', '.join(sorted(allowed))}." if allowed else "."))
-            for k in dict.fromkeys(unknown)])
+        raise unknown_parameters(unknown, allowed)

@@ -259,6 +259,23 @@ async def test_requester_and_approver_work_in_the_portal(settings, factory, db, 
                 assert await ann.locator("#shown-secret").count() == 0
                 assert "already sent" in await ann.inner_text("[role=alert]")
                 assert await ann.locator("main table tbody tr").count() == rows
+                # made strict here, the app's unknown query parameters are refused (within a second)
+                await ann.click("button[aria-label='Make <script>alert(5)</script> sync strict']")
+                await ann.wait_for_url(f"{base}/console/apps")
+                assert "strict" in await ann.inner_text("main table")
+                await ann.screenshot(path=str(shots / "portal-08b-app-strict.png"), full_page=True)
+                sites_call = dict(params={"stauts": "x"}, headers={
+                    "Authorization": f"Bearer {token.json()['access_token']}",
+                    "Master-Account-Id": tenant.master_account_id, "Account-Id": tenant.account_id})
+                await asyncio.sleep(1.1)
+                refused = await client.get("/v1/sites", **sites_call)
+                assert refused.status_code == 400 and refused.json()["error"]["details"][0]["code"] == \
+                    "UNKNOWN_PARAMETER", refused.text
+                await ann.click("button[aria-label='Make <script>alert(5)</script> sync tolerant']")
+                await ann.wait_for_url(f"{base}/console/apps")
+                await asyncio.sleep(1.1)
+                again = await client.get("/v1/sites", **sites_call)
+                assert again.status_code == 200 and again.headers["gatehouse-ignored"] == "stauts"
                 await ann.click("button[aria-label='Disable <script>alert(5)</script> sync']")
                 await ann.wait_for_url(f"{base}/console/apps")
                 refused = await client.post("/v2/auth/token", data={"grant_type": "client_credentials",

@@ -5,6 +5,8 @@ accepted — unknown fields and query parameters ignored and named in Gatehouse-
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.facility_access.conftest import request_for
 
 API = "/v1/facility-access"
@@ -74,3 +76,25 @@ async def test_a_token_without_bearer_is_accepted_unless_strict(client, factory)
     assert (await client.get("/v1/sites", headers=bare)).status_code == 200
     assert (await client.get("/v1/sites", headers={**bare, "Gatehouse-Strict": "true"})).status_code == 401
     assert (await client.get("/v1/sites", headers={**caller.headers, "Authorization": "Basic x y"})).status_code == 401
+
+
+async def test_a_strict_app_refuses_what_a_tolerant_one_ignores(client, factory, db):
+    """SPEC §1: an app created strict (CLI flag, console toggle) reads as `Gatehouse-Strict: true`."""
+    from gatehouse.auth import service as auth
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    async with db.write() as s:
+        await auth.set_app_strict(s, caller.client_id, True)
+    await asyncio.sleep(1.1)  # tokens read the change within a second (the security epoch)
+    r = await client.post(f"{API}/visitors/access-requests", json=[_as_testers_send_it(tenant)],
+                          headers=caller.headers)
+    assert r.status_code == 400
+    assert ("[0].ticketStatus", "UNKNOWN_FIELD") in {(d["field"], d["code"]) for d in r.json()["error"]["details"]}
+    r = await client.get(f"{API}/visitors", params={"stauts": "Approved"}, headers=caller.headers)
+    assert r.status_code == 400 and r.json()["error"]["details"][0]["code"] == "UNKNOWN_PARAMETER"
+    async with db.write() as s:
+        await auth.set_app_strict(s, caller.client_id, False)
+    await asyncio.sleep(1.1)
+    r = await client.get(f"{API}/visitors", params={"stauts": "Approved"}, headers=caller.headers)
+    assert r.status_code == 200 and r.headers["gatehouse-ignored"] == "stauts"

@@ -1,4 +1,4 @@
-"""The person's apps: client id and secret for the API (secret shown once), rotate, disable."""
+"""The person's apps: client id and secret for the API (secret shown once), rotate, disable, strict."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ async def apps_page(request: Request, person: PersonDep) -> Response:
 @router.post("/apps")
 async def app_create(request: Request, person: PersonDep, csrf: Annotated[str, Form(max_length=100)] = "",
                      name: Annotated[str, Form(max_length=1000)] = "",
-                     idem: Annotated[str, Form(max_length=64)] = "") -> Response:
+                     idem: Annotated[str, Form(max_length=64)] = "",
+                     strict: Annotated[str, Form(max_length=10)] = "") -> Response:
     """The form carries a one-time key: a reload that re-posts it (or a double click) finds the app
     made the first time instead of making another; its secret stays shown once."""
     from gatehouse.facility_access import idempotency
@@ -77,7 +78,7 @@ async def app_create(request: Request, person: PersonDep, csrf: Annotated[str, F
         async with db.write() as session:
             if len(await auth_repo.apps_of_user(session, person.user_id)) >= 20:
                 return await _apps_page(request, person, error="At most 20 apps per person.", status=409)
-            made = await apps.create_app(session, person.user_id, name)
+            made = await apps.create_app(session, person.user_id, name, strict=strict == "1")
             if claim is not None:
                 await idempotency.complete(session, claim, {"clientId": made.client_id})
     except BaseException:
@@ -92,7 +93,7 @@ async def app_create(request: Request, person: PersonDep, csrf: Annotated[str, F
 async def app_action(request: Request, person: PersonDep, client_id: str, action: str,
                      csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     check_csrf(person, csrf)
-    if person.is_operator or action not in ("rotate", "disable", "enable"):
+    if person.is_operator or action not in ("rotate", "disable", "enable", "strict", "tolerant"):
         return page(request, "error.html", status=404, person=person, message="No such app of yours.")
     async with db_of(request).write() as session:
         app = await auth_repo.app_by_client_id(session, client_id[:64])
@@ -100,6 +101,8 @@ async def app_action(request: Request, person: PersonDep, client_id: str, action
             return page(request, "error.html", status=404, person=person, message="No such app of yours.")
         if action == "rotate":
             made = await apps.rotate_secret(session, app.client_id)
+        elif action in ("strict", "tolerant"):
+            await apps.set_app_strict(session, app.client_id, action == "strict")
         else:
             await apps.set_app_enabled(session, app.client_id, action == "enable")
     if action == "rotate":
