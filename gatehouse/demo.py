@@ -28,7 +28,7 @@ SITES = [
 ]
 LOCATIONS = [("IAD024", "ABC Cage F150-B"), ("DFW010", "ABC Cage 12"), ("IAD024", "XYZ Suite 210")]
 # the sites' shared carrier rooms (SPEC §13): every account granted the site may request them
-POP_POE_ROOMS = [("IAD024", "MMR 1 PoP/POE"), ("DFW010", "MMR A PoP/POE")]
+POP_POE_ROOMS = [("IAD024", "MMR 1"), ("DFW010", "MMR A")]
 MASTERS = [("100123", "ABC Holding Company"), ("200456", "XYZ Corp")]
 ACCOUNTS = [("0011A00001AaAB1ABC", "100123", "ABC Company"), ("0012E00002dmMWbQAM", "200456", "XYZ Networks")]
 LOCATION_GRANTS = [

@@ -173,7 +173,7 @@ async def apply(
     session.add(TicketEvent(work_order_id=ticket.id, at=now, actor=actor, actor_user_id=actor_user_id,
                             action=action.value, from_status=current.value, to_status=target.value, note=note))
     event_type, reason = EVENT_OF[(action, target)]
-    data = {"from": current.value, "to": target.value}
+    data = {"from": current.value, "to": target.value, "requestType": _kind(ticket)}
     if reason or note:
         data["reason"] = reason or note
     if action == Action.CHECK_IN and ticket.badge_number:
@@ -189,7 +189,8 @@ def creation(ticket: WorkOrder, *, actor_user_id: int | None) -> tuple[dict, Rec
                "actor_user_id": actor_user_id, "action": Action.CREATE.value, "from_status": None,
                "to_status": ticket.status, "note": ""}
     event = events.new_event("access_ticket.created", object_id=ticket.id, account_id=ticket.account_id,
-                             site_code=ticket.site_code, data={"to": ticket.status}, at=ticket.created_at)
+                             site_code=ticket.site_code, data={"to": ticket.status, "requestType": _kind(ticket)},
+                             at=ticket.created_at)
     return history, event
 
 
@@ -200,6 +201,11 @@ async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user
     history, event = creation(ticket, actor_user_id=actor_user_id)
     session.add(TicketEvent(**history))
     await events.record_event(session, event)
+
+
+def _kind(ticket: WorkOrder) -> str:
+    """An event's data.requestType (SPEC §13): which kind of request the ticket is."""
+    return getattr(ticket, "request_type", None) or "Visitor Access"
 
 
 def initial_status(*, requester_approves: bool, auto_approve: bool) -> Status:

@@ -74,10 +74,11 @@ async def test_a_ticket_lifecycle_leaves_its_trail(client, factory, db):
     assert created["actor"] == {"kind": "user", "name": caller.name, "clientId": caller.client_id}
     assert created["correlationId"] == "trail-create-1"
     assert created["accountId"] == tenant.account_id and created["siteCode"] == site
-    assert created["data"] == {"to": "Approved"}
+    assert created["data"] == {"to": "Approved", "requestType": "Visitor Access"}
     assert updated["data"] == {"fields": ["visitorPhone"]}
     assert trail[4]["actor"]["kind"] == "operator" and trail[4]["data"]["badgeNumber"] == "B-7"
-    assert completed["data"] == {"from": "In Progress", "to": "Completed", "reason": "operator"}
+    assert completed["data"] == {"from": "In Progress", "to": "Completed", "reason": "operator",
+                                 "requestType": "Visitor Access"}
     assert all(e["occurredAt"].endswith("Z") and len(e["id"]) == 36 for e in trail)
     # no PII in event data: names, emails, phones, comment texts stay out
     blob = json.dumps([e["data"] for e in trail])

@@ -49,7 +49,7 @@ async def test_modify_names_problems_in_its_own_body(client, factory):
 
 
 async def _pop_poe_site(factory, db):  # type: ignore[no-untyped-def]
-    tenant = await factory.tenant(perms=["visitor-access:request", "tickets:read", "pop-poe:request"])
+    tenant = await factory.tenant(perms=["visitor-access:request", "tickets:read", "pop-poe:request", "audit:read"])
     site = next(iter(tenant.sites))
     async with db.write() as s:
         await sites.create_location(s, site, "MMR 1", kind="pop-poe")
@@ -76,6 +76,8 @@ async def test_pop_poe_rooms_by_object_or_list(client, factory, db):
     assert (t["requestType"], t["ticketCategory"], t["ticketType"]) == ("PoP/POE Room Access", "", "Security")
     assert t["customerExternalReference"] == "CHG-4411" and t["contactType"] == "Carrier technician"
     assert "Cross-connect patching" in t["workDescription"]
+    trail = (await client.get("/v1/audit-events", params={"objectId": one}, headers=caller.headers)).json()["content"]
+    assert [e["data"]["requestType"] for e in trail] == ["PoP/POE Room Access"]  # evented with its kind
     listed = (await client.get(f"{API}/pop-poes/access-requests", headers=caller.headers)).json()
     assert listed["pageable"]["totalElements"] == 3 and {r["requestType"] for r in listed["content"]} == {
         "PoP/POE Room Access"}

@@ -35,6 +35,7 @@ from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access import service as access
 from gatehouse.facility_access.lifecycle import Status
+from gatehouse.facility_access.badge_schemas import ApproveIn, LocationDecisionIn
 from gatehouse.facility_access.schemas import CancelIn, CancelReason, EditIn
 from gatehouse.kit.errors import ErrorDetail, GatehouseError, NotFound, ValidationFailed
 from gatehouse.kit.sitetime import local
@@ -116,7 +117,14 @@ async def _ticket_page(request: Request, p: Portal, ticket_id: str, *, status: i
                           "to": h.to_status, "note": h.note} for h in history],
                 files=file_rows, is_open=is_open, reasons=CANCEL_REASONS,
                 can_request=p.can("visitor-access:request"), can_upload=p.can("attachments:write"),
-                can_decide=p.can("visitor-access:approve") and lifecycle.can_decide(t["ticketStatus"]))
+                can_decide=p.can(_approver_of(t)) and lifecycle.can_decide(t["ticketStatus"]))
+
+
+def _approver_of(t: dict) -> str:
+    """The permission that decides this ticket (lifecycle.approver_permission, on the wire shape)."""
+    from types import SimpleNamespace
+
+    return lifecycle.approver_permission(SimpleNamespace(request_type=t.get("requestType", "")))  # type: ignore[arg-type]
 
 
 
@@ -147,9 +155,9 @@ async def upload_file(request: Request, p: PortalDep, ticket_id: str,
     return go(f"{p.base}/requests/{wo}", notice=f"Uploaded {done['filename']}.")
 
 
-ACTIONS = {"comment": "visitor-access:request", "edit": "visitor-access:request",
-           "cancel": "visitor-access:request", "approve": "visitor-access:approve",
-           "deny": "visitor-access:approve"}
+APPROVERS = ("visitor-access:approve", "permanent-badge:approve")
+ACTIONS: dict[str, object] = {"comment": "visitor-access:request", "edit": "visitor-access:request",
+           "cancel": "visitor-access:request", "approve": APPROVERS, "deny": APPROVERS, "decide": APPROVERS}
 
 
 @router.post("/a/{account_id}/requests/{ticket_id}/{action}")
@@ -164,7 +172,11 @@ async def ticket_action(request: Request, p: PortalDep, ticket_id: str, action: 
     if action not in ACTIONS:
         raise PageNotFound("No such action.")
     need(p, "tickets:read")
-    need(p, ACTIONS[action])
+    if ACTIONS[action] is APPROVERS:  # which of the two decides this ticket, the service checks
+        if not any(p.can(x) for x in APPROVERS):
+            need(p, APPROVERS[0])
+    else:
+        need(p, ACTIONS[action])
     db, ctx, wo = db_of(request), p.ctx, ticket_id[:20]
     from gatehouse.comments.service import comment_as_customer
 
@@ -188,6 +200,24 @@ async def ticket_action(request: Request, p: PortalDep, ticket_id: str, action: 
         elif action == "approve":
             await access.approve_ticket(db, ctx, wo)
             message = "Approved: the visitor's pass is on its way."
+        elif action == "decide":
+            from pydantic import ValidationError
+
+            async with request.form(max_files=0, max_fields=500) as form:
+                try:
+                    picked = [LocationDecisionIn(site=key.split("|", 1)[0], location=key.split("|", 1)[1],
+                                                 decision=str(value), reason=str(form.get(f"why:{key}", "")).strip())
+                              for name, value in form.multi_items() if name.startswith("decision:") and value
+                              for key in [name.removeprefix("decision:")] if "|" in key]
+                    body = ApproveIn(locations=picked) if picked else None
+                except ValidationError:  # a forged or stale form: say so, never a 500
+                    raise ValidationFailed([ErrorDetail(field="decision", code="INVALID_VALUE", message=(
+                        "The decisions could not be read: reload the page and decide again."))]) from None
+            if body is not None:
+                done = await access.approve_ticket(db, ctx, wo, body)
+                message = f"Decisions saved: {done['ticketStatus']}."
+            else:
+                message = "Nothing decided yet."
         else:
             if not reason.strip():
                 raise ValidationFailed([ErrorDetail(field="reason", code="MISSING_FIELD",
