@@ -63,7 +63,8 @@ def requests_adapter() -> Any:
     return _requests_adapter
 
 
-async def parse_requests(db: Database, ctx: AccountContext, data: list[Any]) -> list[AccessRequestIn]:
+async def parse_requests(db: Database, ctx: AccountContext, data: list[Any], kind: Kind = NEW_VISITOR
+                         ) -> list[AccessRequestIn]:
     """A create body built by a form or a CSV row (the console), checked exactly as the API checks a
     JSON body: the types, then the rules on what did parse; ValidationFailed lists every problem."""
     import orjson
@@ -78,9 +79,9 @@ async def parse_requests(db: Database, ctx: AccountContext, data: list[Any]) -> 
     except ValidationError as exc:
         details = details_from_validation_error(exc)
         seen = {d.field for d in details}
-        details += [d for d in await rule_problems(db, ctx, partial_requests(raw)) if d.field not in seen]
+        details += [d for d in await rule_problems(db, ctx, partial_requests(raw), kind) if d.field not in seen]
         raise ValidationFailed(details, total=len(details)) from None
-    problems = await rule_problems(db, ctx, parsed)
+    problems = await rule_problems(db, ctx, parsed, kind)
     if problems:
         raise ValidationFailed(problems)
     return parsed

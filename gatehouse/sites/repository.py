@@ -110,3 +110,10 @@ async def locations_of_site(session: AsyncSession, site_code: str) -> list[dict]
     rows = await session.execute(select(Location.id, Location.name, Location.parent_id, Location.kind)
                                  .where(Location.site_code == site_code).order_by(Location.id))
     return [{"id": r[0], "location": r[1], "parentId": r[2], "kind": r[3]} for r in rows]
+
+
+async def pop_poe_rooms(session: AsyncSession, site_code: str) -> list[str]:
+    """A site's PoP/POE rooms: every account granted the site may request them (SPEC §13)."""
+    return list((await session.execute(select(Location.name).where(Location.site_code == site_code,
+                                                                   Location.kind == POP_POE)
+                                       .order_by(Location.id))).scalars())

@@ -11,6 +11,7 @@ from gatehouse.console.pages import (
     approvals,
     apps,
     audit,
+    badges,
     bulk,
     desk,
     new_request,
@@ -20,7 +21,7 @@ from gatehouse.console.pages import (
 )
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}.
-PAGES = (session, desk, new_request, requests, approvals, bulk, apps, webhooks, audit)
+PAGES = (session, desk, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
 
 
 def install(app: FastAPI) -> None:

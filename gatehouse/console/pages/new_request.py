@@ -28,6 +28,7 @@ from gatehouse.console.web import (
     show,
 )
 from gatehouse.facility_access import service as access
+from gatehouse.facility_access.rules import NEW_VISITOR, POP_POE, Kind
 from gatehouse.kit.errors import ErrorDetail, GatehouseError, ValidationFailed
 from gatehouse.sites import repository as site_repo
 
@@ -60,8 +61,9 @@ async def _site_choices(request: Request, p: Portal) -> list[dict[str, Any]]:
         out = []
         for s in granted:
             locs = await site_repo.visible_locations(session, p.account.id, s.code)
+            rooms = await site_repo.pop_poe_rooms(session, s.code) if p.can("pop-poe:request") else []
             out.append({"code": s.code, "address": s.address, "timezone": s.timezone,
-                        "locations": [loc.name for loc in locs]})
+                        "locations": [loc.name for loc in locs], "rooms": rooms})
     return out
 
 
@@ -83,8 +85,10 @@ def _form_to_request(form: dict[str, Any], sites: list[dict[str, Any]], staged: 
                       "visitorPhone": form.get(f"v-{i}-phone", "").strip()} for i in range(n)],
         "sites": [{"site": s["code"], "locations": [
             {"location": name, "accessStartDate": form.get(f"start-{s['code']}") or start,
-             "accessEndDate": form.get(f"end-{s['code']}") or end}
-            for name in form.getlist(f"loc-{s['code']}") if isinstance(name, str)]} for s in chosen],
+             "accessEndDate": form.get(f"end-{s['code']}") or end,
+             **_times(form, s["code"])}
+            for name in [*form.getlist(f"loc-{s['code']}"), *form.getlist(f"room-{s['code']}")]
+            if isinstance(name, str)]} for s in chosen],
         "visitorType": form.get("escorted", "yes") != "no",
         "escortFirstName": form.get("escort-first", "").strip(), "escortLastName": form.get("escort-last", "").strip(),
         "visitorHostFirstName": form.get("host-first", "").strip(),
@@ -99,6 +103,26 @@ def _form_to_request(form: dict[str, Any], sites: list[dict[str, Any]], staged: 
     # an unticked box is a standard badge: always sent, since the API requires it of unescorted visitors
     body["isExtendedVisitorBadge"] = bool(form.get("extended"))
     return body, [s["code"] for s in chosen]
+
+
+def _times(form: Any, code: str) -> dict[str, str]:
+    """A site's daily hours, when the form gives them (HH:mm, site time)."""
+    out = {}
+    for field, key in (("start-time", "accessStartTime"), ("end-time", "accessEndTime")):
+        value = form.get(f"{field}-{code}", "").strip()
+        if value:
+            out[key] = value
+    return out
+
+
+def _kind_of(form: Any, sites: list[dict[str, Any]]) -> Kind | None:
+    """PoP/POE room access when only PoP/POE rooms are ticked; a visitor request when none is; None
+    (refused) for both at once: they are different requests with different approvers' rules."""
+    rooms = any(form.getlist(f"room-{s['code']}") for s in sites if form.get(f"site-{s['code']}"))
+    places = any(form.getlist(f"loc-{s['code']}") for s in sites if form.get(f"site-{s['code']}"))
+    if rooms and places:
+        return None
+    return POP_POE if rooms else NEW_VISITOR
 
 
 def _visitor_count(form: Any) -> int:
@@ -122,6 +146,8 @@ def field_of(api_field: str, site_codes: list[str]) -> str:
             return f"start-{code}"
         if m.group(3) == "accessEndDate":
             return f"end-{code}"
+        if m.group(3) in ("accessStartTime", "accessEndTime"):
+            return f"{'start' if m.group(3) == 'accessStartTime' else 'end'}-time-{code}"
         return f"loc-{code}" if m.group(2) == "locations" else f"site-{code}"
     m = re.match(r"attachments", f)
     if m:
@@ -142,10 +168,10 @@ def _label(where: str) -> str:
     m = re.match(r"v-(\d+)-(\w+)$", where)
     if m:
         return f"Visitor {int(m.group(1)) + 1}, {_LABELS.get(m.group(2), m.group(2))}"
-    m = re.match(r"(site|loc|start|end)-(.*)$", where)
+    m = re.match(r"(start-time|end-time|site|loc|start|end)-(.*)$", where)
     if m:
-        return {"site": "Site", "loc": "Locations at", "start": "Access from at", "end": "Access until at"}[
-            m.group(1)] + f" {m.group(2)}"
+        return {"site": "Site", "loc": "Locations at", "start": "Access from at", "end": "Access until at",
+                "start-time": "Daily from at", "end-time": "Daily until at"}[m.group(1)] + f" {m.group(2)}"
     return _LABELS.get(where, where)
 
 
@@ -154,6 +180,7 @@ _FORM_WORDS = (
     (" (visitorType true)", ""), (" (visitorType false)", ""), ("visitorType", "Escorted?"),
     ("isExtendedVisitorBadge", "Extended badge"), ("visitorBadgeStartDate", "Badge from"),
     ("visitorBadgeEndDate", "Badge until"), ("accessStartDate", "Access from"), ("accessEndDate", "Access until"),
+    ("accessStartTime", "Daily from"), ("accessEndTime", "Daily until"),
     ("escortFirstName", "Escort's first name"), ("escortLastName", "Escort's last name"),
     ("emailNotifications", "Also notify"), ("must have at least 1 item", "needs at least one: tick one"),
     ("must be a boolean (true or false)", "must be chosen"), ("is mandatory", "is needed"),
@@ -209,11 +236,17 @@ async def create_request(request: Request, p: PortalDep) -> Response:
     sites = await _site_choices(request, p)
     staged = await _staged_files(request, p)
     body, codes = _form_to_request(form, sites, staged)
+    kind = _kind_of(form, sites)
+    if kind is None:
+        said_ = "Tick either cages and suites or PoP/POE rooms: they are separate requests."
+        return await _create_page(request, p, form, {"sites": [said_]}, [("sites", f"Sites: {said_}")], status=400)
+    if kind == POP_POE:
+        need(p, "pop-poe:request")
     db = db_of(request)
     try:
-        parsed = await access.parse_requests(db, p.ctx, [body])
+        parsed = await access.parse_requests(db, p.ctx, [body], kind)
         created, _replayed = await access.create_with_key(db, p.ctx, parsed, f"form-{form.get('idem', '')[:64]}",
-                                                          namespace=-p.person.user_id)
+                                                          namespace=-p.person.user_id, kind=kind)
     except ValidationFailed as exc:
         errors: dict[str, list[str]] = {}
         summary = []

@@ -85,7 +85,8 @@ async def requests_list(request: Request, p: PortalDep,
                         created_by: Annotated[str, Query(alias="createdBy", max_length=40)] = "",
                         size: Annotated[int, Query(ge=1, le=100)] = 25,
                         page_no: Annotated[int, Query(alias="page", ge=0, le=100_000)] = 0,
-                        notice: Annotated[str, Query(max_length=200)] = "") -> Response:
+                        notice: Annotated[str, Query(max_length=200)] = "",
+                        error: Annotated[str, Query(max_length=500)] = "") -> Response:
     need(p, "tickets:read")
     if status and status not in Status._value2member_map_:
         status = ""
@@ -96,7 +97,7 @@ async def requests_list(request: Request, p: PortalDep,
         sites = await site_repo.granted_sites(session, p.account.id)
     return show(request, p, "portal/requests.html", found=found, filters=filters, sites=sites,
                 zones={s.code: s.timezone for s in sites},
-                statuses=[s.value for s in Status], sizes=PAGE_SIZES, notice=notice,
+                statuses=[s.value for s in Status], sizes=PAGE_SIZES, notice=notice, error=error,
                 page_url=lambda n: f"{p.base}/requests?" + urlencode({**{k: v for k, v in filters.items() if v},
                                                                      "page": n}))
 
