@@ -43,6 +43,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("locations", "Location names at that site, separated by ';'", "ABC Cage F150-B"),
     ("badgeStartDate", "First day, yyyy-MM-dd, in the site's time zone", "(a week from today)"),
     ("badgeEndDate", "Last day, yyyy-MM-dd", "(the day after)"),
+    ("accessStartTime", "Optional: from HH:mm on the first day, site time (default 00:00)", "08:00"),
+    ("accessEndTime", "Optional: until HH:mm on the last day, site time (default 23:59)", "18:00"),
     ("escorted", "yes or no", "yes"),
     ("escortFirstName", "Mandatory when escorted", "Sam"),
     ("escortLastName", "Mandatory when escorted", "Smith"),
@@ -113,13 +115,14 @@ def _as_request(values: dict[str, str], problems: list[str]) -> dict[str, Any]:
         problems.append("escorted: is mandatory, yes or no")
     extended = _yes_no(values.get("extendedBadge", ""), "extendedBadge", problems)
     locations = [x.strip() for x in values.get("locations", "").split(";") if x.strip()]
+    times = {key: values[key].strip() for key in ("accessStartTime", "accessEndTime") if values.get(key, "").strip()}
     body: dict[str, Any] = {
         "visitors": [{"visitorFirstName": values.get("visitorFirstName", "").strip(),
                       "visitorLastName": values.get("visitorLastName", "").strip(),
                       "visitorEmail": values.get("visitorEmail", "").strip(),
                       "visitorPhone": values.get("visitorPhone", "").strip()}],
         "sites": [{"site": values.get("site", "").strip().upper(),
-                   "locations": [{"location": name, "accessStartDate": start, "accessEndDate": end}
+                   "locations": [{"location": name, "accessStartDate": start, "accessEndDate": end, **times}
                                  for name in locations]}],
         "visitorType": True if escorted is None else escorted,
         "escortFirstName": values.get("escortFirstName", "").strip(),
@@ -144,6 +147,9 @@ def _column_of(api_field: str) -> str:
     if f in _FIELD_TO_COLUMN:
         return _FIELD_TO_COLUMN[f]
     if f.startswith("sites[0].locations"):
+        for column in ("accessStartTime", "accessEndTime"):
+            if f.endswith(column):
+                return column
         return "locations" if not f.endswith(("accessStartDate", "accessEndDate")) else "badgeStartDate/badgeEndDate"
     return f or "row"
 

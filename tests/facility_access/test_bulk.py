@@ -154,3 +154,29 @@ def test_outcomes_show_what_will_be_created_then_the_work_orders():
                                                                    (3, False, "site: not granted")]
     imp.results_json = json.dumps({"0": {"workOrders": ["WO1000001"]}})
     assert bulk.outcomes(imp)[0]["workOrder"] == "WO1000001"  # type: ignore[arg-type]
+
+
+async def test_daily_hours_from_csv_reach_the_ticket_and_a_bad_one_names_its_column(client, factory, db):
+    """Issue 22: the access times are columns of the bulk file too; a wrong one names its column."""
+    from types import SimpleNamespace as NS
+
+    from tests.facility_access.conftest import request_for
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    like = request_for(tenant)
+    site, loc = like["sites"][0]["site"], like["sites"][0]["locations"][0]
+    dates = dict(badgeStartDate=loc["accessStartDate"], badgeEndDate=loc["accessEndDate"])
+    rows = bulk.read_csv(_file([_row(1, site=site, locations=loc["location"], accessStartTime="07:30",
+                                     accessEndTime="19:00", **dates),
+                                _row(2, site=site, locations=loc["location"], accessStartTime="7.30", **dates)]))
+    ctx = NS(account_id=tenant.account_id, user_id=0, permissions=frozenset(), principal=NS(app_id=0))
+    await bulk.check_rows(db, ctx, rows)  # type: ignore[arg-type]
+    assert rows[0].ok, rows[0].problems
+    assert any(p.startswith("accessStartTime:") for p in rows[1].problems), rows[1].problems
+    r = await client.post("/v1/facility-access/visitors/access-requests", json=[rows[0].request],
+                          headers=caller.headers)
+    wo = r.json()["workOrder"][0]["workOrderId"]
+    t = (await client.get(f"/v1/facility-access/access-tickets/{wo}", headers=caller.headers)).json()
+    got = t["site"][0]["locations"][0]
+    assert (got["accessStartTime"], got["accessEndTime"]) == ("07:30:00", "19:00:00")
