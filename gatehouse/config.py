@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     lockout_failures: int = 5
     # how long before a visit's window opens the desk may check the visitor in (SPEC §3)
     early_arrival_minutes: int = Field(60, ge=0, le=1440)
+    # a visitor still checked in this long after the day's window ends is flagged (SPEC §14)
+    overstay_grace_minutes: int = Field(30, ge=0, le=1440)
     # a permanent badge unused this long is deactivated by the worker (SPEC §13; 0 turns it off)
     badge_inactivity_days: int = Field(365, ge=0)
     lockout_seconds: int = 900

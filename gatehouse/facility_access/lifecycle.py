@@ -154,7 +154,8 @@ async def apply(
         if session.bind.dialect.name == "postgresql":
             await session.execute(select(WorkOrder.id).where(WorkOrder.id == ticket.id).with_for_update())
         now = utcnow()
-    values = {"status": target.value, "updated_at": now, "modified_by": actor, **(changes or {})}
+    values = {"status": target.value, "updated_at": now, "modified_by": actor, **desk_times(action, now),
+              **(changes or {})}
     if target in FINAL:
         values["closed_at"] = now
     result = await session.execute(
@@ -201,6 +202,34 @@ async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user
     history, event = creation(ticket, actor_user_id=actor_user_id)
     session.add(TicketEvent(**history))
     await events.record_event(session, event)
+
+
+def desk_times(action: Action, now: datetime) -> dict[str, datetime | None]:
+    """The desk's times a move sets (SPEC §14): a check-in starts a stay, a check-out ends it."""
+    if action == Action.CHECK_IN:
+        return {"checked_in_at": now, "checked_out_at": None}
+    if action in (Action.CHECK_OUT, Action.CHECK_OUT_FINAL):
+        return {"checked_out_at": now}
+    return {}
+
+
+def is_on_site(ticket: WorkOrder) -> bool:
+    """Checked in and not out since: who the roll call lists."""
+    return (ticket.status == Status.IN_PROGRESS and ticket.checked_in_at is not None
+            and (ticket.checked_out_at is None or ticket.checked_out_at < ticket.checked_in_at))
+
+
+def is_no_show(ticket: WorkOrder, site_now: datetime, window: Window) -> bool:
+    """Approved, its window over, never checked in (SPEC §14); its status still follows §3."""
+    return ticket.status == Status.APPROVED and ticket.checked_in_at is None and site_now > window[1]
+
+
+def is_overstayed(ticket: WorkOrder, site_now: datetime, window: Window, grace: timedelta) -> bool:
+    """On site past the day's window end (its end time on today's date) by more than the grace."""
+    if not is_on_site(ticket):
+        return False
+    day_end = datetime.combine(min(site_now.date(), window[1].date()), window[1].time())
+    return site_now > day_end + grace
 
 
 def _kind(ticket: WorkOrder) -> str:

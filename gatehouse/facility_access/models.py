@@ -57,6 +57,8 @@ class WorkOrder(Base):
     host_first_name: Mapped[str] = mapped_column(String(20))
     host_last_name: Mapped[str] = mapped_column(String(20))
     host_company: Mapped[str] = mapped_column(String(120))
+    # the host, told when the visitor arrives (SPEC §14, visitorHostEmail)
+    host_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     company: Mapped[str] = mapped_column(String(120))
     badge_start: Mapped[date] = mapped_column(Date)
     badge_end: Mapped[date] = mapped_column(Date)
@@ -72,6 +74,9 @@ class WorkOrder(Base):
     location_summary: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # the desk's last check-in and check-out (SPEC §14: times on the roster, ticket and log)
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    checked_out_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # set by the retention job (GATEHOUSE_PII_RETENTION_DAYS) when the PII was cleared
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

@@ -76,6 +76,8 @@ class AccessRequestIn(ApiModel):
     visitorHostFirstName: Text(20, 1)
     visitorHostLastName: Text(20, 1)
     visitorHostCompany: Text(120, 1)
+    visitorHostEmail: Email | None = Field(None, description="The host, mailed when the visitor checks in.",
+                                           json_schema_extra=ADDITION)
     visitorBadgeStartDate: WireDate
     visitorBadgeEndDate: WireDate
     company: Text(120, 1)
@@ -192,6 +194,7 @@ class TicketOut(BaseModel):
     visitorHostFirstName: str
     visitorHostLastName: str
     hostCompany: str
+    visitorHostEmail: str = Field("", json_schema_extra=ADDITION)
     notes: str
     contactType: str
     escortFirstName: str

@@ -161,6 +161,7 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
         escort_last_name=(req.escortLastName or "") if req.visitorType else "",
         host_first_name=req.visitorHostFirstName, host_last_name=req.visitorHostLastName,
         host_company=req.visitorHostCompany, company=visitor.company or req.company,  # SPEC §3
+        host_email=getattr(req, "visitorHostEmail", None) or "",
         badge_start=req.visitorBadgeStartDate, badge_end=req.visitorBadgeEndDate,
         extended_badge=bool(req.isExtendedVisitorBadge) and not req.visitorType, bulk_request=req.isBulkRequest,
         email_notifications=plan.emails, notes=_notes(req),

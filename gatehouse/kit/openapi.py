@@ -82,6 +82,8 @@ OPERATION_IDS = {
     ("PUT", "/v1/facility-access/perm-badges/modify"): "modifyPermanentBadge",
     ("POST", "/v1/facility-access/perm-badges/terminate"): "terminatePermanentBadge",
     ("GET", "/v1/facility-access/perm-badges"): "listPermanentBadges",
+    ("GET", "/ops/v1/sites/{site}/on-site"): "listOnSite",
+    ("PUT", "/ops/v1/sites/{site}/on-site/{ticketId}"): "markOnSite",
     ("GET", "/v1/notifications"): "listNotifications",
     ("GET", "/v1/notifications/{notificationId}"): "getNotification",
     ("PUT", "/v1/notifications/{notificationId}"): "flagNotification",

@@ -46,7 +46,8 @@ def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, appr
     """[(address, outbox payload)] of one ticket event: the one place both write paths ask."""
     # a terminate work order names the visitor whose access ends: they get no pass for it
     visitor = ticket.visitor_email if lifecycle.issues_pass(ticket) else ""
-    facts = TicketFacts(ticket.status, ticket.email_notifications or "", visitor, requester_email)
+    facts = TicketFacts(ticket.status, ticket.email_notifications or "", visitor, requester_email,
+                        getattr(ticket, "host_email", "") or "")
     out = []
     for address, kind in mails_for(event.type, event.data, facts, approver_emails=approvers,
                                    actor_kind=event.actor.kind):

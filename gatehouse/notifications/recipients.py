@@ -22,6 +22,7 @@ class TicketFacts:
     notification_list: str  # "a@x.com,b@y.com"
     visitor_email: str
     requester_email: str | None
+    host_email: str = ""  # told on arrival (SPEC §14)
 
 
 def split_list(value: str) -> list[str]:
@@ -58,7 +59,8 @@ MAIL_TABLE: dict[str, Callable[[dict, TicketFacts, Iterable[str], str], Mails]] 
     EventType.TICKET_DENIED: lambda data, t, approvers, actor: _to_list(t, "denied")
     + ([(t.requester_email, "denied")] if t.requester_email else []),
     EventType.TICKET_CANCELLED: _cancelled,
-    EventType.TICKET_CHECKED_IN: lambda data, t, approvers, actor: _to_list(t, "checked_in"),
+    EventType.TICKET_CHECKED_IN: lambda data, t, approvers, actor: _to_list(t, "checked_in")
+    + ([(t.host_email, "checked_in")] if t.host_email else []),
     EventType.COMMENT_CREATED: lambda data, t, approvers, actor: _to_list(t, "operator_comment")
     if actor == "operator" else [],
     # a permanent badge unused too long: its holder and the notification list (SPEC §13)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
 
 from gatehouse.auth.dependencies import CurrentOperator
 from gatehouse.auth.principal import Principal
@@ -15,8 +16,8 @@ from gatehouse.kit.db import DatabaseDep, ReaderDep
 from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.errors import error_responses
 from gatehouse.kit.validation import JsonBody
-from gatehouse.kit.wire import WireDate
-from gatehouse.operators import service
+from gatehouse.kit.wire import ApiModel, WireDate
+from gatehouse.operators import roll_call, service
 from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterPage
 
 router = APIRouter(tags=["Operators"])
@@ -82,3 +83,38 @@ async def comment(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
 
 
 
+
+
+class OnSiteOut(BaseModel):
+    kind: Literal["visitor", "badge-holder"]
+    ticketId: str
+    name: str
+    company: str
+    escort: str
+    locations: list[str]
+    checkInTime: str = Field(description="yyyy-MM-dd HH:mm:ss, site time (zone in `timezone`).")
+    timezone: str
+    accountedFor: bool
+    markedBy: str
+
+
+class MarkIn(ApiModel):
+    accountedFor: bool
+
+
+_mark_body = JsonBody(MarkIn, name="RollCallMark")
+SiteCode = Annotated[str, Path(max_length=6, description="One of the operator's sites.")]
+
+
+@router.get("/ops/v1/sites/{site}/on-site", response_model=list[OnSiteOut], openapi_extra=ADDITION,
+            summary="Roll call: everyone checked in at the site now", responses=error_responses(400, 401, 403, 404))
+async def on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode):  # type: ignore[no-untyped-def]
+    return await roll_call.on_site(db, _op(op), site)
+
+
+@router.put("/ops/v1/sites/{site}/on-site/{ticketId}", response_model=OnSiteOut,
+            openapi_extra={**_mark_body.openapi_extra, **ADDITION}, summary="Mark a person accounted for",
+            responses=error_responses(400, 401, 403, 404, 413, 415))
+async def mark_on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode, ticketId: TicketId,
+                       body: Annotated[MarkIn, Depends(_mark_body)]):  # type: ignore[no-untyped-def]
+    return await roll_call.mark(db, _op(op), site, ticketId, body.accountedFor)

@@ -109,6 +109,7 @@ async def visitor_log(session: AsyncSession, site_code: str, timezone: str, firs
 
 
 _ROSTER_COLUMNS = ("w.id, w.status, w.site_code, w.account_id, a.name AS account_name, w.visitor_first_name, "
+                   "w.checked_in_at, w.checked_out_at, "
                    "w.visitor_last_name, w.visitor_email, w.company, w.escorted, w.extended_badge, "
                    "w.escort_first_name, w.escort_last_name, w.badge_start, w.badge_end, w.badge_number")
 _ROSTER_LOCATIONS = {

@@ -15,9 +15,21 @@ class RosterLocation(BaseModel):
     location: str
     accessStartDate: str
     accessEndDate: str
+    accessStartTime: str
+    accessEndTime: str
 
 
-class RosterRow(BaseModel):
+class DeskFacts(BaseModel):
+    """The desk's times and flags (SPEC §14, §17), in site time with the zone named."""
+
+    checkInTime: str = Field(description="The last check-in, yyyy-MM-dd HH:mm:ss site time; empty before.")
+    checkOutTime: str = Field(description="The check-out after it; empty while on site.")
+    timezone: str
+    noShow: bool = Field(description="Approved, its window over, never checked in.")
+    overstayed: bool = Field(description="Still on site GATEHOUSE_OVERSTAY_GRACE_MINUTES after the day's window.")
+
+
+class RosterRow(DeskFacts):
     ticketId: str
     ticketStatus: Status
     site: str
@@ -48,7 +60,7 @@ class RosterPage(BaseModel):
     pageable: RosterPageable
 
 
-class OperatorTicketOut(TicketOut):
+class OperatorTicketOut(TicketOut, DeskFacts):
     accountId: str = Field(description="The customer account that owns the ticket.")
     badgeNumber: str = Field(description="Recorded at check-in; empty before.")
 

@@ -10,7 +10,7 @@ from collections.abc import Collection
 import json
 from dataclasses import dataclass
 from types import SimpleNamespace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,10 +19,10 @@ from gatehouse.facility_access import badges, lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Action, Status, access_window
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
-from gatehouse.kit.sitetime import site_now, site_today
+from gatehouse.kit.sitetime import site_now, site_today, zone
 from gatehouse.facility_access.presenter import badge_type, render_location, render_ticket
 from gatehouse.facility_access.service import ticket_not_found
-from gatehouse.kit.db import Database
+from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 from gatehouse.kit.wire import fmt_date
@@ -88,7 +88,9 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
     statuses = [status] if status else lifecycle.ROSTER_DEFAULT
     fingerprint = None
     async with db.read() as session:
-        days = [(s.code, day or site_today(s.timezone)) for s in await repository.sites(session, [site] if site else op.sites)]
+        found_sites = await repository.sites(session, [site] if site else op.sites)
+        tz_of = {s.code: s.timezone for s in found_sites}
+        days = [(s.code, day or site_today(s.timezone)) for s in found_sites]
         if reader is None:
             found = await repository.roster(session, days, statuses, limit=size + 1, offset=page * size)
             locs = await repository.locations_of(session, [t.id for t, _ in found[:size]])
@@ -100,7 +102,11 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
         fingerprint = hash((columns, tuple(values)))
         rows = [_lean_row(columns, v) for v in values]
     more = len(rows) > size
-    return rows[:size], more, fingerprint
+    now = utcnow()
+    rows = [desk_facts(r, tz_of[r["site"]], now, overstay_grace(db)) for r in rows[:size]]
+    if fingerprint is not None:  # the flags move with the clock: a rendered roster lasts a minute
+        fingerprint = hash((fingerprint, now.replace(second=0, microsecond=0)))
+    return rows, more, fingerprint
 
 
 @lru_cache(maxsize=8192)
@@ -123,7 +129,45 @@ def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocat
         "escortLastName": t.escort_last_name or "", "badgeStartDate": fmt_date(t.badge_start),
         "badgeEndDate": fmt_date(t.badge_end), "badgeNumber": t.badge_number or "",
         "locations": [render_location(loc) for loc in locs],
+        # the stay's raw instants; `desk_facts` turns them into site time and flags per request
+        "_in": _instant(getattr(t, "checked_in_at", None)), "_out": _instant(getattr(t, "checked_out_at", None)),
     }
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))  # a lean row's text (SQLite)
+
+
+def desk_facts(row: dict, timezone: str, now: datetime, grace: timedelta) -> dict:
+    """A roster row or ops ticket with the desk's times and flags (SPEC §14, §17): check-in and
+    check-out in site time, the zone, no-show and overstay, by the lifecycle's rules."""
+    out = {k: v for k, v in row.items() if k not in ("_in", "_out")}
+    locs = [SimpleNamespace(access_start=date.fromisoformat(loc["accessStartDate"]),
+                            access_end=date.fromisoformat(loc["accessEndDate"]),
+                            access_start_time=loc.get("accessStartTime"), access_end_time=loc.get("accessEndTime"),
+                            decision=(loc.get("approvalStatus") or "").lower() or None)
+            for loc in row.get("locations") or [x for s in row.get("site", []) for x in s["locations"]]]
+    t = SimpleNamespace(status=row["ticketStatus"], checked_in_at=row["_in"], checked_out_at=row["_out"],
+                        badge_start=date.fromisoformat(row["badgeStartDate"]),
+                        badge_end=date.fromisoformat(row["badgeEndDate"] or "9999-12-31"))
+    window = lifecycle.access_window(t, locs)  # type: ignore[arg-type]
+    here = site_now(timezone, now)
+    out.update(checkInTime=site_text(row["_in"], timezone), checkOutTime=site_text(row["_out"], timezone),
+               timezone=timezone, noShow=lifecycle.is_no_show(t, here, window),  # type: ignore[arg-type]
+               overstayed=lifecycle.is_overstayed(t, here, window, grace))  # type: ignore[arg-type]
+    return out
+
+
+def site_text(at: datetime | None, timezone: str) -> str:
+    if at is None:
+        return ""
+    return at.replace(tzinfo=UTC).astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def overstay_grace(db: Database) -> timedelta:
+    return timedelta(minutes=db.settings.overstay_grace_minutes)
 
 
 async def ticket_detail(db: Database, op: Operator, ticket_id: str) -> dict:
@@ -139,7 +183,9 @@ async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, l
         body = render_ticket(ticket, site.address, locations, await tickets.ticket_comments(session, ticket.id))
     actions = lifecycle.desk_actions(ticket, site_now(site.timezone), access_window(ticket, locations),
                                      early_arrival(db))
-    return {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or ""}, actions, site.timezone
+    body = {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or "",
+            "_in": ticket.checked_in_at, "_out": ticket.checked_out_at}
+    return desk_facts(body, site.timezone, utcnow(), overstay_grace(db)), actions, site.timezone
 
 
 def _result(ticket: WorkOrder) -> dict:

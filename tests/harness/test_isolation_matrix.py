@@ -35,6 +35,8 @@ MATRIX = {
     ("PUT", "/ops/v1/access-tickets/{ticketId}/complete"): ("other_operator", "ticket", None),
     ("POST", "/ops/v1/access-tickets/{ticketId}/comments"): ("other_operator", "ticket", {"comment": "x"}),
     ("GET", "/v1/notifications/{notificationId}"): ("other_account", "notification", None),
+    ("GET", "/ops/v1/sites/{site}/on-site"): ("other_operator", "site", None),
+    ("PUT", "/ops/v1/sites/{site}/on-site/{ticketId}"): ("other_operator", "site+ticket", {"accountedFor": True}),
     ("PUT", "/v1/notifications/{notificationId}"): ("other_account", "notification", {"deleteFlag": True}),
 }
 for _prefix, _who, _fill in (("/v1/webhooks", "other_account", "webhook"), ("/ops/v1/webhooks", "other_operator",
@@ -108,6 +110,10 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
                 targets.append(re.sub(r"\{\w+\}", ticket, template))
             elif kind == "staged":
                 targets.append(re.sub(r"\{\w+\}", staged, template))
+            elif kind == "site":
+                targets.append(template.replace("{site}", next(iter(owner_t.sites))))
+            elif kind == "site+ticket":
+                targets.append(template.replace("{site}", next(iter(owner_t.sites))).replace("{ticketId}", ticket))
             elif kind == "notification":
                 targets.append(re.sub(r"\{\w+\}", notification, template))
             elif kind == "ticket+file":

@@ -75,3 +75,70 @@ async def test_a_window_that_ends_before_it_starts_is_refused(client, factory):
                               headers=caller.headers)
         assert r.status_code == 400, (start, end)
         assert code in {d["code"] for d in r.json()["error"]["details"]}, r.text
+
+
+async def test_the_desk_sees_times_no_shows_and_overstays(client, factory, db):
+    """SPEC §14/§17: check-in and check-out in site time with the zone, a no-show, an overstay."""
+    from datetime import time as clock
+
+    from sqlalchemy import update
+
+    from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
+    from gatehouse.kit.db import utcnow
+
+    tenant, site, op, now = await _setup(factory)
+    caller = next(iter(tenant.users.values()))
+    zone = ZoneInfo(next(z for z in ZONES if datetime.now(UTC).astimezone(ZoneInfo(z)).hour == now.hour))
+    r = await client.post(f"{API}/visitors/access-requests", json=[_body(tenant, now, "00:00", "23:59")],
+                          headers=caller.headers)
+    here = r.json()["workOrder"][0]["workOrderId"]
+    assert (await client.put(f"{OPS}/{here}/check-in", json={"badgeNumber": "B1"}, headers=op.token_headers)
+            ).status_code == 200
+    row = (await client.get(f"{OPS}/{here}", headers=op.token_headers)).json()
+    assert row["timezone"] == zone.key and row["checkOutTime"] == "" and not row["noShow"] and not row["overstayed"]
+    local_in = datetime.strptime(row["checkInTime"], "%Y-%m-%d %H:%M:%S")
+    assert abs((local_in - datetime.now(UTC).astimezone(zone).replace(tzinfo=None)).total_seconds()) < 120
+    assert (await client.put(f"{OPS}/{here}/check-out", headers=op.token_headers)).status_code == 200
+    roster = (await client.get("/ops/v1/access-tickets", params={"site": site}, headers=op.token_headers)).json()
+    mine = next(x for x in roster["content"] if x["ticketId"] == here)
+    assert mine["checkOutTime"] >= mine["checkInTime"] != ""
+    # two more: one whose hours ended two hours ago without a check-in, one still in after its end
+    ended = (now - timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    made = []
+    for _ in range(2):
+        r = await client.post(f"{API}/visitors/access-requests", json=[_body(tenant, now, "00:00", "23:59")],
+                              headers=caller.headers)
+        made.append(r.json()["workOrder"][0]["workOrderId"])
+    no_show, stayer = made
+    async with db.write() as s:
+        await s.execute(update(WorkOrderLocation).where(WorkOrderLocation.work_order_id.in_(made))
+                        .values(access_end_time=ended if ended > clock(0, 0) else clock(0, 1)))
+        await s.execute(update(WorkOrder).where(WorkOrder.id == stayer).values(
+            status="In Progress", checked_in_at=utcnow() - timedelta(hours=3)))
+    roster = (await client.get("/ops/v1/access-tickets", params={"site": site}, headers=op.token_headers)).json()
+    flags = {x["ticketId"]: (x["noShow"], x["overstayed"]) for x in roster["content"]}
+    assert flags[no_show] == (True, False) and flags[stayer] == (False, True) and flags[here] == (False, False)
+
+
+async def test_the_host_is_told_on_arrival(client, factory, db):
+    import json as jsonlib
+
+    from sqlalchemy import select
+
+    from gatehouse.worker.models import OutboxMessage
+
+    tenant, _site, op, now = await _setup(factory)
+    caller = next(iter(tenant.users.values()))
+    body = _body(tenant, now, "00:00", "23:59")
+    body["visitorHostEmail"] = "host@customer.example"
+    r = await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
+    wo = r.json()["workOrder"][0]["workOrderId"]
+    assert (await client.get(f"{API}/access-tickets/{wo}", headers=caller.headers)).json()[
+        "visitorHostEmail"] == "host@customer.example"
+    assert (await client.put(f"{OPS}/{wo}/check-in", json={"badgeNumber": "B9"}, headers=op.token_headers)
+            ).status_code == 200
+    async with db.read() as s:
+        mails = [jsonlib.loads(p) for p in (await s.execute(select(OutboxMessage.payload)
+                                                            .where(OutboxMessage.channel == "mail"))).scalars()]
+    assert {"host@customer.example"} == {m["to"] for m in mails if m.get("ticketId") == wo and m["kind"] == "checked_in"
+                                         and m["to"] == "host@customer.example"}

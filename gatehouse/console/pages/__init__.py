@@ -16,12 +16,13 @@ from gatehouse.console.pages import (
     desk,
     new_request,
     requests,
+    roll_call,
     session,
     webhooks,
 )
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}.
-PAGES = (session, desk, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
+PAGES = (session, desk, roll_call, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
 
 
 def install(app: FastAPI) -> None:

@@ -147,3 +147,47 @@ document.addEventListener("DOMContentLoaded", function () {
   autosubmit();
   bulkRun();
 });
+
+// The roll call (data-roll-call): marks go in the background; every second the page reads every
+// guard's marks and shows them, so several guards share one list.
+(function () {
+  var card = document.querySelector("[data-roll-call]");
+  if (!card) { return; }
+  var site = card.getAttribute("data-roll-call");
+  function show(person) {
+    var row = document.getElementById("rc-" + person.ticketId);
+    if (!row) { return false; }
+    row.classList.toggle("accounted", person.accountedFor);
+    var button = row.querySelector("button");
+    button.textContent = person.accountedFor ? "✓ accounted for" : "mark";
+    button.setAttribute("aria-pressed", person.accountedFor ? "true" : "false");
+    button.classList.toggle("secondary", person.accountedFor);
+    row.querySelector("input[name=accounted]").value = person.accountedFor ? "0" : "1";
+    row.querySelector(".marked-by").textContent = person.markedBy || "";
+    return true;
+  }
+  card.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fetch(form.action, { method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" },
+                           credentials: "same-origin" })
+        .then(function (response) { return response.json(); }).then(show);
+    });
+  });
+  var printButton = card.querySelector("[data-print]");
+  if (printButton) { printButton.addEventListener("click", function () { window.print(); }); }
+  function poll() {
+    fetch("/console/desk/roll-call.json?site=" + encodeURIComponent(site), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (people) {
+        if (!people) { return; }
+        var known = people.every(show);
+        var rows = card.querySelectorAll("tbody tr").length;
+        if (!known || rows !== people.length) { window.location.reload(); return; }  // arrivals, departures
+        var done = people.filter(function (p) { return p.accountedFor; }).length;
+        document.getElementById("rc-count").textContent = done + " / " + people.length;
+      })
+      .finally(function () { window.setTimeout(poll, 1000); });
+  }
+  window.setTimeout(poll, 1000);
+})();

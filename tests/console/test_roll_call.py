@@ -1,0 +1,91 @@
+"""The evacuation roll call (SPEC §14, §17; issue 23 in part): everyone checked in at a site, in the
+JSON API and on a console page where two guards marking at once see each other's marks within 2 s."""
+
+from __future__ import annotations
+
+import time
+
+from tests.console.test_desk import PASSWORD, _browser, _guard, _offline, pytestmark, shots  # noqa: F401
+from tests.facility_access.conftest import request_for
+from tests.harness.test_attack_defects import real_server
+
+API = "/v1/facility-access"
+OPS = "/ops/v1/access-tickets"
+
+
+async def _on_site(client, tenant, op, names):  # type: ignore[no-untyped-def]
+    caller = next(iter(tenant.users.values()))
+    made = []
+    for name in names:
+        body = request_for(tenant, start=0, end=1)
+        body["visitors"][0].update(visitorFirstName=name, visitorLastName="Visitor")
+        r = await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
+        wo = r.json()["workOrder"][0]["workOrderId"]
+        assert (await client.put(f"{OPS}/{wo}/check-in", json={"badgeNumber": f"B-{name}"},
+                                 headers=op.token_headers)).status_code == 200
+        made.append(wo)
+    return made
+
+
+async def test_the_on_site_list_and_its_marks(client, factory):
+    tenant = await factory.tenant()
+    site = next(iter(tenant.sites))
+    op = await factory.operator([site])
+    stranger = await factory.operator([next(iter((await factory.tenant()).sites))])
+    ada, bob = await _on_site(client, tenant, op, ["Ada", "Bob"])
+    assert (await client.put(f"{OPS}/{bob}/check-out", headers=op.token_headers)).status_code == 200
+    people = (await client.get(f"/ops/v1/sites/{site}/on-site", headers=op.token_headers)).json()
+    assert [(p["ticketId"], p["kind"], p["accountedFor"]) for p in people] == [(ada, "visitor", False)]
+    assert people[0]["escort"] == "Jane Doe" and people[0]["locations"] == ["Cage A"] and people[0]["checkInTime"]
+    r = await client.put(f"/ops/v1/sites/{site}/on-site/{ada}", json={"accountedFor": True}, headers=op.token_headers)
+    assert r.status_code == 200 and r.json()["accountedFor"] is True and r.json()["markedBy"] == op.name
+    r = await client.put(f"/ops/v1/sites/{site}/on-site/{bob}", json={"accountedFor": True}, headers=op.token_headers)
+    assert r.status_code == 404  # not on site
+    assert (await client.get(f"/ops/v1/sites/{site}/on-site", headers=stranger.token_headers)).status_code == 404
+    # a new stay starts unmarked
+    assert (await client.put(f"{OPS}/{ada}/check-out", headers=op.token_headers)).status_code == 200
+    assert (await client.put(f"{OPS}/{ada}/check-in", json={"badgeNumber": "B-2"}, headers=op.token_headers)
+            ).status_code == 200
+    people = (await client.get(f"/ops/v1/sites/{site}/on-site", headers=op.token_headers)).json()
+    assert [p["accountedFor"] for p in people] == [False]
+
+
+async def test_two_guards_share_the_roll_call(settings, factory, db, client, shots):  # noqa: F811
+    from playwright.async_api import async_playwright
+
+    tenant = await factory.tenant()
+    site = next(iter(tenant.sites))
+    one = await _guard(factory, db, site, f"one.{site.lower()}@operator.example")
+    await _guard(factory, db, site, f"two.{site.lower()}@operator.example")
+    ada, _eve = await _on_site(client, tenant, one, ["Ada", "<b>Eve</b>"])
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await _browser(pw)
+            try:
+                pages = []
+                for who in ("one", "two"):
+                    page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+                    outside = await _offline(page, base)
+                    await page.goto(f"{base}/console/login")
+                    await page.fill("#email", f"{who}.{site.lower()}@operator.example")
+                    await page.fill("#password", PASSWORD)
+                    await page.click("button[type=submit]")
+                    await page.wait_for_url(f"{base}/console/desk**")
+                    await page.click(f"text=Roll call: who is on site at {site} now")
+                    pages.append((page, outside))
+                (first, out1), (second, out2) = pages
+                assert "<b>Eve</b> Visitor" in await first.inner_text("table")  # escaped
+                assert await first.inner_text("#rc-count") == "0 / 2"
+                await first.click("button[aria-label='Accounted for: Ada Visitor']")
+                started = time.monotonic()
+                await second.wait_for_selector(f"#rc-{ada}.accounted", timeout=2500)
+                assert time.monotonic() - started < 2.5
+                assert await second.inner_text("#rc-count") == "1 / 2"
+                assert one.name in await second.inner_text(f"#rc-{ada}")
+                await second.screenshot(path=str(shots / "roll-call-01-shared.png"), full_page=True)
+                await first.emulate_media(media="print")
+                await first.screenshot(path=str(shots / "roll-call-02-print.png"), full_page=True)
+                assert out1 == [] and out2 == []
+            finally:
+                await browser.close()
