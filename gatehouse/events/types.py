@@ -19,6 +19,7 @@ class EventType(StrEnum):
     TICKET_CHECKED_OUT = "access_ticket.checked_out"
     TICKET_COMPLETED = "access_ticket.completed"
     BADGE_DEACTIVATED = "access_ticket.badge_deactivated"
+    TICKET_OVERSTAYED = "access_ticket.overstayed"
     COMMENT_CREATED = "comment.created"
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"
@@ -43,4 +44,4 @@ WEBHOOK = TICKET | {EventType.COMMENT_CREATED, EventType.ATTACHMENT_CREATED}
 # SPEC §10: the events whose mail table has rows (notifications/recipients.MAIL_TABLE)
 MAILED = frozenset({EventType.TICKET_CREATED, EventType.TICKET_APPROVED, EventType.TICKET_DENIED,
                     EventType.TICKET_CANCELLED, EventType.TICKET_CHECKED_IN, EventType.COMMENT_CREATED,
-                    EventType.BADGE_DEACTIVATED})
+                    EventType.BADGE_DEACTIVATED, EventType.TICKET_OVERSTAYED})

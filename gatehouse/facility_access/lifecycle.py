@@ -207,7 +207,7 @@ async def record_created(session: AsyncSession, ticket: WorkOrder, *, actor_user
 def desk_times(action: Action, now: datetime) -> dict[str, datetime | None]:
     """The desk's times a move sets (SPEC §14): a check-in starts a stay, a check-out ends it."""
     if action == Action.CHECK_IN:
-        return {"checked_in_at": now, "checked_out_at": None}
+        return {"checked_in_at": now, "checked_out_at": None, "overstay_reported_at": None}
     if action in (Action.CHECK_OUT, Action.CHECK_OUT_FINAL):
         return {"checked_out_at": now}
     return {}

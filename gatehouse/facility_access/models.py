@@ -77,6 +77,7 @@ class WorkOrder(Base):
     # the desk's last check-in and check-out (SPEC §14: times on the roster, ticket and log)
     checked_in_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     checked_out_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    overstay_reported_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # once per stay
     # set by the retention job (GATEHOUSE_PII_RETENTION_DAYS) when the PII was cleared
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

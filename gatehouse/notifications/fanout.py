@@ -37,6 +37,15 @@ def _wanted(event: Recorded) -> bool:
     return event.type != EventType.COMMENT_CREATED or event.actor.kind == "operator"
 
 
+async def site_operator_emails(session: AsyncSession, site_code: str) -> list[str]:
+    from gatehouse.accounts.models import OperatorSite
+
+    rows = await session.execute(select(User.email).join(OperatorSite, OperatorSite.user_id == User.id)
+                                 .where(OperatorSite.site_code == site_code, User.email.is_not(None),
+                                        User.disabled.is_(False)))
+    return sorted(email for (email,) in rows)
+
+
 def _needs_approvers(event: Recorded) -> bool:
     return event.type == EventType.TICKET_CREATED and event.data.get("to") == Status.PENDING
 
@@ -74,6 +83,8 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
                            ).scalar()
     approvers = (await approver_emails(session, ticket.account_id, lifecycle.approver_permission(ticket))
                  if _needs_approvers(event) else [])
+    if event.type == EventType.TICKET_OVERSTAYED:  # the desk of the site hears of it too
+        approvers = await site_operator_emails(session, ticket.site_code)
     for address, payload in _mails(event, ticket, requester_email, approvers):
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
     row = notification_row(event, ticket)

@@ -29,6 +29,7 @@ MESSAGES = {
     "cancelled": "The {what} for {visitor} at {site} was cancelled.",
     "checked_in": "{visitor} checked in at {site}.",
     "operator_comment": "The site team commented on work order {wo}.",
+    "overstayed": "{visitor} is still checked in at {site} after their access ended.",
     "badge_deactivated": "The permanent badge of {visitor} was deactivated because it was not used; a new "
                          "request gives access again.",
 }

@@ -12,7 +12,7 @@ from gatehouse.facility_access.lifecycle import PASS_ISSUED, Status
 # When one address qualifies twice for an event, the more useful mail wins (a visitor who is also
 # on the notification list gets the pass, not the plain "approved" notice).
 PRIORITY = ["visitor_pass", "visitor_cancelled", "approval_needed", "denied", "request_received", "approved",
-            "cancelled", "checked_in", "operator_comment", "badge_deactivated"]
+            "cancelled", "checked_in", "operator_comment", "badge_deactivated", "overstayed"]
 
 
 
@@ -66,6 +66,10 @@ MAIL_TABLE: dict[str, Callable[[dict, TicketFacts, Iterable[str], str], Mails]] 
     # a permanent badge unused too long: its holder and the notification list (SPEC §13)
     EventType.BADGE_DEACTIVATED: lambda data, t, approvers, actor: [(t.visitor_email, "badge_deactivated")]
     + _to_list(t, "badge_deactivated"),
+    # still on site after the day's window (SPEC §14): the list and the site's operators (`approvers`
+    # carries the operators' addresses for this event)
+    EventType.TICKET_OVERSTAYED: lambda data, t, approvers, actor: _to_list(t, "overstayed")
+    + [(a, "overstayed") for a in approvers if a],
 }
 
 

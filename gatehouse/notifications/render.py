@@ -39,6 +39,7 @@ SUBJECTS = {
     "visitor_cancelled": "Your visit to {site} is cancelled: {wo}",
     "checked_in": "{visitor} checked in at {site} ({wo})",
     "operator_comment": "{wo} at {site}: a comment from the site team",
+    "overstayed": "{visitor} is still on site at {site} after their access ended ({wo})",
     "badge_deactivated": "{wo}: the permanent badge of {visitor} was deactivated after a year unused",
 }
 

@@ -12,6 +12,7 @@ from gatehouse.auth.service import purge_expired_tokens
 from gatehouse.config import Settings
 from gatehouse.facility_access.bulk import purge_old_imports
 from gatehouse.facility_access.expiry import expire_tickets
+from gatehouse.facility_access.overstay import report_overstays
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
 from gatehouse.facility_access.badges import deactivate_unused
 from gatehouse.retention import purge_old_notifications, anonymise_closed_tickets, purge_old_events
@@ -24,6 +25,7 @@ def default_jobs(settings: Settings, storage: Storage) -> list[Job]:
     grace = timedelta(seconds=settings.pending_blob_grace_seconds)
     jobs = [
         Job("expire-tickets", tick, expire_tickets),
+        Job("report-overstays", tick, partial(report_overstays, grace_minutes=settings.overstay_grace_minutes)),
         Job("purge-expired-tokens", tick * 60, purge_expired_tokens),
         Job("purge-idempotency-keys", tick * 60, purge_idempotency_keys),
         Job("purge-bulk-imports", tick * 60, purge_old_imports),

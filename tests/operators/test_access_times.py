@@ -142,3 +142,40 @@ async def test_the_host_is_told_on_arrival(client, factory, db):
                                                             .where(OutboxMessage.channel == "mail"))).scalars()]
     assert {"host@customer.example"} == {m["to"] for m in mails if m.get("ticketId") == wo and m["kind"] == "checked_in"
                                          and m["to"] == "host@customer.example"}
+
+
+async def test_an_overstay_is_reported_once_to_the_list_and_the_site_operators(client, factory, db):
+    import json as jsonlib
+
+    from sqlalchemy import select, update
+
+    from gatehouse.accounts import service as accounts
+    from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
+    from gatehouse.facility_access.overstay import report_overstays
+    from gatehouse.kit.db import utcnow
+    from gatehouse.worker.models import OutboxMessage
+
+    tenant, site, op, now = await _setup(factory)
+    async with db.write() as s:
+        await accounts.set_email(s, op.name, f"desk.{site.lower()}@operator.example")
+    caller = next(iter(tenant.users.values()))
+    r = await client.post(f"{API}/visitors/access-requests", json=[_body(tenant, now, "00:00", "23:59")],
+                          headers=caller.headers)
+    wo = r.json()["workOrder"][0]["workOrderId"]
+    assert (await client.put(f"{OPS}/{wo}/check-in", json={"badgeNumber": "B1"}, headers=op.token_headers)
+            ).status_code == 200
+    assert await report_overstays(db) == 0 or True  # others' stays may be due; this one is not yet
+    ended = (now - timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    async with db.write() as s:
+        await s.execute(update(WorkOrderLocation).where(WorkOrderLocation.work_order_id == wo)
+                        .values(access_end_time=ended))
+        await s.execute(update(WorkOrder).where(WorkOrder.id == wo).values(checked_in_at=utcnow() - timedelta(hours=3)))
+    assert await report_overstays(db, grace_minutes=30) >= 1
+    assert await report_overstays(db, grace_minutes=30) == 0  # once per stay
+    async with db.read() as s:
+        mails = [jsonlib.loads(p) for p in (await s.execute(select(OutboxMessage.payload)
+                                                            .where(OutboxMessage.channel == "mail"))).scalars()]
+    told = {m["to"] for m in mails if m.get("ticketId") == wo and m["kind"] == "overstayed"}
+    assert told == {"jane_doe@email.com", "test@email.com", f"desk.{site.lower()}@operator.example"}
+    row = (await client.get(f"{OPS}/{wo}", headers=op.token_headers)).json()
+    assert row["overstayed"] is True
