@@ -83,6 +83,8 @@ OPERATION_IDS = {
     ("POST", "/v1/facility-access/perm-badges/terminate"): "terminatePermanentBadge",
     ("GET", "/v1/facility-access/perm-badges"): "listPermanentBadges",
     ("GET", "/ops/v1/sites/{site}/on-site"): "listOnSite",
+    ("POST", "/ops/v1/walk-ins"): "createWalkIn",
+    ("PUT", "/ops/v1/access-tickets/check-in"): "checkInGroup",
     ("PUT", "/ops/v1/sites/{site}/on-site/{ticketId}"): "markOnSite",
     ("GET", "/v1/notifications"): "listNotifications",
     ("GET", "/v1/notifications/{notificationId}"): "getNotification",

@@ -16,8 +16,10 @@ from gatehouse.kit.db import DatabaseDep, ReaderDep
 from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.errors import error_responses
 from gatehouse.kit.validation import JsonBody
-from gatehouse.kit.wire import ApiModel, WireDate
+from gatehouse.facility_access.schemas import AccessRequestIn, CreateResponse
+from gatehouse.kit.wire import ApiModel, Text, WireDate
 from gatehouse.operators import roll_call, service
+from gatehouse.operators import walk_in as walk_ins
 from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterPage
 
 router = APIRouter(tags=["Operators"])
@@ -118,3 +120,38 @@ async def on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode):  # type
 async def mark_on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode, ticketId: TicketId,
                        body: Annotated[MarkIn, Depends(_mark_body)]):  # type: ignore[no-untyped-def]
     return await roll_call.mark(db, _op(op), site, ticketId, body.accountedFor)
+
+
+class WalkInIn(AccessRequestIn):
+    """A walk-in: the customer account, and the visit fields of a create with one site (the desk's)."""
+
+    accountId: Text(18, 1)
+    isBulkRequest: bool = False  # type: ignore[assignment]
+
+
+class GroupCheckInItem(ApiModel):
+    ticketId: Text(20, 1)
+    badgeNumber: Text(40, 1)
+
+
+_walk_in_body = JsonBody(WalkInIn, name="WalkIn")
+_group_body = JsonBody(Annotated[list[GroupCheckInItem], Field(min_length=1, max_length=50)], name="GroupCheckIn")
+
+
+@router.post("/ops/v1/walk-ins", response_model=CreateResponse, openapi_extra={**_walk_in_body.openapi_extra,
+                                                                            **ADDITION},
+             summary="A walk-in: a visit requested by the desk on a customer's behalf (Pending Approval unless "
+                     "the account approves automatically)", responses=error_responses(400, 401, 403, 404, 413, 415))
+async def walk_in(op: CurrentOperator, db: DatabaseDep,
+                  body: Annotated[WalkInIn, Depends(_walk_in_body)]):  # type: ignore[no-untyped-def]
+    request = AccessRequestIn.model_validate(body.model_dump(exclude={"accountId"}))
+    return await walk_ins.create_walk_in(db, _op(op), body.accountId, request)
+
+
+@router.put("/ops/v1/access-tickets/check-in", response_model=list[OperatorActionOut],
+            openapi_extra={**_group_body.openapi_extra, **ADDITION},
+            summary="Check a group in together, each with a badge number (all or none)",
+            responses=error_responses(400, 401, 403, 404, 409, 413, 415))
+async def group_check_in(op: CurrentOperator, db: DatabaseDep,
+                         body: Annotated[list[GroupCheckInItem], Depends(_group_body)]):  # type: ignore[no-untyped-def]
+    return await walk_ins.check_in_group(db, _op(op), [(i.ticketId, i.badgeNumber) for i in body])

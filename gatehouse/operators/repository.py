@@ -162,3 +162,13 @@ async def roster_lean(reader, days: Sequence[tuple[str, date]], statuses: Sequen
         return list(await reader.fetch(sqlite_sql, pg_sql, *[v.isoformat() if isinstance(v, date) else v
                                                               for v in sqlite_params]))
     return list(await reader.fetch(sqlite_sql, pg_sql, *pg_params))
+
+
+async def accounts_at_site(session: AsyncSession, site_code: str) -> list[tuple[str, str]]:
+    """(id, name) of the customers granted a site: whom a walk-in at its desk may be for."""
+    from gatehouse.accounts.models import Account
+    from gatehouse.sites.models import AccountSite
+
+    return [(r[0], r[1]) for r in (await session.execute(
+        select(Account.id, Account.name).join(AccountSite, AccountSite.account_id == Account.id)
+        .where(AccountSite.site_code == site_code).order_by(Account.name, Account.id))).all()]

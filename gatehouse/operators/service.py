@@ -208,13 +208,18 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
     Only on a day inside the access window, in the site's timezone."""
     check_badge_number(badge_number)
     async with db.write() as session:
-        ticket, site = await _ticket(session, op, ticket_id)
-        window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
-        lifecycle.ensure_can_check_in(ticket, site_now(site.timezone), window, f"{site.code}, {site.timezone}",
-                                      early_arrival(db))
-        await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
-                              note=f"badge {badge_number}", changes={"badge_number": badge_number})
-        await badges.checked_in(session, ticket, badge_number, ticket.updated_at)
+        return await check_in_in(session, db, op, ticket_id, badge_number)
+
+
+async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_id: str, badge_number: str) -> dict:
+    """`check_in` in the caller's transaction (a group checks in together, or not at all)."""
+    ticket, site = await _ticket(session, op, ticket_id)
+    window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
+    lifecycle.ensure_can_check_in(ticket, site_now(site.timezone), window, f"{site.code}, {site.timezone}",
+                                  early_arrival(db))
+    await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
+                          note=f"badge {badge_number}", changes={"badge_number": badge_number})
+    await badges.checked_in(session, ticket, badge_number, ticket.updated_at)
     return _result(ticket)
 
 

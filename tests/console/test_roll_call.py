@@ -89,3 +89,49 @@ async def test_two_guards_share_the_roll_call(settings, factory, db, client, sho
                 assert out1 == [] and out2 == []
             finally:
                 await browser.close()
+
+
+async def test_a_walk_in_from_the_desk_shows_the_decision_without_a_reload(settings, factory, db, client, shots):  # noqa: F811
+    from playwright.async_api import async_playwright
+
+    tenant = await factory.tenant()
+    site, locs = next(iter(tenant.sites.items()))
+    approver = next(iter(tenant.users.values()))
+    await _guard(factory, db, site, f"walk.{site.lower()}@operator.example")
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await _browser(pw)
+            try:
+                page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+                outside = await _offline(page, base)
+                await page.goto(f"{base}/console/login")
+                await page.fill("#email", f"walk.{site.lower()}@operator.example")
+                await page.fill("#password", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"{base}/console/desk**")
+                await page.click("text=Walk-in: a visitor without a request")
+                await page.select_option("#w-account", tenant.account_id)  # the picker submits itself
+                await page.wait_for_selector("#w-first")
+                await page.fill("#w-first", "Wally")
+                await page.fill("#w-last", "<b>Walker</b>")
+                await page.fill("#w-email", "wally@guest.example")
+                await page.fill("#w-company", "Walk Co")
+                await page.fill("#w-host-first", "Hal")
+                await page.fill("#w-host-last", "Host")
+                await page.fill("#w-escort-first", "Sam")
+                await page.fill("#w-escort-last", "Smith")
+                await page.check(f"input[name=loc][value='{locs[0]}']")
+                await page.screenshot(path=str(shots / "walk-in-01-form.png"), full_page=True)
+                await page.click("text=Request on the customer's behalf")
+                await page.wait_for_url(f"{base}/console/desk/tickets/WO*")
+                assert "Pending Approval" in await page.inner_text("#ticket-panel h1")
+                wo = page.url.rsplit("/", 1)[1]
+                r = await client.put(f"{API}/access-tickets/{wo}/approve", headers=approver.headers)
+                assert r.status_code == 200, r.text
+                await page.wait_for_selector("#ticket-panel h1 >> text=Approved", timeout=5000)  # no reload
+                assert "<b>Walker</b>" in await page.inner_text("#ticket-panel h1")
+                await page.screenshot(path=str(shots / "walk-in-02-approved.png"), full_page=True)
+                assert outside == []
+            finally:
+                await browser.close()

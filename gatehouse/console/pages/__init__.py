@@ -18,11 +18,12 @@ from gatehouse.console.pages import (
     requests,
     roll_call,
     session,
+    walk_in,
     webhooks,
 )
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}.
-PAGES = (session, desk, roll_call, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
+PAGES = (session, desk, roll_call, walk_in, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
 
 
 def install(app: FastAPI) -> None:

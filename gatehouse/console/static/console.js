@@ -191,3 +191,26 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   window.setTimeout(poll, 1000);
 })();
+
+// A ticket waiting for the customer's approver (a walk-in) shows the decision when it comes.
+(function () {
+  function watch() {
+    var panel = document.getElementById("ticket-panel");
+    if (!panel || !panel.hasAttribute("data-await-decision")) { return; }
+    var seconds = parseInt(panel.getAttribute("data-await-decision"), 10) || 2;
+    window.setTimeout(function () {
+      var url = new URL(window.location.href);
+      url.searchParams.set("fragment", "1");
+      fetch(url.toString(), { credentials: "same-origin" }).then(function (response) {
+        return response.ok && !response.redirected ? response.text() : null;
+      }).then(function (html) {
+        if (html) {
+          panel.outerHTML = html;
+          var fresh = document.getElementById("ticket-panel");
+          if (fresh) { enhanceForms(fresh); }
+        }
+      }).finally(watch);
+    }, seconds * 1000);
+  }
+  watch();
+})();
