@@ -45,6 +45,8 @@ async def anonymise_closed_tickets(db: Database, *, storage: Storage, days: int)
                 if t.escort_first_name or t.escort_last_name:
                     t.escort_first_name = t.escort_last_name = REDACTED
                 t.visitor_email = t.visitor_phone = t.notes = t.email_notifications = ""
+                t.host_email = ""
+                t.identity_country = t.identity_last4 = t.identity_expiry = None  # the document's details
                 t.anonymised_at = now
             await session.execute(update(Comment).where(Comment.work_order_id.in_(ids)).values(comment="")
                                   .execution_options(synchronize_session=False))

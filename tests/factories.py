@@ -58,18 +58,21 @@ class Factory:
         self.client = client
 
     async def site(self, timezone: str = "America/New_York", locations: list[str] | tuple = ("Cage A",),
-                   code: str | None = None) -> str:
+                   code: str | None = None, checks: bool = False) -> str:
+        """`checks`: the site asks for the identity and escort checks at check-in (SPEC §14; on by
+        default in a real install). Off here, so that tests about other things check in with a badge."""
         code = code or rand(6)
         async with self.db.write() as s:
-            await sites.create_site(s, code, address=f"{code} Street 1", city="City", metro="Metro",
-                                    country="United States", timezone=timezone)
+            site = await sites.create_site(s, code, address=f"{code} Street 1", city="City", metro="Metro",
+                                           country="United States", timezone=timezone)
+            site.require_identity_check = site.require_escort_confirmation = checks
             for loc in locations:
                 await sites.create_location(s, code, loc)
         return code
 
     async def tenant(self, *, perms: list[str] | None = None, site_count: int = 1,
                      timezone: str = "America/New_York", auto_approve: bool = False,
-                     locations: tuple[str, ...] = ("Cage A", "Cage B")) -> Tenant:
+                     locations: tuple[str, ...] = ("Cage A", "Cage B"), checks: bool = False) -> Tenant:
         master_id = rand(6)
         account_id = rand(18)
         async with self.db.write() as s:
@@ -77,7 +80,7 @@ class Factory:
             await accounts.create_account(s, account_id, master_id, f"Account {account_id}", auto_approve)
         tenant = Tenant(master_id, account_id)
         for _ in range(site_count):
-            code = await self.site(timezone=timezone, locations=locations)
+            code = await self.site(timezone=timezone, locations=locations, checks=checks)
             async with self.db.write() as s:
                 for loc in locations:
                     await sites.grant_location(s, account_id, code, loc)

@@ -278,6 +278,25 @@ def site_create(code: Annotated[str, typer.Option(help="6 letters or digits, e.g
     output(run_db(fn), json)
 
 
+@site_app.command("set")
+def site_set(site: Annotated[str, typer.Option()],
+             require_identity_check: Annotated[bool | None, typer.Option(
+                 "--require-identity-check/--no-require-identity-check",
+                 help="Ask for the identity document and 'name matches' at check-in")] = None,
+             require_escort_confirmation: Annotated[bool | None, typer.Option(
+                 "--require-escort-confirmation/--no-require-escort-confirmation",
+                 help="Ask to confirm an escorted visitor's escort at check-in")] = None,
+             json: Json = False) -> None:
+    """Change a site's desk requirements (SPEC §17)."""
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            found = await sites.set_site(s, site, require_identity_check=require_identity_check,
+                                         require_escort_confirmation=require_escort_confirmation)
+            return {"site": found.code, "requireIdentityCheck": found.require_identity_check,
+                    "requireEscortConfirmation": found.require_escort_confirmation}
+    output(run_db(fn), json)
+
+
 @site_app.command("list")
 def site_list(json: Json = False) -> None:
     output(run_db(_listing(sites_repo.all_sites)), json)

@@ -78,6 +78,14 @@ class WorkOrder(Base):
     checked_in_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     checked_out_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     overstay_reported_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # once per stay
+    # the desk's identity check (never the whole document number) and escort confirmation (SPEC §14)
+    identity_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    identity_country: Mapped[str | None] = mapped_column(String(56), nullable=True)
+    identity_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    identity_expiry: Mapped[date | None] = mapped_column(Date, nullable=True)
+    identity_checked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    escort_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    escort_badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # set by the retention job (GATEHOUSE_PII_RETENTION_DAYS) when the PII was cleared
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

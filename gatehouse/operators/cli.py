@@ -61,9 +61,33 @@ def show(operator: OperatorName, ticket: Annotated[str, typer.Argument(help="Wor
 
 @app.command("check-in")
 def check_in(operator: OperatorName, ticket: Annotated[str, typer.Argument()],
-             badge_number: Annotated[str, typer.Option("--badge-number")], json: Json = False) -> None:
-    """Approved -> In Progress (again each day for standard badges), recording the badge."""
-    output(_act(operator, lambda db, op: service.check_in(db, op, ticket, badge_number)), json)
+             badge_number: Annotated[str, typer.Option("--badge-number")],
+             document_type: Annotated[str | None, typer.Option(
+                 help="passport, driving-licence, national-id or other (sites that require an identity check)")] = None,
+             issuing_country: Annotated[str | None, typer.Option(help="The document's issuing country")] = None,
+             number_last4: Annotated[str | None, typer.Option(help="The document number's last 4 characters only")] = None,
+             document_expiry: Annotated[str | None, typer.Option(help="The document's expiry date, yyyy-MM-dd")] = None,
+             name_matches: Annotated[bool | None, typer.Option(
+                 "--name-matches/--name-does-not-match", help="The document's name matches the request")] = None,
+             escort_present: Annotated[bool | None, typer.Option(
+                 "--escort-present/--escort-absent", help="An escorted visitor's escort is here")] = None,
+             escort_badge_number: Annotated[str | None, typer.Option(help="The escort's badge number")] = None,
+             json: Json = False) -> None:
+    """Approved -> In Progress (again each day for standard badges), recording the badge and, where
+    the site requires them, the identity document and the escort (the API's check-in body)."""
+    from gatehouse.facility_access.arrival import Arrival
+    from gatehouse.operators.schemas import IdentityDocumentIn
+
+    document = None
+    if any((document_type, issuing_country, number_last4, document_expiry)):
+        try:
+            document = IdentityDocumentIn.model_validate({"type": document_type, "issuingCountry": issuing_country,
+                                                          "numberLast4": number_last4,
+                                                          "expiryDate": document_expiry})
+        except Exception as exc:  # noqa: BLE001 - pydantic's message, as one line
+            raise typer.BadParameter(str(exc).splitlines()[0] if str(exc) else "invalid identity document") from None
+    seen = Arrival(document, name_matches, escort_present, escort_badge_number)
+    output(_act(operator, lambda db, op: service.check_in(db, op, ticket, badge_number, seen)), json)
 
 
 @app.command("check-out")

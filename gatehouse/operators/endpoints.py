@@ -16,6 +16,7 @@ from gatehouse.kit.db import DatabaseDep, ReaderDep
 from gatehouse.kit.responses import JsonBytes
 from gatehouse.kit.errors import error_responses
 from gatehouse.kit.validation import JsonBody
+from gatehouse.facility_access.arrival import Arrival
 from gatehouse.facility_access.schemas import AccessRequestIn, CreateResponse
 from gatehouse.kit.wire import ApiModel, Text, WireDate
 from gatehouse.operators import roll_call, service
@@ -60,7 +61,7 @@ async def detail(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # t
             responses=error_responses(400, 401, 403, 404, 409, 413, 415))
 async def check_in(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
                    body: Annotated[CheckInIn, Depends(_check_in_body)]):  # type: ignore[no-untyped-def]
-    return await service.check_in(db, _op(op), ticketId, body.badgeNumber)
+    return await service.check_in(db, _op(op), ticketId, body.badgeNumber, arrival_of(body))
 
 
 @router.put("/ops/v1/access-tickets/{ticketId}/check-out", response_model=OperatorActionOut, openapi_extra=ADDITION,
@@ -129,9 +130,8 @@ class WalkInIn(AccessRequestIn):
     isBulkRequest: bool = False  # type: ignore[assignment]
 
 
-class GroupCheckInItem(ApiModel):
+class GroupCheckInItem(CheckInIn):
     ticketId: Text(20, 1)
-    badgeNumber: Text(40, 1)
 
 
 _walk_in_body = JsonBody(WalkInIn, name="WalkIn")
@@ -154,4 +154,8 @@ async def walk_in(op: CurrentOperator, db: DatabaseDep,
             responses=error_responses(400, 401, 403, 404, 409, 413, 415))
 async def group_check_in(op: CurrentOperator, db: DatabaseDep,
                          body: Annotated[list[GroupCheckInItem], Depends(_group_body)]):  # type: ignore[no-untyped-def]
-    return await walk_ins.check_in_group(db, _op(op), [(i.ticketId, i.badgeNumber) for i in body])
+    return await walk_ins.check_in_group(db, _op(op), [(i.ticketId, i.badgeNumber, arrival_of(i)) for i in body])
+
+
+def arrival_of(body: CheckInIn) -> Arrival:
+    return Arrival(body.identityDocument, body.nameMatches, body.escortPresent, body.escortBadgeNumber)

@@ -1,14 +1,34 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
 
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import TicketOut
-from gatehouse.kit.wire import ApiModel, Text
+from gatehouse.kit.wire import ApiModel, Text, WireDate
+
+
+DocumentType = Literal["passport", "driving-licence", "national-id", "other"]
+
+
+class IdentityDocumentIn(ApiModel):
+    """What the guard saw: never the whole number, only its last 4 characters."""
+
+    type: DocumentType
+    issuingCountry: Text(56, 2)
+    numberLast4: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4}$")] = Field(
+        description="The document number's last 4 letters or digits.")
+    expiryDate: WireDate
 
 
 class CheckInIn(ApiModel):
     badgeNumber: Text(40, 1)
+    identityDocument: IdentityDocumentIn | None = Field(
+        None, description="Required where the site requires an identity check (SPEC §14).")
+    nameMatches: bool | None = Field(None, description="The document's name matches the request's visitor.")
+    escortPresent: bool | None = Field(None, description="The named escort is here (escorted visitors).")
+    escortBadgeNumber: Text(40) | None = None
 
 
 class RosterLocation(BaseModel):
@@ -60,9 +80,22 @@ class RosterPage(BaseModel):
     pageable: RosterPageable
 
 
+class IdentityCheckOut(BaseModel):
+    type: DocumentType
+    issuingCountry: str
+    numberLast4: str
+    expiryDate: str
+    checkedAt: str = Field(description="yyyy-MM-dd HH:mm:ss, site time.")
+
+
 class OperatorTicketOut(TicketOut, DeskFacts):
     accountId: str = Field(description="The customer account that owns the ticket.")
     badgeNumber: str = Field(description="Recorded at check-in; empty before.")
+    identityCheck: IdentityCheckOut | None = Field(None, description="What the desk saw at the last check-in.")
+    escortConfirmed: bool = False
+    escortBadgeNumber: str = ""
+    requireIdentityCheck: bool = Field(True, description="The site asks for an identity check at check-in.")
+    requireEscortConfirmation: bool = Field(True, description="The site asks to confirm an escorted visitor's escort.")
 
 
 class OperatorActionOut(BaseModel):

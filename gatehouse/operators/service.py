@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.comments.service import add_comment
+from gatehouse.events import service as events
 from gatehouse.facility_access import badges, lifecycle
+from gatehouse.facility_access.arrival import Arrival, ensure_arrival, recorded
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Action, Status, access_window
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
@@ -184,7 +186,15 @@ async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, l
     actions = lifecycle.desk_actions(ticket, site_now(site.timezone), access_window(ticket, locations),
                                      early_arrival(db))
     body = {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or "",
-            "_in": ticket.checked_in_at, "_out": ticket.checked_out_at}
+            "_in": ticket.checked_in_at, "_out": ticket.checked_out_at,
+            "identityCheck": None if ticket.identity_checked_at is None else {
+                "type": ticket.identity_type, "issuingCountry": ticket.identity_country or "",
+                "numberLast4": ticket.identity_last4 or "", "expiryDate": fmt_date(ticket.identity_expiry),
+                "checkedAt": site_text(ticket.identity_checked_at, site.timezone)},
+            "escortConfirmed": ticket.escort_confirmed_at is not None,
+            "escortBadgeNumber": ticket.escort_badge_number or "",
+            "requireIdentityCheck": site.require_identity_check,
+            "requireEscortConfirmation": site.require_escort_confirmation}
     return desk_facts(body, site.timezone, utcnow(), overstay_grace(db)), actions, site.timezone
 
 
@@ -203,22 +213,35 @@ def check_badge_number(badge_number: str) -> str:
     return badge_number
 
 
-async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str) -> dict:
+async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str,
+                   seen: Arrival | None = None) -> dict:
     """Approved -> In Progress; again on In Progress for standard badges (returned every evening).
-    Only on a day inside the access window, in the site's timezone."""
+    Only inside the access window, in the site's timezone, and with what the site requires seen
+    (identity document, escort: `facility_access/arrival.py`)."""
     check_badge_number(badge_number)
     async with db.write() as session:
-        return await check_in_in(session, db, op, ticket_id, badge_number)
+        return await check_in_in(session, db, op, ticket_id, badge_number, seen)
 
 
-async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_id: str, badge_number: str) -> dict:
+async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_id: str, badge_number: str,
+                      seen: Arrival | None = None) -> dict:
     """`check_in` in the caller's transaction (a group checks in together, or not at all)."""
+    seen = seen or Arrival()
     ticket, site = await _ticket(session, op, ticket_id)
     window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
     lifecycle.ensure_can_check_in(ticket, site_now(site.timezone), window, f"{site.code}, {site.timezone}",
                                   early_arrival(db))
+    ensure_arrival(ticket, seen, require_identity=site.require_identity_check,
+                   require_escort=site.require_escort_confirmation, site_today=site_today(site.timezone))
+    now = utcnow()
     await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
-                          note=f"badge {badge_number}", changes={"badge_number": badge_number})
+                          note=f"badge {badge_number}", now=now,
+                          changes={"badge_number": badge_number, **recorded(ticket, seen, now)})
+    if seen.document is not None:  # that a check was done and its kind; never the number
+        await events.record(session, "access_ticket.identity_checked", object_id=ticket.id,
+                            account_id=ticket.account_id, site_code=ticket.site_code, at=now,
+                            data={"documentType": seen.document.type, "nameMatches": bool(seen.name_matches),
+                                  "escortPresent": seen.escort_present, "requestType": ticket.request_type})
     await badges.checked_in(session, ticket, badge_number, ticket.updated_at)
     return _result(ticket)
 

@@ -8,6 +8,7 @@ desk sees the decision on the ticket. The create's rules, events and mails are t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -56,14 +57,14 @@ async def create_walk_in(db: Database, op: Operator, account_id: str, request: A
     return response
 
 
-async def check_in_group(db: Database, op: Operator, items: list[tuple[str, str]]) -> list[dict]:
+async def check_in_group(db: Database, op: Operator, items: list[tuple[str, str, Any]]) -> list[dict]:
     """Several expected visitors checked in together, each with a badge number: all or none (one
     transaction), every refusal named by its place in the list."""
     from gatehouse.kit.errors import Conflict, GatehouseError
     from gatehouse.operators import service
 
     problems: list[ErrorDetail] = []
-    for i, (_ticket, badge) in enumerate(items):
+    for i, (_ticket, badge, _seen) in enumerate(items):
         try:
             service.check_badge_number(badge)
         except GatehouseError as exc:
@@ -72,9 +73,13 @@ async def check_in_group(db: Database, op: Operator, items: list[tuple[str, str]
         raise ValidationFailed(problems)
     done = []
     async with db.write() as session:
-        for i, (ticket_id, badge) in enumerate(items):
+        for i, (ticket_id, badge, seen) in enumerate(items):
             try:
-                done.append(await service.check_in_in(session, db, op, ticket_id, badge))
+                done.append(await service.check_in_in(session, db, op, ticket_id, badge, seen))
+            except ValidationFailed as exc:  # what the site requires was not given: named in its place
+                raise ValidationFailed([ErrorDetail(field=f"[{i}].{d.field}", code=d.code,
+                                                    message=d.message.replace("'", f"'[{i}].", 1))
+                                        for d in exc.details]) from None
             except GatehouseError as exc:
                 detail = ErrorDetail(field=f"[{i}].ticketId", code=exc.code, message=f"{ticket_id}: {exc.message}")
                 if isinstance(exc, NotFound):

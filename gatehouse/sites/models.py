@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base
@@ -17,6 +17,9 @@ class Site(Base):
     metro: Mapped[str] = mapped_column(String(100), default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # what the desk must record at check-in (SPEC §14, §17): on by default
+    require_identity_check: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    require_escort_confirmation: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Location(Base):

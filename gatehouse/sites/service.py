@@ -48,6 +48,22 @@ async def get_location(session: AsyncSession, site_code: str, name: str) -> Loca
     return row
 
 
+async def set_site(session: AsyncSession, code: str, *, require_identity_check: bool | None = None,
+                   require_escort_confirmation: bool | None = None) -> Site:
+    """A site's desk requirements; every change an event."""
+    site = await get_site(session, code)
+    changed = {}
+    for column, value in (("require_identity_check", require_identity_check),
+                          ("require_escort_confirmation", require_escort_confirmation)):
+        if value is not None and getattr(site, column) != value:
+            setattr(site, column, value)
+            changed[column] = value
+    if changed:
+        await session.flush()
+        await events.record(session, "site.changed", object_id=code, site_code=code, data=changed)
+    return site
+
+
 LOCATION_KINDS = ("room", "pop-poe")
 
 

@@ -135,3 +135,59 @@ async def test_a_walk_in_from_the_desk_shows_the_decision_without_a_reload(setti
                 assert outside == []
             finally:
                 await browser.close()
+
+
+async def test_the_desk_records_the_identity_check_and_the_escort(settings, factory, db, client, shots):  # noqa: F811
+    from datetime import timedelta
+
+    from playwright.async_api import async_playwright
+
+    from gatehouse.kit.sitetime import site_today
+
+    tenant = await factory.tenant(checks=True)
+    site = next(iter(tenant.sites))
+    caller = next(iter(tenant.users.values()))
+    await _guard(factory, db, site, f"id.{site.lower()}@operator.example")
+    r = await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=0, end=0)],
+                          headers=caller.headers)
+    wo = r.json()["workOrder"][0]["workOrderId"]
+    expired = (site_today("America/New_York") - timedelta(days=2)).isoformat()
+    valid = (site_today("America/New_York") + timedelta(days=700)).isoformat()
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await _browser(pw)
+            try:
+                page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+                outside = await _offline(page, base)
+                await page.goto(f"{base}/console/login")
+                await page.fill("#email", f"id.{site.lower()}@operator.example")
+                await page.fill("#password", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"{base}/console/desk**")
+                await page.goto(f"{base}/console/desk/tickets/{wo}")
+                async def fill(expiry: str) -> None:  # the panel comes back fresh after each answer
+                    await page.fill("#badge_number", "B-55")
+                    await page.select_option("#doc_type", "driving-licence")
+                    await page.fill("#doc_country", "Canada")
+                    await page.fill("#doc_last4", "9Z81")
+                    await page.fill("#doc_expiry", expiry)
+                    await page.check("input[name=name_matches]")
+                    await page.check("input[name=escort_present]")
+
+                await fill(expired)
+                await page.screenshot(path=str(shots / "desk-identity-01-form.png"), full_page=True)
+                await page.click("#ticket-panel button:has-text('Check in')")
+                await page.wait_for_selector("#ticket-panel [role=alert]")
+                assert "expired" in await page.inner_text("#ticket-panel [role=alert]")
+                await fill(valid)
+                await page.click("#ticket-panel button:has-text('Check in')")
+                await page.wait_for_selector("#ticket-panel >> text=Checked in with badge B-55")
+                await page.screenshot(path=str(shots / "desk-identity-02-checked-in.png"), full_page=True)
+                assert outside == []
+            finally:
+                await browser.close()
+    desk = (await client.get(f"/ops/v1/access-tickets/{wo}",
+                             headers=(await factory.operator([site])).token_headers)).json()
+    assert desk["identityCheck"]["type"] == "driving-licence" and desk["identityCheck"]["numberLast4"] == "9Z81"
+    assert desk["escortConfirmed"] is True

@@ -22,6 +22,7 @@ from gatehouse.console import web
 from gatehouse.console.auth import Person
 from gatehouse.console.web import OperatorDep, check_csrf, db_of, op_of, page, templates
 from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access.arrival import Arrival
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.kit.sitetime import site_today
@@ -133,11 +134,39 @@ async def ticket_page(request: Request, person: OperatorDep, ticket_id: str,
 ACTIONS = {"check-in", "check-out", "complete", "comment"}
 
 
+def _arrival(doc_type: str, country: str, last4: str, expiry: str, name_matches: str, escort_present: str,
+             escort_badge: str) -> Arrival:
+    """The check-in form's identity and escort fields, read by the API's own schema (a field left
+    out is a question not answered: the site's rules say whether that is allowed)."""
+    from pydantic import ValidationError
+
+    from gatehouse.kit.errors import ErrorDetail, ValidationFailed
+    from gatehouse.operators.schemas import IdentityDocumentIn
+
+    document = None
+    if doc_type or country or last4 or expiry:
+        try:
+            document = IdentityDocumentIn.model_validate({"type": doc_type, "issuingCountry": country.strip(),
+                                                          "numberLast4": last4.strip(), "expiryDate": expiry})
+        except ValidationError as exc:
+            raise ValidationFailed([ErrorDetail(field="identityDocument", code="INVALID_VALUE",
+                                                message="The identity document: " + web.pydantic_said(exc))]) from None
+    return Arrival(document, True if name_matches == "1" else (None if document is None else False),
+                   True if escort_present == "1" else None, escort_badge.strip() or None)
+
+
 @router.post("/desk/tickets/{ticket_id}/{action}")
 async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, action: str,
                         csrf: Annotated[str, Form(max_length=100)] = "",
                         badge_number: Annotated[str, Form(max_length=100)] = "",
-                        comment: Annotated[str, Form(max_length=5000)] = "") -> Response:
+                        comment: Annotated[str, Form(max_length=5000)] = "",
+                        doc_type: Annotated[str, Form(max_length=20)] = "",
+                        doc_country: Annotated[str, Form(max_length=100)] = "",
+                        doc_last4: Annotated[str, Form(max_length=20)] = "",
+                        doc_expiry: Annotated[str, Form(max_length=20)] = "",
+                        name_matches: Annotated[str, Form(max_length=5)] = "",
+                        escort_present: Annotated[str, Form(max_length=5)] = "",
+                        escort_badge: Annotated[str, Form(max_length=100)] = "") -> Response:
     check_csrf(person, csrf)
     ticket_id = ticket_id[:20]
     if action not in ACTIONS:
@@ -146,7 +175,8 @@ async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, a
     message = error = None
     try:  # the same services, rules, events and mails as /ops/v1
         if action == "check-in":
-            done = await desk.check_in(db, op, ticket_id, badge_number.strip())
+            seen = _arrival(doc_type, doc_country, doc_last4, doc_expiry, name_matches, escort_present, escort_badge)
+            done = await desk.check_in(db, op, ticket_id, badge_number.strip(), seen)
             message = f"Checked in with badge {done['badgeNumber']}."
         elif action == "check-out":
             done = await desk.check_out(db, op, ticket_id)
