@@ -179,3 +179,36 @@ async def test_an_overstay_is_reported_once_to_the_list_and_the_site_operators(c
     assert told == {"jane_doe@email.com", "test@email.com", f"desk.{site.lower()}@operator.example"}
     row = (await client.get(f"{OPS}/{wo}", headers=op.token_headers)).json()
     assert row["overstayed"] is True
+
+
+async def test_the_portal_shows_a_no_show(client, factory, db, app):
+    """SPEC §14: an approved visit whose window passed with no check-in shows as a no-show to the customer."""
+    import httpx
+    from sqlalchemy import update
+
+    from gatehouse.accounts import service as accounts
+    from gatehouse.console.auth import set_password
+    from gatehouse.facility_access.models import WorkOrderLocation
+    from tests.console.signin import sign_in
+
+    tenant, _site, _op, now = await _setup(factory)
+    caller = next(iter(tenant.users.values()))
+    email = f"ns.{tenant.account_id.lower()}@customer.example"
+    async with db.write() as s:
+        await accounts.set_email(s, caller.name, email)
+    await set_password(db, caller.name, "correct horse battery")
+    made = []
+    for _ in range(2):
+        r = await client.post(f"{API}/visitors/access-requests", json=[_body(tenant, now, "00:00", "23:59")],
+                              headers=caller.headers)
+        made.append(r.json()["workOrder"][0]["workOrderId"])
+    missed, coming = made
+    ended = (now - timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    async with db.write() as s:
+        await s.execute(update(WorkOrderLocation).where(WorkOrderLocation.work_order_id == missed)
+                        .values(access_end_time=ended))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        assert (await sign_in(c, email, "correct horse battery")).status_code == 303
+        base = f"/console/a/{tenant.account_id}/requests"
+        assert "no-show" in (await c.get(f"{base}/{missed}")).text
+        assert "no-show" not in (await c.get(f"{base}/{coming}")).text

@@ -118,7 +118,26 @@ async def _ticket_page(request: Request, p: Portal, ticket_id: str, *, status: i
                           "to": h.to_status, "note": h.note} for h in history],
                 files=file_rows, is_open=is_open, reasons=CANCEL_REASONS,
                 can_request=p.can("visitor-access:request"), can_upload=p.can("attachments:write"),
-                can_decide=p.can(_approver_of(t)) and lifecycle.can_decide(t["ticketStatus"]))
+                can_decide=p.can(_approver_of(t)) and lifecycle.can_decide(t["ticketStatus"]),
+                no_show=_no_show(t, tz))
+
+
+def _no_show(t: dict, tz: str) -> bool:
+    """Approved, its window over, never checked in (an approved ticket was never checked in)."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from gatehouse.kit.sitetime import site_now
+
+    locs = [SimpleNamespace(access_start=date.fromisoformat(loc["accessStartDate"]),
+                            access_end=date.fromisoformat(loc["accessEndDate"]),
+                            access_start_time=loc.get("accessStartTime"), access_end_time=loc.get("accessEndTime"),
+                            decision=(loc.get("approvalStatus") or "").lower() or None)
+            for s in t["site"] for loc in s["locations"]]
+    if not locs:
+        return False
+    ticket = SimpleNamespace(status=t["ticketStatus"], checked_in_at=None)
+    return lifecycle.is_no_show(ticket, site_now(tz), lifecycle.access_window(ticket, locs))  # type: ignore[arg-type]
 
 
 def _approver_of(t: dict) -> str:
