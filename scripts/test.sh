@@ -51,6 +51,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   command -v chromium >/dev/null 2>&1 || echo "chromium is not installed: the browser tests will be skipped (never in CI)" >&2
 fi
 
+# DejaVu Sans for the printed badges' names in any script (the badge falls back to Latin-1 without it)
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] && [ "$(id -u)" = "0" ] \
+    && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core) >/dev/null 2>&1 || true
+fi
+
 PG_URL=${GATEHOUSE_TEST_PG_URL:-postgresql://127.0.0.1:5432/test}
 pg_ok() { .venv/bin/python - "$PG_URL" <<'PYEOF'
 import asyncio, sys, asyncpg

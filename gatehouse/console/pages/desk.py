@@ -201,6 +201,25 @@ async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, a
                 error=error, **ctx)
 
 
+@router.get("/desk/tickets/{ticket_id}/badge.pdf")
+async def badge(request: Request, person: OperatorDep, ticket_id: str,
+                sheet: Annotated[str, Query(max_length=5)] = "") -> Response:
+    """The printed badge of a checked-in visitor: a 102 × 76 mm label, or `?sheet=a4` (six to a page)."""
+    from gatehouse.operators.badge_pdf import badge_label, badge_sheet
+
+    try:
+        t, _actions, tz = await desk.desk_view(db_of(request), op_of(person), ticket_id[:20])
+    except GatehouseError:
+        return page(request, "error.html", status=404, person=person, message="No such ticket at your sites.")
+    if not t["checkInTime"] or t["ticketStatus"] != Status.IN_PROGRESS:
+        return page(request, "error.html", status=409, person=person,
+                    message="A badge is printed for a visitor who is checked in.")
+    data = badge_sheet([t], tz) if sheet == "a4" else badge_label(t, tz)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="badge-{t["ticketId"]}{"-a4" if sheet == "a4" else ""}.pdf"',
+        "Cache-Control": "no-store"})
+
+
 @router.get("/desk/tickets/{ticket_id}/files/{file_id}")
 async def ticket_file(request: Request, person: OperatorDep, ticket_id: str, file_id: str) -> Response:
     async with db_of(request).read() as session:  # closed before streaming
