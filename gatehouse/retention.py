@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from gatehouse.operators.models import VisitorPhoto
 from gatehouse.attachments.models import Attachment, Blob
 from gatehouse.attachments.repository import blob_is_referenced
 from gatehouse.attachments.storage import Storage
@@ -50,6 +51,7 @@ async def anonymise_closed_tickets(db: Database, *, storage: Storage, days: int)
                 t.anonymised_at = now
             await session.execute(update(Comment).where(Comment.work_order_id.in_(ids)).values(comment="")
                                   .execution_options(synchronize_session=False))
+            await session.execute(delete(VisitorPhoto).where(VisitorPhoto.work_order_id.in_(ids)))
             files = (await session.execute(select(Attachment.id, Attachment.blob_id)
                                            .where(Attachment.work_order_id.in_(ids)))).all()
             if files:

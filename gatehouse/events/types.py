@@ -21,6 +21,7 @@ class EventType(StrEnum):
     BADGE_DEACTIVATED = "access_ticket.badge_deactivated"
     TICKET_OVERSTAYED = "access_ticket.overstayed"
     IDENTITY_CHECKED = "access_ticket.identity_checked"
+    PHOTO_TAKEN = "access_ticket.photo_taken"
     COMMENT_CREATED = "comment.created"
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"

@@ -1,6 +1,6 @@
 """Printed badges (SPEC §14): a 102 × 76 mm label, or an A4 sheet of six, for a checked-in visitor —
-name, company, site, the access window in site time (zone named), an ESCORT REQUIRED band for
-escorted visitors, and a QR code of the work order id that the desk's scanner reads. Built with
+name, company, site, the access window in site time (zone named), the desk's photo, an ESCORT
+REQUIRED band for escorted visitors, and a QR code of the work order id that the desk's scanner reads. Built with
 fpdf2; text in DejaVu Sans where the system has it (every script a name may use), else Helvetica
 with what Latin-1 cannot hold shown as "?"."""
 
@@ -46,7 +46,7 @@ class _Badges(FPDF):
         plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
         return plain.encode("latin-1", "replace").decode("latin-1")
 
-    def label(self, x: float, y: float, t: dict, tz: str) -> None:
+    def label(self, x: float, y: float, t: dict, tz: str, photo: bytes | None = None) -> None:
         self.set_draw_color(160, 160, 160)
         self.rect(x, y, LABEL_W, LABEL_H)
         escorted = t["visitorType"] == "Escorted visitor"
@@ -69,6 +69,8 @@ class _Badges(FPDF):
         if t.get("badgeNumber"):
             self.multi_cell(62, 3.6, self.text_of(f"Badge {t['badgeNumber']} · {t['ticketId']}"))
         self.image(_qr(t["ticketId"]), x=x + LABEL_W - 32, y=top, w=28, h=28)
+        if photo:  # the desk's photo under the QR, its proportions kept
+            self.image(io.BytesIO(photo), x=x + LABEL_W - 32, y=top + 30, w=28, h=26, keep_aspect_ratio=True)
         if escorted:  # the band a guard sees from across the room
             self.set_fill_color(200, 30, 30)
             self.rect(x, y + LABEL_H - 14, LABEL_W, 14, style="F")
@@ -81,14 +83,14 @@ class _Badges(FPDF):
             self.cell(LABEL_W, 4, self.text_of(f"Escort: {t['escortFirstName']} {t['escortLastName']}"), align="C")
 
 
-def badge_label(t: dict, tz: str) -> bytes:
+def badge_label(t: dict, tz: str, photo: bytes | None = None) -> bytes:
     pdf = _Badges((LABEL_W, LABEL_H))
     pdf.add_page()
-    pdf.label(0, 0, t, tz)
+    pdf.label(0, 0, t, tz, photo)
     return bytes(pdf.output())
 
 
-def badge_sheet(tickets: list[dict], tz: str) -> bytes:
+def badge_sheet(tickets: list[dict], tz: str, photos: dict[str, bytes] | None = None) -> bytes:
     """Six labels per A4 page (two across, three down), centred."""
     pdf = _Badges((A4_W, A4_H))
     left, top = (A4_W - 2 * LABEL_W) / 2, (A4_H - 3 * LABEL_H) / 2
@@ -96,5 +98,5 @@ def badge_sheet(tickets: list[dict], tz: str) -> bytes:
         if i % 6 == 0:
             pdf.add_page()
         col, row = i % 2, (i % 6) // 2
-        pdf.label(left + col * LABEL_W, top + row * LABEL_H, t, tz)
+        pdf.label(left + col * LABEL_W, top + row * LABEL_H, t, tz, (photos or {}).get(t["ticketId"]))
     return bytes(pdf.output())

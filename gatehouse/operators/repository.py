@@ -172,3 +172,11 @@ async def accounts_at_site(session: AsyncSession, site_code: str) -> list[tuple[
     return [(r[0], r[1]) for r in (await session.execute(
         select(Account.id, Account.name).join(AccountSite, AccountSite.account_id == Account.id)
         .where(AccountSite.site_code == site_code).order_by(Account.name, Account.id))).all()]
+
+
+async def photo_taken_at(session: AsyncSession, ticket_id: str):  # type: ignore[no-untyped-def]
+    """When the desk took the visitor's photo (None: no photo); the caller has scoped the ticket."""
+    from gatehouse.operators.models import VisitorPhoto
+
+    return (await session.execute(select(VisitorPhoto.taken_at).where(VisitorPhoto.work_order_id == ticket_id))
+            ).scalar_one_or_none()

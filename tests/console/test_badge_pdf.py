@@ -52,3 +52,74 @@ async def test_a_checked_in_visitor_gets_a_badge_to_print(client, factory, db, a
     a4 = pypdfium2.PdfDocument(sheet.content)[0]
     assert tuple(round(v / 72 * 25.4) for v in a4.get_size()) == (210, 297)
     a4.render(scale=2).to_pil().save(shots / "badge-sheet.png")
+
+
+async def test_the_tablets_camera_takes_the_photo_the_desk_and_the_badge_show(settings, factory, db, client, shots):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Chromium's fake camera stands in for the tablet's: the guard takes the picture, the desk shows it,
+    the badge carries it; a file that is not an image is refused; retention removes it."""
+    import shutil
+
+    import pytest
+    from playwright.async_api import async_playwright
+
+    from gatehouse.operators.models import VisitorPhoto
+    from tests.console.test_desk import _offline
+    from tests.harness.test_attack_defects import real_server
+
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is installed by scripts/test.sh")
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    site = next(iter(tenant.sites))
+    op = await factory.operator([site])
+    email = f"cam.{site.lower()}@operator.example"
+    async with db.write() as s:
+        await accounts.set_email(s, op.name, email)
+    await set_password(db, op.name, PASSWORD)
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=0, end=0)],
+                            headers=caller.headers)).json()["workOrder"][0]["workOrderId"]
+    assert (await client.put(f"/ops/v1/access-tickets/{wo}/check-in", json={"badgeNumber": "P-1"},
+                             headers=op.token_headers)).status_code == 200
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=[
+                "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+            try:
+                context = await browser.new_context(viewport={"width": 1280, "height": 900})
+                await context.grant_permissions(["camera"], origin=base)
+                page = await context.new_page()
+                outside = await _offline(page, base)
+                await page.goto(f"{base}/console/login")
+                await page.fill("#email", email)
+                await page.fill("#password", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"{base}/console/desk**")
+                await page.goto(f"{base}/console/desk/tickets/{wo}")
+                await page.click("[data-camera]")  # the camera opens
+                await page.wait_for_selector("[data-camera] >> text=Take the picture")
+                for _ in range(50):  # the page's strict CSP forbids wait_for_function's eval: poll instead
+                    if await page.evaluate("document.querySelector('video.camera').videoWidth") > 0:
+                        break
+                    await page.wait_for_timeout(100)
+                await page.click("[data-camera]")  # the picture
+                await page.wait_for_selector("img.visitor-photo")
+                assert await page.evaluate("document.querySelector('img.visitor-photo').naturalWidth") > 0
+                await page.screenshot(path=str(shots / "desk-photo.png"), full_page=True)
+                assert outside == []
+            finally:
+                await browser.close()
+    async with db.read() as s:
+        taken = await s.get(VisitorPhoto, wo)
+    assert taken is not None and taken.content_type == "image/jpeg" and taken.data[:3] == b"\xff\xd8\xff"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app), base_url="http://testserver") as c:
+        assert (await sign_in(c, email, PASSWORD)).status_code == 303
+        label = await c.get(f"/console/desk/tickets/{wo}/badge.pdf")
+        csrf = (await c.get(f"/console/desk/tickets/{wo}")).text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        refused = await c.post(f"/console/desk/tickets/{wo}/photo", data={"csrf": csrf},
+                               files={"photo": ("x.jpg", b"MZ not an image")})
+    assert refused.status_code == 415
+    page = pypdfium2.PdfDocument(label.content)[0]
+    images = [o for o in page.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+    assert len(images) == 2  # the QR and the photo
+    page.render(scale=4).to_pil().save(shots / "badge-with-photo.png")

@@ -15,6 +15,7 @@ from gatehouse.console.pages import (
     bulk,
     desk,
     new_request,
+    photos,
     requests,
     roll_call,
     session,
@@ -22,8 +23,9 @@ from gatehouse.console.pages import (
     webhooks,
 )
 
-# Order matters where paths overlap: /requests/new before /requests/{ticket_id}.
-PAGES = (session, desk, roll_call, walk_in, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
+# Order matters where paths overlap: /requests/new before /requests/{ticket_id}, and the desk ticket's
+# /photo before its /{action}.
+PAGES = (session, photos, desk, roll_call, walk_in, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
 
 
 def install(app: FastAPI) -> None:

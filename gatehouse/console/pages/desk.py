@@ -29,6 +29,7 @@ from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.errors import GatehouseError
 from gatehouse.kit.sitetime import local
 from gatehouse.operators import service as desk
+from gatehouse.operators.repository import photo_taken_at
 from gatehouse.operators.repository import sites as sites_of
 
 router = web.router()
@@ -114,7 +115,9 @@ async def _ticket_context(request: Request, person: Person, ticket_id: str) -> d
     async with db.read() as session:
         history = await tickets.ticket_history(session, ticket_id)
         files = await attachments.list_for_ticket(session, ticket_id)
-    return {"t": ticket, "actions": actions, "tz": tz,
+        taken = await photo_taken_at(session, ticket_id)
+    return {"t": ticket, "actions": actions, "tz": tz, "has_photo": taken is not None,
+            "photo_version": int(taken.timestamp()) if taken else 0,
             "history": [{"at": local(h.at, tz), "actor": h.actor, "action": h.action,
                          "from": h.from_status or "", "to": h.to_status, "note": h.note} for h in history],
             "files": [{"id": f.id, "name": f.filename, "at": local(f.created_at, tz)} for f in files]}
@@ -214,7 +217,12 @@ async def badge(request: Request, person: OperatorDep, ticket_id: str,
     if not t["checkInTime"] or t["ticketStatus"] != Status.IN_PROGRESS:
         return page(request, "error.html", status=409, person=person,
                     message="A badge is printed for a visitor who is checked in.")
-    data = badge_sheet([t], tz) if sheet == "a4" else badge_label(t, tz)
+    from gatehouse.operators.photos import photo_of
+
+    found = await photo_of(db_of(request), op_of(person), t["ticketId"])
+    photo = found.data if found is not None else None
+    data = badge_sheet([t], tz, {t["ticketId"]: photo} if photo else None) if sheet == "a4" else \
+        badge_label(t, tz, photo)
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="badge-{t["ticketId"]}{"-a4" if sheet == "a4" else ""}.pdf"',
         "Cache-Control": "no-store"})

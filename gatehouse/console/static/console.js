@@ -214,3 +214,48 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   watch();
 })();
+
+// The visitor's photo from the tablet's camera (the browser's camera API): the first press opens the
+// camera, the second takes the picture and sends it; the file field stays for a device without one.
+(function () {
+  function arm(root) {
+    root.querySelectorAll("[data-photo]").forEach(function (box) {
+      var button = box.querySelector("[data-camera]");
+      var video = box.querySelector("video.camera");
+      var csrf = box.querySelector("input[name=csrf]").value;
+      if (!button || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        if (button) { button.hidden = true; }
+        return;
+      }
+      var stream = null;
+      button.addEventListener("click", function () {
+        if (!stream) {
+          navigator.mediaDevices.getUserMedia({ video: true, audio: false }).then(function (s) {
+            stream = s;
+            video.srcObject = s;
+            video.hidden = false;
+            button.textContent = "Take the picture";
+          }).catch(function () { button.textContent = "No camera: use a file"; button.disabled = true; });
+          return;
+        }
+        var canvas = document.createElement("canvas");
+        canvas.width = video.videoWidth || 640;
+        canvas.height = video.videoHeight || 480;
+        canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+        canvas.toBlob(function (blob) {
+          var body = new FormData();
+          body.append("csrf", csrf);
+          body.append("photo", blob, "photo.jpg");
+          fetch(box.getAttribute("data-photo"), { method: "POST", body: body, credentials: "same-origin",
+                                                  headers: { "X-Requested-With": "fetch" } })
+            .then(function (response) {
+              stream.getTracks().forEach(function (track) { track.stop(); });
+              if (response.ok) { window.location.reload(); }
+              else { response.json().then(function (j) { button.textContent = j.error || "Not saved"; }); }
+            });
+        }, "image/jpeg", 0.85);
+      });
+    });
+  }
+  arm(document);
+})();
