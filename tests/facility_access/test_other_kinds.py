@@ -104,3 +104,34 @@ async def test_pop_poe_needs_its_permission_and_the_site(client, factory, db):
     r = await client.post(f"{API}/pop-poes/access-requests", json=_pop_poe_body(tenant, site),
                           headers=stranger.headers)
     assert r.status_code == 404 and r.json()["error"]["message"] == "Resource not found."
+
+
+async def test_the_portal_adds_access_for_a_visitor_as_a_modify(client, factory, db, app):
+    import re
+
+    import httpx
+
+    from gatehouse.accounts import service as accounts
+    from gatehouse.console.auth import set_password
+    from tests.console.signin import sign_in
+
+    tenant = await factory.tenant(site_count=2)
+    caller = next(iter(tenant.users.values()))
+    first, second = list(tenant.sites)
+    email = f"mod.{tenant.account_id.lower()}@customer.example"
+    async with db.write() as s:
+        await accounts.set_email(s, caller.name, email)
+    await set_password(db, caller.name, "correct horse battery")
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, site=first)],
+                            headers=caller.headers)).json()["workOrder"][0]["workOrderId"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        assert (await sign_in(c, email, "correct horse battery")).status_code == 303
+        page = (await c.get(f"/console/a/{tenant.account_id}/requests/{wo}")).text
+        assert "Add access for this visitor" in page and f"{second}|Cage B" in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        r = await c.post(f"/console/a/{tenant.account_id}/requests/{wo}/modify",
+                         data={"csrf": csrf, "place": f"{second}|Cage B", "from": day(1), "until": day(1)})
+        assert r.status_code == 303 and "Access+added" in r.headers["location"], r.text
+    rows = (await client.get(f"{API}/visitors", headers=caller.headers)).json()["content"]
+    made = [x for x in rows if x["category"] == "Modify Visitor Access"]
+    assert len(made) == 1 and made[0]["site"] == second and made[0]["location"] == "Cage B"

@@ -119,7 +119,19 @@ async def _ticket_page(request: Request, p: Portal, ticket_id: str, *, status: i
                 files=file_rows, is_open=is_open, reasons=CANCEL_REASONS,
                 can_request=p.can("visitor-access:request"), can_upload=p.can("attachments:write"),
                 can_decide=p.can(_approver_of(t)) and lifecycle.can_decide(t["ticketStatus"]),
-                no_show=_no_show(t, tz))
+                no_show=_no_show(t, tz), more_places=await _more_places(request, p, t))
+
+
+async def _more_places(request: Request, p: Portal, t: dict) -> list[tuple[str, str]]:
+    """The account's locations this visit does not have yet: what a modify may add."""
+    have = {(s["site"], loc["location"]) for s in t["site"] for loc in s["locations"]}
+    out = []
+    async with db_of(request).read() as session:
+        for site in await site_repo.granted_sites(session, p.account.id):
+            for loc in await site_repo.visible_locations(session, p.account.id, site.code):
+                if (site.code, loc.name) not in have:
+                    out.append((site.code, loc.name))
+    return out
 
 
 def _no_show(t: dict, tz: str) -> bool:
@@ -176,6 +188,47 @@ async def upload_file(request: Request, p: PortalDep, ticket_id: str,
 
 
 APPROVERS = ("visitor-access:approve", "permanent-badge:approve")
+
+
+@router.post("/a/{account_id}/requests/{ticket_id}/modify")
+async def modify(request: Request, p: PortalDep, ticket_id: str, csrf: Annotated[str, Form(max_length=100)] = "",
+                 place: Annotated[str, Form(max_length=200)] = "", start: Annotated[str, Form(alias="from", max_length=10)] = "",
+                 until: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """Visitor modify (SPEC §13): the same visit at another place, as its own work order."""
+    from pydantic import ValidationError
+
+    from gatehouse.facility_access.rules import MODIFY_VISITOR
+    from gatehouse.facility_access.schemas import ModifyVisitorIn
+
+    csrf_ok(p, csrf)
+    need(p, "tickets:read")
+    need(p, "visitor-access:request")
+    wo = ticket_id[:20]
+    try:
+        t = await access.get_ticket_detail(request.app.state.reader, p.account.id, wo)
+    except NotFound:
+        raise PageNotFound("No such request in this account.") from None
+    code, _, location = place.partition("|")
+    escorted = t["visitorType"] == "Escorted visitor"
+    body = {"visitors": [{"visitorFirstName": t["contactFirstName"], "visitorLastName": t["contactLastName"],
+                          "visitorEmail": t["contactEmail"], "visitorPhone": t["contactPhone"]}],
+            "addSites": [{"site": code, "locations": [{"location": location, "accessStartDate": start,
+                                                        "accessEndDate": until}]}],
+            "visitorType": escorted, "escortFirstName": t["escortFirstName"], "escortLastName": t["escortLastName"],
+            "isExtendedVisitorBadge": t["visitorBadgeType"] == "Visitor Access (Extended)",
+            "visitorHostFirstName": t["visitorHostFirstName"], "visitorHostLastName": t["visitorHostLastName"],
+            "visitorHostCompany": t["hostCompany"], "company": t["representingCompany"],
+            "visitorBadgeStartDate": start, "visitorBadgeEndDate": until,
+            "emailNotifications": t["emailNotifications"], "notes": t["notes"]}
+    try:
+        parsed = ModifyVisitorIn.model_validate(body)
+        made, _ = await access.create_with_key(db_of(request), p.ctx, [parsed.model_copy(update={"sites": parsed.addSites})],
+                                               None, 0, MODIFY_VISITOR)
+    except ValidationError as exc:
+        return await _ticket_page(request, p, wo, status=400, error=web.pydantic_said(exc))
+    except GatehouseError as exc:
+        return await _ticket_page(request, p, wo, status=min(exc.status_code, 409), error=said(exc))
+    return go(f"{p.base}/requests", notice="Access added: " + ", ".join(w["workOrderId"] for w in made["workOrder"]))
 ACTIONS: dict[str, object] = {"comment": "visitor-access:request", "edit": "visitor-access:request",
            "cancel": "visitor-access:request", "approve": APPROVERS, "deny": APPROVERS, "decide": APPROVERS}
 
