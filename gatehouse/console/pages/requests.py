@@ -148,7 +148,9 @@ def _no_show(t: dict, tz: str) -> bool:
             for s in t["site"] for loc in s["locations"]]
     if not locs:
         return False
-    ticket = SimpleNamespace(status=t["ticketStatus"], checked_in_at=None)
+    ticket = SimpleNamespace(status=t["ticketStatus"], checked_in_at=None,
+                             badge_start=date.fromisoformat(t["badgeStartDate"]),
+                             badge_end=date.fromisoformat(t["badgeEndDate"] or "9999-12-31"))
     return lifecycle.is_no_show(ticket, site_now(tz), lifecycle.access_window(ticket, locs))  # type: ignore[arg-type]
 
 
