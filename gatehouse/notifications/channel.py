@@ -38,9 +38,22 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                 comment = row.comment if row is not None else ""
         ticket, site = found
         view = {"ticket": ticket, "comment": comment, "site": site}
+        if payload["kind"] in ("visitor_pass", "visitor_cancelled"):  # the visitor's page and calendar
+            view.update(await _visit(ticket, site, cancel=payload["kind"] == "visitor_cancelled"))
         mail = _built(render.build, payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
         reply = await transport.send(mail)
         return Delivered(250, str(reply)[:1024])
+
+    async def _visit(ticket: dict, site: dict, *, cancel: bool) -> dict:
+        from gatehouse.auth import client_secrets
+        from gatehouse.visits.calendar import visit_calendar
+        from gatehouse.visits.tokens import token_for
+
+        async with db.read() as session:
+            key = await client_secrets.key(session)
+        url = f"{settings.public_url.rstrip('/')}/visit/{token_for(key, ticket['ticketId'])}"
+        return {"visit_url": url, "ics": visit_calendar(ticket, site, cancel=cancel, url=url),
+                "ics_method": "CANCEL" if cancel else "PUBLISH"}
 
     def _built(builder, *args, **kwargs):  # type: ignore[no-untyped-def]
         # Building is deterministic: a mail that cannot be built now never will (a header that

@@ -86,6 +86,7 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
         "badge": payload.get("badgeNumber", ""), "comment": view.get("comment", ""), "actor": payload.get("actor", ""),
         "local_time": local_time, "qr_cid": qr_cid,
         "link": f"{public_url.rstrip('/')}/console/requests/{ticket['ticketId']}",
+        "visit_url": view.get("visit_url", ""),
     }
     named = words(ticket.get("requestType", ""), ticket.get("ticketCategory", ""))
     context.update(named, pass_sent=named["what"] != "access termination")
@@ -97,7 +98,13 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
         qr = MIMEImage(qr_png(ticket["ticketId"]), "png")
         qr["Content-ID"] = f"<{qr_cid}>"
         qr.add_header("Content-Disposition", "inline", filename=f"{ticket['ticketId']}.png")
-    return _message(payload, subject, mail_from, context, work_order=ticket["ticketId"], related=qr)
+    calendar = None
+    if view.get("ics"):  # the visit in the visitor's calendar; a cancellation withdraws it (same UIDs)
+        calendar = MIMEText(view["ics"].decode("utf-8"), "calendar", _UTF8)
+        calendar.set_param("method", view.get("ics_method", "PUBLISH"))
+        calendar.add_header("Content-Disposition", "attachment", filename=f"visit-{ticket['ticketId']}.ics")
+    return _message(payload, subject, mail_from, context, work_order=ticket["ticketId"], related=qr,
+                    attachment=calendar)
 
 
 def build_notice(payload: dict[str, Any], *, mail_from: str) -> Message:
@@ -123,7 +130,8 @@ def _header(value: str) -> str | Header:
 
 
 def _message(payload: dict[str, Any], subject: str, mail_from: str, context: dict[str, Any],
-             work_order: str | None = None, related: MIMEImage | None = None) -> Message:
+             work_order: str | None = None, related: MIMEImage | None = None,
+             attachment: MIMEText | None = None) -> Message:
     """Headers every Gatehouse mail carries (SPEC §10), and its text and HTML parts from the templates.
     Built with the MIME classes, which store headers as given: EmailMessage re-parsed every header and
     parameter it set, most of a mail's cost in the worker's profile (py-spy), for the same bytes."""
@@ -147,7 +155,17 @@ def _message(payload: dict[str, Any], subject: str, mail_from: str, context: dic
         group.attach(html)
         group.attach(related)
         msg.attach(group)
-    return msg
+    if attachment is None:
+        return msg
+    mixed = MIMEMultipart("mixed")  # the message's text and HTML, then the file
+    for name, value in msg.items():
+        if name.lower() not in ("content-type", "mime-version"):
+            mixed[name] = value
+    for name in [n for n in msg.keys() if n.lower() not in ("content-type", "mime-version")]:
+        del msg[name]
+    mixed.attach(msg)
+    mixed.attach(attachment)
+    return mixed
 
 
 def _address(value: str) -> str:

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 import zxingcpp
+from icalendar import Calendar
 from aiosmtpd.controller import Controller
 from PIL import Image
 from sqlalchemy import select
@@ -157,6 +158,15 @@ async def test_the_whole_lifecycle_mails_each_party_once(client, factory, db, sm
     assert f'src="cid:{cid}"' in html
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.get_content())))
     assert [d.text for d in decoded] == [wo]
+    # the visitor's page and the visit in their calendar (SPEC §15)
+    link = next(w for w in text.split() if "/visit/" in w)
+    assert link.startswith(f"https://gatehouse.example/visit/{wo}.") and link in html
+    ics = next(p for p in visitor_pass.walk() if p.get_content_type() == "text/calendar")
+    assert ics.get_param("method") == "PUBLISH" and ics.get_filename() == f"visit-{wo}.ics"
+    invite = Calendar.from_ical(ics.get_content())
+    (event,) = [c for c in invite.walk("VEVENT")]
+    assert event.decoded("dtstart").tzinfo is not None and str(event.decoded("dtstart").tzinfo) == "America/New_York"
+    uid = str(event["uid"])
 
     smtp.clear()
     r = await client.put(f"{OPS}/{wo}/check-in", json={"badgeNumber": "B-42"}, headers=op.token_headers)
@@ -180,6 +190,11 @@ async def test_the_whole_lifecycle_mails_each_party_once(client, factory, db, sm
     assert smtp.kinds() == [("approver@customer.example", "cancelled"), ("n1@customer.example", "cancelled"),
                             ("visitor@guest.example", "visitor_cancelled")]
     assert "Duplicate request" in smtp.to("n1@customer.example")[0].get_body(("plain",)).get_content()
+    cancelled = smtp.to("visitor@guest.example")[0]
+    withdrawn = next(p for p in cancelled.walk() if p.get_content_type() == "text/calendar")
+    assert withdrawn.get_param("method") == "CANCEL"
+    (gone,) = [c for c in Calendar.from_ical(withdrawn.get_content()).walk("VEVENT")]
+    assert str(gone["uid"]) == uid and str(gone["status"]) == "CANCELLED"  # the same event, withdrawn
 
 
 async def test_denied_mails_the_list_and_the_requester(client, factory, db, smtp, mailer):

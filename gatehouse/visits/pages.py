@@ -1,0 +1,77 @@
+"""The visitor's own page (SPEC §15): `/visit/{token}`, no sign-in — the visit's details in site time,
+the QR the desk scans, the calendar file. A wrong token, an expired visit and a cancelled one answer
+alike (the same page, the same status), so the page tells nothing to someone guessing."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from gatehouse.auth import client_secrets
+from gatehouse.facility_access import lifecycle, reads
+from gatehouse.kit.sitetime import local, site_today, window_text
+from gatehouse.visits.calendar import visit_calendar
+from gatehouse.visits.tokens import work_order_of
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters["window"] = window_text
+templates.env.filters["local"] = local
+
+
+async def _visit(request: Request, token: str) -> tuple[dict, dict] | None:
+    """The live visit a token names, or None (wrong, cancelled, denied, ended: all alike)."""
+    db = request.app.state.db
+    async with db.read() as session:
+        key = await client_secrets.key(session)
+    wo = work_order_of(key, token)
+    if wo is None:
+        return None
+    found = await reads.ticket_view(db.reader, wo)
+    if found is None:
+        return None
+    ticket, site = found
+    if not lifecycle.is_open(ticket["ticketStatus"]) or ticket["ticketCategory"] in (
+            lifecycle.TERMINATE_CATEGORY, lifecycle.TERMINATE_BADGE_CATEGORY):
+        return None
+    end = ticket["badgeEndDate"]
+    if end and site_today(site["timezone"]).isoformat() > end:
+        return None
+    return ticket, site
+
+
+def _gone(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "gone.html", {}, status_code=404,
+                                      headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+@router.get("/visit/{token}.ics")
+async def calendar(request: Request, token: str) -> Response:
+    found = await _visit(request, token[:80])
+    if found is None:
+        return _gone(request)
+    ticket, site = found
+    url = str(request.url).removesuffix(".ics")
+    return Response(visit_calendar(ticket, site, url=url), media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="visit-{ticket["ticketId"]}.ics"', "Cache-Control": "no-store"})
+
+
+@router.get("/visit/{token}")
+async def visit_page(request: Request, token: str) -> HTMLResponse:
+    found = await _visit(request, token[:80])
+    if found is None:
+        return _gone(request)
+    ticket, site = found
+    qr = io.BytesIO()
+    segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
+    return templates.TemplateResponse(request, "visit.html", {
+        "t": ticket, "site": site, "token": token, "tz": site["timezone"],
+        "qr": "data:image/png;base64," + base64.b64encode(qr.getvalue()).decode(),
+        "pending": ticket["ticketStatus"] == lifecycle.Status.PENDING,
+    }, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

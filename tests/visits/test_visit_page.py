@@ -1,0 +1,87 @@
+"""The visitor's own page (SPEC §15; issue 24 in part): the visit in site time with its QR, the
+calendar file in the site's zone; a wrong token, a cancelled visit and an ended one look alike."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+
+from gatehouse.auth import client_secrets
+from gatehouse.visits.tokens import token_for
+from tests.facility_access.conftest import day, request_for
+
+API = "/v1/facility-access"
+
+
+async def _token(db, wo: str) -> str:  # type: ignore[no-untyped-def]
+    async with db.read() as s:
+        return token_for(await client_secrets.key(s), wo)
+
+
+async def test_the_page_the_calendar_and_the_end_of_the_link(client, factory, db):
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    body = request_for(tenant, start=1, end=1)
+    body["sites"][0]["locations"][0].update(accessStartTime="08:30", accessEndTime="17:00")
+    body["visitors"][0]["visitorFirstName"] = "<b>Ada</b>"
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
+          ).json()["workOrder"][0]["workOrderId"]
+    token = await _token(db, wo)
+    page = await client.get(f"/visit/{token}")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "&lt;b&gt;Ada&lt;/b&gt;" in page.text and "<b>Ada</b>" not in page.text  # escaped
+    assert f"{day(1)} 08:30 to {day(1)} 17:00 E" in page.text and 'src="data:image/png;base64,' in page.text
+    ics = await client.get(f"/visit/{token}.ics")
+    assert ics.headers["content-type"].startswith("text/calendar")
+    (event,) = list(Calendar.from_ical(ics.content).walk("VEVENT"))
+    ny = ZoneInfo("America/New_York")
+    assert event.decoded("dtstart") == datetime.fromisoformat(f"{day(1)}T08:30").replace(tzinfo=ny)
+    assert event.decoded("dtend") == datetime.fromisoformat(f"{day(1)}T17:00").replace(tzinfo=ny)
+    assert "VTIMEZONE" in ics.text and "Street 1" in str(event["location"])
+    wrong = await client.get(f"/visit/{wo}.AAAAAAAAAAAAAAAAAAAAAAAA")
+    other = await client.get(f"/visit/{await _token(db, 'WO0000001')}")
+    assert (await client.put(f"{API}/access-tickets/{wo}/cancel", json={}, headers=caller.headers)).status_code == 200
+    cancelled = await client.get(f"/visit/{token}")
+    assert wrong.status_code == other.status_code == cancelled.status_code == 404
+    assert wrong.text == other.text == cancelled.text and "no longer valid" in cancelled.text
+    assert (await client.get(f"/visit/{token}.ics")).status_code == 404
+
+
+async def test_the_page_on_a_phone_and_a_desk_screen(settings, factory, db, client, tmp_path):
+    import os
+    import shutil
+
+    import pytest
+    from playwright.async_api import async_playwright
+
+    from tests.console.test_desk import _offline
+    from tests.harness.test_attack_defects import real_server
+
+    if not shutil.which("chromium") and not os.environ.get("CI"):
+        pytest.skip("Debian chromium is installed by scripts/test.sh")
+    shots = tmp_path if not os.environ.get("GATEHOUSE_SCREENSHOTS") else __import__("pathlib").Path(
+        os.environ["GATEHOUSE_SCREENSHOTS"])
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=1, end=1)],
+                            headers=caller.headers)).json()["workOrder"][0]["workOrderId"]
+    token = await _token(db, wo)
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+            try:
+                for width, height in ((375, 812), (1280, 800)):
+                    page = await (await browser.new_context(viewport={"width": width, "height": height})).new_page()
+                    outside = await _offline(page, base)
+                    await page.goto(f"{base}/visit/{token}")
+                    assert await page.inner_text("h1") == f"Your visit to {next(iter(tenant.sites))}"
+                    # nothing wider than the screen: the page reads on a phone without scrolling sideways
+                    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+                    assert await page.evaluate("document.querySelector('img.visit-qr').naturalWidth") > 0
+                    await page.screenshot(path=str(shots / f"visit-{width}.png"), full_page=True)
+                    assert outside == []
+            finally:
+                await browser.close()
