@@ -105,6 +105,11 @@ def build_worker(settings: Settings, db: Database, storage: Storage,
                  busy: Callable[[], bool] | None = None) -> Worker:
     load_channels(settings, db)
     jobs = default_jobs(settings, storage) if settings.jobs_enabled else []
+    if settings.jobs_enabled:  # mail's own job: the reminder the day before a visit (SPEC §15)
+        from gatehouse.notifications.reminders import send_reminders
+        from gatehouse.worker.jobs import Job
+
+        jobs.append(Job("visit-reminders", settings.jobs_interval_seconds, send_reminders))
     return Worker(db, jobs=jobs, lease_seconds=settings.worker_lease_seconds,
                   concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds,
                   busy=busy, busy_rate=settings.worker_busy_rate)

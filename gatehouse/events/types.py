@@ -22,6 +22,7 @@ class EventType(StrEnum):
     TICKET_OVERSTAYED = "access_ticket.overstayed"
     IDENTITY_CHECKED = "access_ticket.identity_checked"
     PHOTO_TAKEN = "access_ticket.photo_taken"
+    VISIT_REMINDED = "visit.reminded"
     COMMENT_CREATED = "comment.created"
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"

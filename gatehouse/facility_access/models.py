@@ -86,6 +86,7 @@ class WorkOrder(Base):
     identity_checked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     escort_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     escort_badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # the day-before mail, once
     # set by the retention job (GATEHOUSE_PII_RETENTION_DAYS) when the PII was cleared
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

@@ -38,7 +38,7 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                 comment = row.comment if row is not None else ""
         ticket, site = found
         view = {"ticket": ticket, "comment": comment, "site": site}
-        if payload["kind"] in ("visitor_pass", "visitor_cancelled"):  # the visitor's page and calendar
+        if payload["kind"] in ("visitor_pass", "visitor_cancelled", "visit_reminder"):  # their page and calendar
             view.update(await _visit(ticket, site, cancel=payload["kind"] == "visitor_cancelled"))
         mail = _built(render.build, payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
         reply = await transport.send(mail)

@@ -40,6 +40,7 @@ SUBJECTS = {
     "checked_in": "{visitor} checked in at {site} ({wo})",
     "operator_comment": "{wo} at {site}: a comment from the site team",
     "overstayed": "{visitor} is still on site at {site} after their access ended ({wo})",
+    "visit_reminder": "Tomorrow: your visit to {site} ({wo})",
     "badge_deactivated": "{wo}: the permanent badge of {visitor} was deactivated after a year unused",
 }
 
