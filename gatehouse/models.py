@@ -18,7 +18,7 @@ from gatehouse.events.models import Event
 from gatehouse.kit.db import Base
 from gatehouse.notifications.models import AccountNotification
 from gatehouse.operators.models import RollCallMark, VisitorPhoto
-from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
+from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site, SiteRules
 from gatehouse.webhooks.models import WebhookEndpoint
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 
@@ -27,5 +27,5 @@ __all__ = [
     "Attachment", "Base", "Blob", "Comment", "IdempotencyKey", "Location", "MasterAccount",
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
     "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint", "ConsoleLogin", "ConsoleSession",
-    "AccountNotification", "BadgeHolder", "RollCallMark", "VisitorPhoto",
+    "AccountNotification", "BadgeHolder", "RollCallMark", "VisitorPhoto", "SiteRules",
 ]

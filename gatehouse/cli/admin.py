@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Annotated
 
 import typer
@@ -286,14 +288,24 @@ def site_set(site: Annotated[str, typer.Option()],
              require_escort_confirmation: Annotated[bool | None, typer.Option(
                  "--require-escort-confirmation/--no-require-escort-confirmation",
                  help="Ask to confirm an escorted visitor's escort at check-in")] = None,
+             arrival_instructions: Annotated[str | None, typer.Option(
+                 help="Told to visitors on their page and pass (where to park, which door)")] = None,
+             rules_file: Annotated[Path | None, typer.Option(
+                 help="The site's rules (Markdown), accepted by visitors before they arrive: a new version")] = None,
              json: Json = False) -> None:
-    """Change a site's desk requirements (SPEC §17)."""
+    """Change a site's desk requirements, arrival instructions and rules document (SPEC §17)."""
+    rules = rules_file.read_text(encoding="utf-8") if rules_file is not None else None
+
     async def fn(db: Database) -> dict:
         async with db.write() as s:
             found = await sites.set_site(s, site, require_identity_check=require_identity_check,
-                                         require_escort_confirmation=require_escort_confirmation)
+                                         require_escort_confirmation=require_escort_confirmation,
+                                         arrival_instructions=arrival_instructions, rules_markdown=rules)
+            current = await sites.current_rules(s, site)
             return {"site": found.code, "requireIdentityCheck": found.require_identity_check,
-                    "requireEscortConfirmation": found.require_escort_confirmation}
+                    "requireEscortConfirmation": found.require_escort_confirmation,
+                    "arrivalInstructions": found.arrival_instructions,
+                    "rulesVersion": current.version if current else None}
     output(run_db(fn), json)
 
 

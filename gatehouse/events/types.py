@@ -23,6 +23,7 @@ class EventType(StrEnum):
     IDENTITY_CHECKED = "access_ticket.identity_checked"
     PHOTO_TAKEN = "access_ticket.photo_taken"
     VISIT_REMINDED = "visit.reminded"
+    VISIT_PRE_CHECKED_IN = "visit.pre_checked_in"
     COMMENT_CREATED = "comment.created"
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"

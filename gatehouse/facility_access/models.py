@@ -87,6 +87,11 @@ class WorkOrder(Base):
     escort_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     escort_badge_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # the day-before mail, once
+    # the visitor's acceptance of the site's rules before arrival (SPEC §15)
+    rules_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rules_accepted_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    rules_accepted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    rules_accepted_ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
     # set by the retention job (GATEHOUSE_PII_RETENTION_DAYS) when the PII was cleared
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

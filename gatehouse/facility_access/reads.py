@@ -42,9 +42,11 @@ WHERE w.id = $1 AND w.account_id = $2"""
 
 # the channels' view (mail): unscoped (the event was scoped when the change was made), with the site
 _VIEW_SQLITE = _DETAIL_SQLITE.replace(" AND w.account_id = ?", "").replace(
-    "s.address AS site_address,", "s.address AS site_address, s.city AS site_city, s.timezone AS site_timezone,")
+    "s.address AS site_address,", "s.address AS site_address, s.city AS site_city, s.timezone AS site_timezone, "
+    "s.arrival_instructions AS site_arrival,")
 _VIEW_PG = _DETAIL_PG.replace(" AND w.account_id = $2", "").replace(
-    "s.address AS site_address,", "s.address AS site_address, s.city AS site_city, s.timezone AS site_timezone,")
+    "s.address AS site_address,", "s.address AS site_address, s.city AS site_city, s.timezone AS site_timezone, "
+    "s.arrival_instructions AS site_arrival,")
 
 
 def _render(row: Any) -> dict[str, Any]:
@@ -70,7 +72,7 @@ async def ticket_view(reader: LeanReader, ticket_id: str) -> tuple[dict[str, Any
     if row is None:
         return None
     site = {"code": row["site_code"], "address": row["site_address"], "city": row["site_city"],
-            "timezone": row["site_timezone"]}
+            "timezone": row["site_timezone"], "arrival": row["site_arrival"] or ""}
     return _render(row), site
 
 

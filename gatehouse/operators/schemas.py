@@ -88,10 +88,17 @@ class IdentityCheckOut(BaseModel):
     checkedAt: str = Field(description="yyyy-MM-dd HH:mm:ss, site time.")
 
 
+class PreCheckInOut(BaseModel):
+    rulesVersion: int
+    name: str = Field(description="The full name the visitor typed to accept the rules.")
+    acceptedAt: str = Field(description="yyyy-MM-dd HH:mm:ss, site time.")
+
+
 class OperatorTicketOut(TicketOut, DeskFacts):
     accountId: str = Field(description="The customer account that owns the ticket.")
     badgeNumber: str = Field(description="Recorded at check-in; empty before.")
     identityCheck: IdentityCheckOut | None = Field(None, description="What the desk saw at the last check-in.")
+    preCheckIn: PreCheckInOut | None = Field(None, description="The site's rules, accepted before arrival.")
     escortConfirmed: bool = False
     escortBadgeNumber: str = ""
     requireIdentityCheck: bool = Field(True, description="The site asks for an identity check at check-in.")

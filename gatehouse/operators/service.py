@@ -193,6 +193,9 @@ async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, l
                 "checkedAt": site_text(ticket.identity_checked_at, site.timezone)},
             "escortConfirmed": ticket.escort_confirmed_at is not None,
             "escortBadgeNumber": ticket.escort_badge_number or "",
+            "preCheckIn": None if ticket.rules_accepted_at is None else {
+                "rulesVersion": ticket.rules_version, "name": ticket.rules_accepted_name or "",
+                "acceptedAt": site_text(ticket.rules_accepted_at, site.timezone)},
             "requireIdentityCheck": site.require_identity_check,
             "requireEscortConfirmation": site.require_escort_confirmation}
     return desk_facts(body, site.timezone, utcnow(), overstay_grace(db)), actions, site.timezone

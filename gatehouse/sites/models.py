@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, true
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base
@@ -20,6 +22,19 @@ class Site(Base):
     # what the desk must record at check-in (SPEC §14, §17): on by default
     require_identity_check: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     require_escort_confirmation: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # told to visitors on their page and pass (SPEC §15)
+    arrival_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SiteRules(Base):
+    """A site's rules document (Markdown), versioned: a visitor accepts one version by name."""
+
+    __tablename__ = "site_rules"
+
+    site_code: Mapped[str] = mapped_column(ForeignKey("sites.code", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    markdown: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Location(Base):

@@ -49,19 +49,42 @@ async def get_location(session: AsyncSession, site_code: str, name: str) -> Loca
 
 
 async def set_site(session: AsyncSession, code: str, *, require_identity_check: bool | None = None,
-                   require_escort_confirmation: bool | None = None) -> Site:
-    """A site's desk requirements; every change an event."""
+                   require_escort_confirmation: bool | None = None, arrival_instructions: str | None = None,
+                   rules_markdown: str | None = None) -> Site:
+    """A site's desk requirements, its arrival instructions and its rules document (a new version
+    each time it changes); every change an event."""
+    from gatehouse.sites.models import SiteRules
+    from gatehouse.kit.db import utcnow
+
     site = await get_site(session, code)
-    changed = {}
+    changed: dict = {}
+    if arrival_instructions is not None and len(arrival_instructions) > 4000:
+        raise BadRequest("arrival instructions must be at most 4000 characters")
     for column, value in (("require_identity_check", require_identity_check),
-                          ("require_escort_confirmation", require_escort_confirmation)):
+                          ("require_escort_confirmation", require_escort_confirmation),
+                          ("arrival_instructions", arrival_instructions)):
         if value is not None and getattr(site, column) != value:
             setattr(site, column, value)
             changed[column] = value
+    if rules_markdown is not None:
+        if len(rules_markdown) > 100_000:
+            raise BadRequest("the rules document must be at most 100,000 characters")
+        current = await current_rules(session, code)
+        if current is None or current.markdown != rules_markdown:
+            version = (current.version + 1) if current else 1
+            session.add(SiteRules(site_code=code, version=version, markdown=rules_markdown, created_at=utcnow()))
+            changed["rulesVersion"] = version
     if changed:
         await session.flush()
         await events.record(session, "site.changed", object_id=code, site_code=code, data=changed)
     return site
+
+
+async def current_rules(session: AsyncSession, code: str):  # type: ignore[no-untyped-def]
+    from gatehouse.sites.models import SiteRules
+
+    return (await session.execute(select(SiteRules).where(SiteRules.site_code == code)
+                                  .order_by(SiteRules.version.desc()).limit(1))).scalar_one_or_none()
 
 
 LOCATION_KINDS = ("room", "pop-poe")

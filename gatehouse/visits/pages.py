@@ -9,14 +9,19 @@ import io
 from pathlib import Path
 
 import segno
-from fastapi import APIRouter, Request
+from markupsafe import Markup
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gatehouse.auth import client_secrets
 from gatehouse.facility_access import lifecycle, reads
 from gatehouse.kit.sitetime import local, site_today, window_text
+from gatehouse.kit.errors import GatehouseError
 from gatehouse.visits.calendar import visit_calendar
+from gatehouse.visits.rules import accept, accepted, rules_html, rules_of
 from gatehouse.visits.tokens import work_order_of
 
 router = APIRouter(include_in_schema=False)
@@ -70,8 +75,35 @@ async def visit_page(request: Request, token: str) -> HTMLResponse:
     ticket, site = found
     qr = io.BytesIO()
     segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
+    return await _page(request, token, ticket, site, qr.getvalue())
+
+
+async def _page(request: Request, token: str, ticket: dict, site: dict, qr: bytes, *, error: str = "",
+                status: int = 200) -> HTMLResponse:
+    db = request.app.state.db
+    rules = await rules_of(db, site["code"])
+    done = await accepted(db, ticket["ticketId"])
     return templates.TemplateResponse(request, "visit.html", {
         "t": ticket, "site": site, "token": token, "tz": site["timezone"],
-        "qr": "data:image/png;base64," + base64.b64encode(qr.getvalue()).decode(),
-        "pending": ticket["ticketStatus"] == lifecycle.Status.PENDING,
-    }, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        "qr": "data:image/png;base64," + base64.b64encode(qr).decode(),
+        "pending": ticket["ticketStatus"] == lifecycle.Status.PENDING, "error": error,
+        "rules": rules, "rules_html": Markup(rules_html(rules.markdown)) if rules else "",
+        "accepted": done if done and rules and done["version"] == rules.version else None,
+    }, status_code=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+@router.post("/visit/{token}")
+async def accept_rules(request: Request, token: str, name: Annotated[str, Form(max_length=200)] = "",
+                       version: Annotated[int, Form(ge=0, le=1_000_000)] = 0) -> HTMLResponse:
+    """The visitor accepts the site's rules by typing their full name (the token is the credential)."""
+    found = await _visit(request, token[:80])
+    if found is None:
+        return _gone(request)
+    ticket, site = found
+    qr = io.BytesIO()
+    segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
+    try:
+        await accept(request.app.state.db, ticket, version, name, request.client.host if request.client else "")
+    except GatehouseError as exc:
+        return await _page(request, token, ticket, site, qr.getvalue(), error=exc.message, status=exc.status_code)
+    return await _page(request, token, ticket, site, qr.getvalue())

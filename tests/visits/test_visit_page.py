@@ -85,3 +85,41 @@ async def test_the_page_on_a_phone_and_a_desk_screen(settings, factory, db, clie
                     assert outside == []
             finally:
                 await browser.close()
+
+
+async def test_the_rules_accepted_before_arrival(client, factory, db):
+    from gatehouse.sites import service as sites
+
+    tenant = await factory.tenant(perms=["visitor-access:request", "visitor-access:approve", "tickets:read",
+                                         "audit:read"])
+    caller = next(iter(tenant.users.values()))
+    site = next(iter(tenant.sites))
+    op = await factory.operator([site])
+    async with db.write() as s:
+        await sites.set_site(s, site, arrival_instructions="Park at gate B; ring the <b>blue</b> bell.",
+                             rules_markdown="# Site rules\n\n1. No **tailgating**.\n\n<script>alert(1)</script>\n\n"
+                                            "[a link](javascript:alert(2))")
+    body = request_for(tenant, start=1, end=1)
+    body["visitors"][0].update(visitorFirstName="Zoë", visitorLastName="Day")
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
+          ).json()["workOrder"][0]["workOrderId"]
+    token = await _token(db, wo)
+    page = (await client.get(f"/visit/{token}")).text
+    assert "ring the &lt;b&gt;blue&lt;/b&gt; bell" in page  # arrival instructions, escaped
+    assert "<strong>tailgating</strong>" in page and "<script>alert(1)" not in page
+    assert 'href="javascript:' not in page
+    r = await client.post(f"/visit/{token}", data={"name": "Someone Else", "version": "1"})
+    assert r.status_code == 400 and "Type your full name" in r.text
+    r = await client.post(f"/visit/{token}", data={"name": "  zoe   DAY ", "version": "1"})
+    assert r.status_code == 200 and "Accepted by" in r.text
+    desk = (await client.get(f"/ops/v1/access-tickets/{wo}", headers=op.token_headers)).json()
+    assert desk["preCheckIn"]["rulesVersion"] == 1 and desk["preCheckIn"]["name"] == "zoe   DAY"
+    trail = (await client.get("/v1/audit-events", params={"objectId": wo, "type": "visit.pre_checked_in"},
+                              headers=caller.headers)).json()["content"]
+    assert trail[0]["data"]["rulesVersion"] == 1 and "DAY" not in str(trail[0]["data"])
+    async with db.write() as s:  # a new version of the rules: asked again
+        await sites.set_site(s, site, rules_markdown="# Site rules\n\nNo food.")
+    page = (await client.get(f"/visit/{token}")).text
+    assert "version 2" in page and "Accepted by" not in page
+    r = await client.post(f"/visit/{token}", data={"name": "Zoë Day", "version": "1"})
+    assert r.status_code == 409  # the page was opened on an older version
