@@ -292,6 +292,9 @@ def site_set(site: Annotated[str, typer.Option()],
                  help="Told to visitors on their page and pass (where to park, which door)")] = None,
              rules_file: Annotated[Path | None, typer.Option(
                  help="The site's rules (Markdown), accepted by visitors before they arrive: a new version")] = None,
+             require_pre_check_in: Annotated[bool | None, typer.Option(
+                 "--require-pre-check-in/--no-require-pre-check-in",
+                 help="The rules must be accepted before check-in (else the desk asks at arrival)")] = None,
              json: Json = False) -> None:
     """Change a site's desk requirements, arrival instructions and rules document (SPEC §17)."""
     rules = rules_file.read_text(encoding="utf-8") if rules_file is not None else None
@@ -300,11 +303,13 @@ def site_set(site: Annotated[str, typer.Option()],
         async with db.write() as s:
             found = await sites.set_site(s, site, require_identity_check=require_identity_check,
                                          require_escort_confirmation=require_escort_confirmation,
-                                         arrival_instructions=arrival_instructions, rules_markdown=rules)
+                                         arrival_instructions=arrival_instructions, rules_markdown=rules,
+                                         require_pre_check_in=require_pre_check_in)
             current = await sites.current_rules(s, site)
             return {"site": found.code, "requireIdentityCheck": found.require_identity_check,
                     "requireEscortConfirmation": found.require_escort_confirmation,
                     "arrivalInstructions": found.arrival_instructions,
+                    "requirePreCheckIn": found.require_pre_check_in,
                     "rulesVersion": current.version if current else None}
     output(run_db(fn), json)
 

@@ -20,11 +20,16 @@ class Arrival:
     name_matches: bool | None = None
     escort_present: bool | None = None
     escort_badge_number: str | None = None
+    rules_accepted_name: str | None = None  # typed at the desk's tablet, where the site requires it
 
 
 def ensure_arrival(ticket: WorkOrder, arrival: Arrival, *, require_identity: bool, require_escort: bool,
-                   site_today: date) -> None:
+                   site_today: date, rules_version: int | None = None) -> None:
+    """`rules_version`: the site requires its rules accepted and this is their current version."""
     missing = []
+    if rules_version is not None and ticket.rules_version != rules_version and not arrival.rules_accepted_name:
+        missing.append(("rulesAcceptedName", f"is mandatory at this site: the visitor has not accepted its rules "
+                                             f"(version {rules_version}); they type their full name to accept them"))
     if require_identity and arrival.document is None:
         missing.append(("identityDocument", "is mandatory at this site: record the visitor's identity document "
                                             "(type, issuing country, last 4 characters, expiry date)"))
@@ -57,3 +62,14 @@ def recorded(ticket: WorkOrder, arrival: Arrival, now) -> dict:  # type: ignore[
     if ticket.escorted and arrival.escort_present:
         out.update(escort_confirmed_at=now, escort_badge_number=arrival.escort_badge_number or None)
     return out
+
+
+def names_match(typed: str, expected: str) -> bool:
+    """A typed full name against the request's: case, accents and spacing aside."""
+    import unicodedata
+
+    def key(value: str) -> str:
+        plain = unicodedata.normalize("NFKD", value)
+        return " ".join("".join(ch for ch in plain if not unicodedata.combining(ch)).casefold().split())
+
+    return bool(typed.strip()) and key(typed) == key(expected)

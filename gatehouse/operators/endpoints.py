@@ -158,4 +158,5 @@ async def group_check_in(op: CurrentOperator, db: DatabaseDep,
 
 
 def arrival_of(body: CheckInIn) -> Arrival:
-    return Arrival(body.identityDocument, body.nameMatches, body.escortPresent, body.escortBadgeNumber)
+    return Arrival(body.identityDocument, body.nameMatches, body.escortPresent, body.escortBadgeNumber,
+                   body.rulesAcceptedName)

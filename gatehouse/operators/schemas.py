@@ -29,6 +29,9 @@ class CheckInIn(ApiModel):
     nameMatches: bool | None = Field(None, description="The document's name matches the request's visitor.")
     escortPresent: bool | None = Field(None, description="The named escort is here (escorted visitors).")
     escortBadgeNumber: Text(40) | None = None
+    rulesAcceptedName: Text(120) | None = Field(
+        None, description="Where the site requires its rules accepted and the visitor has not yet: the full name "
+                          "they type at the desk's tablet (an addition).", json_schema_extra={"x-gatehouse-addition": True})
 
 
 class RosterLocation(BaseModel):
@@ -99,6 +102,8 @@ class OperatorTicketOut(TicketOut, DeskFacts):
     badgeNumber: str = Field(description="Recorded at check-in; empty before.")
     identityCheck: IdentityCheckOut | None = Field(None, description="What the desk saw at the last check-in.")
     preCheckIn: PreCheckInOut | None = Field(None, description="The site's rules, accepted before arrival.")
+    rulesToAccept: dict | None = Field(None, description="The site's rules to accept at the desk (version, "
+                                                         "markdown), where the site requires it and it is not done.")
     escortConfirmed: bool = False
     escortBadgeNumber: str = ""
     requireIdentityCheck: bool = Field(True, description="The site asks for an identity check at check-in.")

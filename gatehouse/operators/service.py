@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.comments.service import add_comment
 from gatehouse.events import service as events
 from gatehouse.facility_access import badges, lifecycle
-from gatehouse.facility_access.arrival import Arrival, ensure_arrival, recorded
+from gatehouse.facility_access.arrival import Arrival, ensure_arrival, names_match, recorded
+from gatehouse.sites.service import current_rules
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Action, Status, access_window
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
@@ -196,9 +197,21 @@ async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, l
             "preCheckIn": None if ticket.rules_accepted_at is None else {
                 "rulesVersion": ticket.rules_version, "name": ticket.rules_accepted_name or "",
                 "acceptedAt": site_text(ticket.rules_accepted_at, site.timezone)},
+            "rulesToAccept": await _rules_to_accept(db, site, ticket),
             "requireIdentityCheck": site.require_identity_check,
             "requireEscortConfirmation": site.require_escort_confirmation}
     return desk_facts(body, site.timezone, utcnow(), overstay_grace(db)), actions, site.timezone
+
+
+async def _rules_to_accept(db: Database, site: Site, ticket: WorkOrder) -> dict | None:
+    """The site's rules the desk must have accepted at arrival (the site requires it, not yet done)."""
+    if not site.require_pre_check_in:
+        return None
+    async with db.read() as session:
+        rules = await current_rules(session, site.code)
+    if rules is None or ticket.rules_version == rules.version:
+        return None
+    return {"version": rules.version, "markdown": rules.markdown}
 
 
 def _result(ticket: WorkOrder) -> dict:
@@ -234,12 +247,25 @@ async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_
     window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
     lifecycle.ensure_can_check_in(ticket, site_now(site.timezone), window, f"{site.code}, {site.timezone}",
                                   early_arrival(db))
+    rules = await current_rules(session, site.code) if site.require_pre_check_in else None
     ensure_arrival(ticket, seen, require_identity=site.require_identity_check,
-                   require_escort=site.require_escort_confirmation, site_today=site_today(site.timezone))
+                   require_escort=site.require_escort_confirmation, site_today=site_today(site.timezone),
+                   rules_version=rules.version if rules is not None else None)
     now = utcnow()
+    accepted_here = {}
+    if rules is not None and ticket.rules_version != rules.version:  # accepted at the desk's tablet
+        if not names_match(seen.rules_accepted_name or "", f"{ticket.visitor_first_name} {ticket.visitor_last_name}"):
+            raise BadRequest(f"rulesAcceptedName must be the visitor's full name as the request names them "
+                             f"({ticket.visitor_first_name} {ticket.visitor_last_name}).", code="NAME_MISMATCH")
+        accepted_here = {"rules_version": rules.version, "rules_accepted_at": now, "rules_accepted_ip": "desk",
+                         "rules_accepted_name": (seen.rules_accepted_name or "").strip()[:120]}
     await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
                           note=f"badge {badge_number}", now=now,
-                          changes={"badge_number": badge_number, **recorded(ticket, seen, now)})
+                          changes={"badge_number": badge_number, **recorded(ticket, seen, now), **accepted_here})
+    if accepted_here:
+        await events.record(session, "visit.pre_checked_in", object_id=ticket.id, account_id=ticket.account_id,
+                            site_code=ticket.site_code, at=now, data={"rulesVersion": rules.version,  # type: ignore[union-attr]
+                                                                      "where": "desk"})
     if seen.document is not None:  # that a check was done and its kind; never the number
         await events.record(session, "access_ticket.identity_checked", object_id=ticket.id,
                             account_id=ticket.account_id, site_code=ticket.site_code, at=now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base
@@ -24,6 +24,8 @@ class Site(Base):
     require_escort_confirmation: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # told to visitors on their page and pass (SPEC §15)
     arrival_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # the rules must be accepted before check-in: on the visitor's page, or at the desk's tablet
+    require_pre_check_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SiteRules(Base):

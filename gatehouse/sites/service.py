@@ -50,7 +50,7 @@ async def get_location(session: AsyncSession, site_code: str, name: str) -> Loca
 
 async def set_site(session: AsyncSession, code: str, *, require_identity_check: bool | None = None,
                    require_escort_confirmation: bool | None = None, arrival_instructions: str | None = None,
-                   rules_markdown: str | None = None) -> Site:
+                   rules_markdown: str | None = None, require_pre_check_in: bool | None = None) -> Site:
     """A site's desk requirements, its arrival instructions and its rules document (a new version
     each time it changes); every change an event."""
     from gatehouse.sites.models import SiteRules
@@ -62,7 +62,8 @@ async def set_site(session: AsyncSession, code: str, *, require_identity_check: 
         raise BadRequest("arrival instructions must be at most 4000 characters")
     for column, value in (("require_identity_check", require_identity_check),
                           ("require_escort_confirmation", require_escort_confirmation),
-                          ("arrival_instructions", arrival_instructions)):
+                          ("arrival_instructions", arrival_instructions),
+                          ("require_pre_check_in", require_pre_check_in)):
         if value is not None and getattr(site, column) != value:
             setattr(site, column, value)
             changed[column] = value

@@ -4,12 +4,11 @@ name; the acceptance (version, typed name, time, address) is kept on the ticket 
 
 from __future__ import annotations
 
-import unicodedata
-
 from markdown_it import MarkdownIt
 from sqlalchemy import select, update
 
 from gatehouse.events import service as events
+from gatehouse.facility_access.arrival import names_match
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, Conflict
@@ -22,11 +21,6 @@ def rules_html(markdown: str) -> str:
     return _md.render(markdown)
 
 
-def _name_key(value: str) -> str:
-    plain = unicodedata.normalize("NFKD", value)
-    return " ".join("".join(ch for ch in plain if not unicodedata.combining(ch)).casefold().split())
-
-
 async def rules_of(db: Database, site_code: str):  # type: ignore[no-untyped-def]
     async with db.read() as session:
         return await current_rules(session, site_code)
@@ -35,7 +29,7 @@ async def rules_of(db: Database, site_code: str):  # type: ignore[no-untyped-def
 async def accept(db: Database, ticket: dict, version: int, typed_name: str, ip: str) -> None:
     """The visitor accepts this version of the rules by typing their full name as the visit names them."""
     expected = f"{ticket['contactFirstName']} {ticket['contactLastName']}"
-    if _name_key(typed_name) != _name_key(expected):
+    if not names_match(typed_name, expected):
         raise BadRequest(f"Type your full name as the visit names you ({expected}) to accept the rules.",
                          code="NAME_MISMATCH")
     site = ticket["site"][0]["site"]

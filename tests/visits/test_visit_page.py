@@ -123,3 +123,35 @@ async def test_the_rules_accepted_before_arrival(client, factory, db):
     assert "version 2" in page and "Accepted by" not in page
     r = await client.post(f"/visit/{token}", data={"name": "Zoë Day", "version": "1"})
     assert r.status_code == 409  # the page was opened on an older version
+
+
+async def test_a_site_that_requires_the_rules_asks_the_desk_when_the_visitor_did_not(client, factory, db):
+    from gatehouse.sites import service as sites
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    site = next(iter(tenant.sites))
+    op = await factory.operator([site])
+    async with db.write() as s:
+        await sites.set_site(s, site, rules_markdown="Hard hats in the **hall**.", require_pre_check_in=True)
+    made = []
+    for _ in range(2):
+        r = await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=0, end=0)],
+                              headers=caller.headers)
+        made.append(r.json()["workOrder"][0]["workOrderId"])
+    at_desk, before = made
+    desk = (await client.get(f"/ops/v1/access-tickets/{at_desk}", headers=op.token_headers)).json()
+    assert desk["rulesToAccept"]["version"] == 1
+    r = await client.put(f"/ops/v1/access-tickets/{at_desk}/check-in", json={"badgeNumber": "R1"},
+                         headers=op.token_headers)
+    assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "rulesAcceptedName"
+    r = await client.put(f"/ops/v1/access-tickets/{at_desk}/check-in",
+                         json={"badgeNumber": "R1", "rulesAcceptedName": "v0 doe"}, headers=op.token_headers)
+    assert r.status_code == 200, r.text
+    desk = (await client.get(f"/ops/v1/access-tickets/{at_desk}", headers=op.token_headers)).json()
+    assert desk["preCheckIn"]["rulesVersion"] == 1 and desk["rulesToAccept"] is None
+    # accepted on the visitor's page beforehand: a badge is enough
+    assert (await client.post(f"/visit/{await _token(db, before)}", data={"name": "V0 Doe", "version": "1"})
+            ).status_code == 200
+    assert (await client.put(f"/ops/v1/access-tickets/{before}/check-in", json={"badgeNumber": "R2"},
+                             headers=op.token_headers)).status_code == 200

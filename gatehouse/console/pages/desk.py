@@ -116,7 +116,13 @@ async def _ticket_context(request: Request, person: Person, ticket_id: str) -> d
         history = await tickets.ticket_history(session, ticket_id)
         files = await attachments.list_for_ticket(session, ticket_id)
         taken = await photo_taken_at(session, ticket_id)
+    from markupsafe import Markup
+
+    from gatehouse.visits.rules import rules_html
+
+    pending_rules = ticket.get("rulesToAccept")
     return {"t": ticket, "actions": actions, "tz": tz, "has_photo": taken is not None,
+            "rules_html": Markup(rules_html(pending_rules["markdown"])) if pending_rules else "",
             "photo_version": int(taken.timestamp()) if taken else 0,
             "history": [{"at": local(h.at, tz), "actor": h.actor, "action": h.action,
                          "from": h.from_status or "", "to": h.to_status, "note": h.note} for h in history],
@@ -138,7 +144,7 @@ ACTIONS = {"check-in", "check-out", "complete", "comment"}
 
 
 def _arrival(doc_type: str, country: str, last4: str, expiry: str, name_matches: str, escort_present: str,
-             escort_badge: str) -> Arrival:
+             escort_badge: str, rules_name: str = "") -> Arrival:
     """The check-in form's identity and escort fields, read by the API's own schema (a field left
     out is a question not answered: the site's rules say whether that is allowed)."""
     from pydantic import ValidationError
@@ -155,7 +161,7 @@ def _arrival(doc_type: str, country: str, last4: str, expiry: str, name_matches:
             raise ValidationFailed([ErrorDetail(field="identityDocument", code="INVALID_VALUE",
                                                 message="The identity document: " + web.pydantic_said(exc))]) from None
     return Arrival(document, True if name_matches == "1" else (None if document is None else False),
-                   True if escort_present == "1" else None, escort_badge.strip() or None)
+                   True if escort_present == "1" else None, escort_badge.strip() or None, rules_name.strip() or None)
 
 
 @router.post("/desk/tickets/{ticket_id}/{action}")
@@ -169,7 +175,8 @@ async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, a
                         doc_expiry: Annotated[str, Form(max_length=20)] = "",
                         name_matches: Annotated[str, Form(max_length=5)] = "",
                         escort_present: Annotated[str, Form(max_length=5)] = "",
-                        escort_badge: Annotated[str, Form(max_length=100)] = "") -> Response:
+                        escort_badge: Annotated[str, Form(max_length=100)] = "",
+                        rules_name: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_csrf(person, csrf)
     ticket_id = ticket_id[:20]
     if action not in ACTIONS:
@@ -178,7 +185,8 @@ async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, a
     message = error = None
     try:  # the same services, rules, events and mails as /ops/v1
         if action == "check-in":
-            seen = _arrival(doc_type, doc_country, doc_last4, doc_expiry, name_matches, escort_present, escort_badge)
+            seen = _arrival(doc_type, doc_country, doc_last4, doc_expiry, name_matches, escort_present, escort_badge,
+                            rules_name)
             done = await desk.check_in(db, op, ticket_id, badge_number.strip(), seen)
             message = f"Checked in with badge {done['badgeNumber']}."
         elif action == "check-out":
