@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gatehouse.events import service as events
 from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from gatehouse.operators.models import VisitorPhoto
@@ -30,15 +31,19 @@ def kind_of(data: bytes) -> str:
     raise UnsupportedMediaType("A photo is a JPEG or PNG image.", code="FILE_TYPE_NOT_ALLOWED")
 
 
-async def save_photo(db: Database, op: Operator, ticket_id: str, data: bytes) -> None:
+async def save_photo(db: Database, op: Operator | None, ticket_id: str, data: bytes) -> None:
+    """`op`: the desk, scoped to its sites; None: the visitor on their own page (the token was checked)."""
     media = kind_of(data)
     now = utcnow()
     async with db.write() as session:
-        ticket, _site = await _ticket(session, op, ticket_id)
+        if op is not None:
+            ticket, _site = await _ticket(session, op, ticket_id)
+        else:
+            ticket = (await session.execute(select(WorkOrder).where(WorkOrder.id == ticket_id))).scalar_one()
         lifecycle.ensure_open(ticket, "photos")
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        values = dict(work_order_id=ticket.id, content_type=media, data=data, taken_by=op.display_name[:40],
-                      taken_at=now)
+        values = dict(work_order_id=ticket.id, content_type=media, data=data,
+                      taken_by=op.display_name[:40] if op is not None else "visitor", taken_at=now)
         await session.execute(insert(VisitorPhoto).values(**values).on_conflict_do_update(
             index_elements=["work_order_id"], set_={k: v for k, v in values.items() if k != "work_order_id"}))
         await events.record(session, "access_ticket.photo_taken", object_id=ticket.id, account_id=ticket.account_id,

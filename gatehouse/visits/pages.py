@@ -79,14 +79,14 @@ async def visit_page(request: Request, token: str) -> HTMLResponse:
 
 
 async def _page(request: Request, token: str, ticket: dict, site: dict, qr: bytes, *, error: str = "",
-                status: int = 200) -> HTMLResponse:
+                status: int = 200, notice: str = "") -> HTMLResponse:
     db = request.app.state.db
     rules = await rules_of(db, site["code"])
     done = await accepted(db, ticket["ticketId"])
     return templates.TemplateResponse(request, "visit.html", {
         "t": ticket, "site": site, "token": token, "tz": site["timezone"],
         "qr": "data:image/png;base64," + base64.b64encode(qr).decode(),
-        "pending": ticket["ticketStatus"] == lifecycle.Status.PENDING, "error": error,
+        "pending": ticket["ticketStatus"] == lifecycle.Status.PENDING, "error": error, "notice": notice,
         "rules": rules, "rules_html": Markup(rules_html(rules.markdown)) if rules else "",
         "accepted": done if done and rules and done["version"] == rules.version else None,
     }, status_code=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -107,3 +107,63 @@ async def accept_rules(request: Request, token: str, name: Annotated[str, Form(m
     except GatehouseError as exc:
         return await _page(request, token, ticket, site, qr.getvalue(), error=exc.message, status=exc.status_code)
     return await _page(request, token, ticket, site, qr.getvalue())
+
+
+@router.post("/visit/{token}/details")
+async def add_details(request: Request, token: str) -> HTMLResponse:
+    """The visitor adds a phone number and a photo for the desk (SPEC §15); the token is the credential."""
+    from pydantic import TypeAdapter, ValidationError
+    from starlette.datastructures import UploadFile
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from gatehouse.kit.wire import Text
+    from gatehouse.operators.photos import MAX_BYTES, save_photo
+
+    found = await _visit(request, token[:80])
+    if found is None:
+        return _gone(request)
+    ticket, site = found
+    qr = io.BytesIO()
+    segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES + 64 * 1024:
+        return await _page(request, token, ticket, site, qr.getvalue(), error="The photo is larger than 2 MiB.",
+                           status=413)
+    try:
+        async with request.form(max_files=1, max_fields=5) as form:
+            phone = form.get("phone")
+            upload = form.get("photo")
+            data = await upload.read(MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+        db = request.app.state.db
+        if isinstance(phone, str) and phone.strip() and phone.strip() != ticket["contactPhone"]:
+            value = TypeAdapter(Text(40, 1)).validate_python(phone.strip())
+            await _set_phone(db, ticket, value)
+        if data:
+            await save_photo(db, None, ticket["ticketId"], data)
+    except StarletteHTTPException:
+        return await _page(request, token, ticket, site, qr.getvalue(), error="This form could not be read.", status=400)
+    except ValidationError:
+        return await _page(request, token, ticket, site, qr.getvalue(), status=400,
+                           error="A phone number is one line of at most 40 characters.")
+    except GatehouseError as exc:
+        return await _page(request, token, ticket, site, qr.getvalue(), error=exc.message, status=exc.status_code)
+    found = await _visit(request, token[:80])
+    ticket, site = found if found else (ticket, site)
+    return await _page(request, token, ticket, site, qr.getvalue(), notice="Thank you: the desk has it.")
+
+
+async def _set_phone(db, ticket: dict, phone: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select, update
+
+    from gatehouse.events import service as events
+    from gatehouse.facility_access.models import WorkOrder
+    from gatehouse.kit.db import utcnow
+
+    now = utcnow()
+    async with db.write() as session:
+        await session.execute(update(WorkOrder).where(WorkOrder.id == ticket["ticketId"])
+                              .values(visitor_phone=phone, updated_at=now).execution_options(synchronize_session=False))
+        account = (await session.execute(select(WorkOrder.account_id).where(WorkOrder.id == ticket["ticketId"]))
+                   ).scalar()
+        await events.record(session, "access_ticket.updated", object_id=ticket["ticketId"], account_id=account,
+                            site_code=ticket["site"][0]["site"], at=now, data={"fields": ["visitorPhone"], "by": "visitor"})

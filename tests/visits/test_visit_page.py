@@ -155,3 +155,27 @@ async def test_a_site_that_requires_the_rules_asks_the_desk_when_the_visitor_did
             ).status_code == 200
     assert (await client.put(f"/ops/v1/access-tickets/{before}/check-in", json={"badgeNumber": "R2"},
                              headers=op.token_headers)).status_code == 200
+
+
+async def test_the_visitor_adds_a_phone_and_a_photo_for_the_desk(client, factory, db):
+    from gatehouse.operators.models import VisitorPhoto
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    op = await factory.operator(list(tenant.sites))
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=1, end=1)],
+                            headers=caller.headers)).json()["workOrder"][0]["workOrderId"]
+    token = await _token(db, wo)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    r = await client.post(f"/visit/{token}/details", data={"phone": "+1 555 0199"},
+                          files={"photo": ("me.png", png, "image/png")})
+    assert r.status_code == 200 and "the desk has it" in r.text
+    t = (await client.get(f"/ops/v1/access-tickets/{wo}", headers=op.token_headers)).json()
+    assert t["contactPhone"] == "+1 555 0199"
+    async with db.read() as s:
+        photo = await s.get(VisitorPhoto, wo)
+    assert photo is not None and photo.taken_by == "visitor" and photo.content_type == "image/png"
+    r = await client.post(f"/visit/{token}/details", data={"phone": ""}, files={"photo": ("x.png", b"MZ!", "image/png")})
+    assert r.status_code == 415 and "JPEG or PNG" in r.text
+    r = await client.post(f"/visit/{token}/details", data={"phone": "line\nbreak"})
+    assert r.status_code == 400
