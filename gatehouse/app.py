@@ -37,7 +37,7 @@ from gatehouse.webhooks.endpoints import router as webhooks_router
 from gatehouse.notifications.endpoints import router as notifications_router
 from gatehouse.facility_access.kinds import router as kinds_router
 from gatehouse.facility_access.badge_endpoints import router as badges_router
-from gatehouse.visits.pages import router as visits_router
+from gatehouse.visits.pages import install as install_visits
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    notifications_router, kinds_router, badges_router):
         app.include_router(router)
 
-    app.include_router(visits_router)  # the visitor's own page (SPEC §15), no sign-in
+    install_visits(app)  # the visitor's own page (SPEC §15), no sign-in
     install_error_handlers(app)
     install_docs(app)
     install_console(app)

@@ -20,18 +20,40 @@ from gatehouse.auth import client_secrets
 from gatehouse.facility_access import lifecycle, reads
 from gatehouse.kit.sitetime import local, site_today, window_text
 from gatehouse.kit.errors import GatehouseError
+from gatehouse.visits import limits
 from gatehouse.visits.calendar import visit_calendar
 from gatehouse.visits.rules import accept, accepted, rules_html, rules_of
 from gatehouse.visits.tokens import work_order_of
 
 router = APIRouter(include_in_schema=False)
+
+
+def install(app) -> None:  # type: ignore[no-untyped-def]
+    """The page's routes, and its answer to a caller going too fast."""
+    app.include_router(router)
+
+    async def throttled(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Throttled)
+        return templates.TemplateResponse(request, "slow.html", {"seconds": exc.seconds}, status_code=429,
+                                          headers={"Retry-After": str(exc.seconds), "Cache-Control": "no-store"})
+
+    app.add_exception_handler(Throttled, throttled)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["window"] = window_text
 templates.env.filters["local"] = local
 
 
+class Throttled(Exception):
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+
 async def _visit(request: Request, token: str) -> tuple[dict, dict] | None:
     """The live visit a token names, or None (wrong, cancelled, denied, ended: all alike)."""
+    address = request.client.host if request.client else ""
+    wait = limits.addresses.retry_after(address) or limits.tokens.retry_after(token)
+    if wait is not None:
+        raise Throttled(wait)
     db = request.app.state.db
     async with db.read() as session:
         key = await client_secrets.key(session)

@@ -191,3 +191,45 @@ async def test_the_desk_records_the_identity_check_and_the_escort(settings, fact
                              headers=(await factory.operator([site])).token_headers)).json()
     assert desk["identityCheck"]["type"] == "driving-licence" and desk["identityCheck"]["numberLast4"] == "9Z81"
     assert desk["escortConfirmed"] is True
+
+
+async def test_the_desk_keeps_what_visitors_are_told(settings, factory, db, client, shots):  # noqa: F811
+    from playwright.async_api import async_playwright
+
+    from gatehouse.auth import client_secrets
+    from gatehouse.visits.tokens import token_for
+
+    tenant = await factory.tenant()
+    site = next(iter(tenant.sites))
+    caller = next(iter(tenant.users.values()))
+    await _guard(factory, db, site, f"rules.{site.lower()}@operator.example")
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=1, end=1)],
+                            headers=caller.headers)).json()["workOrder"][0]["workOrderId"]
+    with real_server(settings) as (port, _app):
+        base = f"http://127.0.0.1:{port}"
+        async with async_playwright() as pw:
+            browser = await _browser(pw)
+            try:
+                page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+                outside = await _offline(page, base)
+                await page.goto(f"{base}/console/login")
+                await page.fill("#email", f"rules.{site.lower()}@operator.example")
+                await page.fill("#password", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"{base}/console/desk**")
+                await page.click("text=What visitors are told")
+                await page.fill("#arrival", "Gate B, then the blue door.")
+                await page.fill("#rules", "# House rules\n\n- No **tailgating**\n- <script>alert(1)</script>")
+                await page.click("form button:has-text('Save')")
+                await page.wait_for_selector("text=Saved.")
+                assert "tailgating" in await page.inner_text(".rules")
+                await page.screenshot(path=str(shots / "site-rules.png"), full_page=True)
+                async with db.read() as s:
+                    token = token_for(await client_secrets.key(s), wo)
+                await page.goto(f"{base}/visit/{token}")
+                text = await page.inner_text("main")
+                assert "Gate B, then the blue door." in text and "version 1" in text
+                assert "<script>alert(1)</script>" in text  # shown as text, never run
+                assert outside == []
+            finally:
+                await browser.close()

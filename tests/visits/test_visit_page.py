@@ -179,3 +179,28 @@ async def test_the_visitor_adds_a_phone_and_a_photo_for_the_desk(client, factory
     assert r.status_code == 415 and "JPEG or PNG" in r.text
     r = await client.post(f"/visit/{token}/details", data={"phone": "line\nbreak"})
     assert r.status_code == 400
+
+
+async def test_the_page_is_rate_limited_per_token(client, factory, db):
+    from gatehouse.visits import limits
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant, start=1, end=1)],
+                            headers=caller.headers)).json()["workOrder"][0]["workOrderId"]
+    token = await _token(db, wo)
+    answers = [(await client.get(f"/visit/{token}")).status_code for _ in range(limits.PER_TOKEN + 1)]
+    assert answers[:limits.PER_TOKEN] == [200] * limits.PER_TOKEN and answers[-1] == 429
+    r = await client.get(f"/visit/{token}")
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 61
+    limits.tokens.hits.clear()  # the other tests of this process share the limits
+    limits.addresses.hits.clear()
+
+
+def test_the_sliding_minute():
+    from gatehouse.visits.limits import SlidingLimit
+
+    limit = SlidingLimit(2, window=60)
+    assert limit.retry_after("k", now=0) is None and limit.retry_after("k", now=1) is None
+    assert limit.retry_after("k", now=2) == 59
+    assert limit.retry_after("k", now=61) is None  # the first hit left the window
