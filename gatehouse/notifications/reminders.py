@@ -30,9 +30,10 @@ def reminder_due(badge_start, here: datetime) -> bool:  # type: ignore[no-untype
                                                                                                  time(0, 0))
 
 
-async def send_reminders(db: Database) -> int:
+async def send_reminders(db: Database, *, now: datetime | None = None) -> int:
+    """`now` (naive UTC): the job's clock, which a test may set."""
     context.current_actor.set(context.SYSTEM)
-    now = utcnow()
+    now = now or utcnow()
     async with db.read() as session:
         rows = (await session.execute(
             select(WorkOrder, Site.timezone).join(Site, Site.code == WorkOrder.site_code)

@@ -66,3 +66,30 @@ async def test_the_visitor_is_reminded_once_the_day_before(client, factory, db, 
     text = mail.get_body(("plain",)).get_content()
     assert "/visit/" + tomorrow in text and zone in text
     assert any(p.get_content_type() == "text/calendar" for p in mail.walk())
+
+
+async def test_the_job_follows_the_sites_clock(client, factory, db):
+    """The test's clock: 07:59 the day before in Tokyo sends nothing, 08:00 sends the reminder."""
+    from sqlalchemy import select as sql_select
+
+    from gatehouse.facility_access.models import WorkOrder
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    tenant = await factory.tenant(timezone="Asia/Tokyo")
+    caller = next(iter(tenant.users.values()))
+    start = datetime.now(UTC).astimezone(tokyo).date() + timedelta(days=3)
+    body = _dated(tenant, start)
+    body["visitors"][0]["visitorEmail"] = "clock@guest.example"
+    wo = (await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
+          ).json()["workOrder"][0]["workOrderId"]
+
+    def utc(local: datetime) -> datetime:
+        return local.replace(tzinfo=tokyo).astimezone(UTC).replace(tzinfo=None)
+
+    day_before = start - timedelta(days=1)
+    await send_reminders(db, now=utc(datetime.combine(day_before, datetime.min.time()).replace(hour=7, minute=59)))
+    async with db.read() as s:
+        assert (await s.execute(sql_select(WorkOrder.reminded_at).where(WorkOrder.id == wo))).scalar() is None
+    await send_reminders(db, now=utc(datetime.combine(day_before, datetime.min.time()).replace(hour=8)))
+    async with db.read() as s:
+        assert (await s.execute(sql_select(WorkOrder.reminded_at).where(WorkOrder.id == wo))).scalar() is not None
