@@ -15,7 +15,7 @@ from gatehouse.accounts.models import OperatorSite, User
 from gatehouse.auth.models import SignInThrottle
 from gatehouse.auth.service import hash_secret, verify_secret
 from gatehouse.config import Settings
-from gatehouse.console.models import ConsoleLogin, ConsoleSession
+from gatehouse.console.models import ConsoleLogin, ConsoleSession, TotpFactor
 from gatehouse.events import service as events
 from gatehouse.kit import lockout
 from gatehouse.kit.context import Actor
@@ -115,8 +115,10 @@ async def sign_in(db: Database, settings: Settings, email: str, password: str) -
     csrf = secrets.token_urlsafe(32)
     async with db.write() as session:
         await lockout.succeeded(session, SignInThrottle, key, attempt)
+        # with a second factor the session waits for its code (console/totp.py) before any page opens
+        pending = await session.get(TotpFactor, user.id) is not None
         session.add(ConsoleSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now,
-                                   last_seen_at=now))
+                                   last_seen_at=now, second_factor_pending=pending))
         await events.record(session, "auth.console_login", object_id=str(user.id), actor=_actor(user),
                             data={"userId": user.id})
         sites = await _sites(session, user)
@@ -155,6 +157,8 @@ async def person_for(db: Database, token: str | None) -> Person | None:
             return None
         sess, user = row
         sites = await _sites(session, user)
+    if sess.second_factor_pending:
+        return None  # the password alone opens nothing
     if user.disabled or now - sess.last_seen_at > IDLE_TIMEOUT:
         await sign_out(db, token)
         return None
@@ -180,3 +184,7 @@ async def change_password(db: Database, person: Person, current: str, new: str) 
     async with db.read() as session:
         name = (await session.execute(select(User.display_name).where(User.id == person.user_id))).scalar_one()
     await set_password(db, name, new)
+
+
+def session_digest(token: str | None) -> str:
+    return _digest(token) if token and len(token) <= 100 else ""

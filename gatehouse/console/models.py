@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base
@@ -31,4 +31,28 @@ class ConsoleSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    # the password was right, the second factor (TOTP) is still to come: no page but that step
+    second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
+
+
+class TotpFactor(Base):
+    """A person's TOTP second factor (RFC 6238). The shared secret must be readable to check codes;
+    `last_step` refuses a code used once already (replay)."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class TotpRecoveryCode(Base):
+    """Ten single-use codes, shown once at enrolment, stored as SHA-256 (80 random bits each)."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     LOCKED_OUT = "auth.locked_out"
     CONSOLE_LOGIN = "auth.console_login"
     CONSOLE_LOGIN_FAILED = "auth.console_login_failed"
+    TOTP_ENROLLED = "auth.totp_enrolled"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"

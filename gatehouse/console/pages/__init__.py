@@ -20,13 +20,14 @@ from gatehouse.console.pages import (
     roll_call,
     session,
     site_rules,
+    totp_page,
     walk_in,
     webhooks,
 )
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}, and the desk ticket's
 # /photo before its /{action}.
-PAGES = (session, photos, desk, roll_call, walk_in, site_rules, new_request, requests, approvals, badges, bulk, apps, webhooks, audit)
+PAGES = (session, photos, desk, roll_call, walk_in, site_rules, new_request, requests, approvals, badges, bulk, apps, webhooks, audit, totp_page)
 
 
 def install(app: FastAPI) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import hmac
 import secrets
 from typing import Annotated, Any
@@ -9,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gatehouse.console import auth, web
+from gatehouse.console import auth, totp, web
 from gatehouse.console.auth import SignInRefused
 from gatehouse.console.web import (
     COOKIE,
@@ -74,7 +76,10 @@ async def login(request: Request, email: Annotated[str, Form(max_length=254)] = 
         if headers:
             resp.headers.update(headers)
         return resp
-    resp = RedirectResponse(_after_login(next_), status_code=303)
+    target = _after_login(next_)
+    if await totp.has_factor(db_of(request), _person.user_id):  # the code is still to come
+        target = "/console/login/code?" + urlencode({"next": target})
+    resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/console",
                     secure=settings.public_url.startswith("https://"), max_age=int(auth.IDLE_TIMEOUT.total_seconds()))
     return resp
@@ -113,3 +118,29 @@ async def password_change(request: Request, person: PersonDep, csrf: Annotated[s
     resp = RedirectResponse("/console/login", status_code=303)  # every session ended: sign in again
     resp.delete_cookie(COOKIE, path="/console")
     return resp
+
+
+@router.get("/login/code")
+async def code_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=500)] = "") -> Response:
+    return page(request, "login_code.html", error=None, next=_after_login(next_),
+                csrf=request.cookies.get(LOGIN_COOKIE) or "")
+
+
+@router.post("/login/code")
+async def code(request: Request, code: Annotated[str, Form(max_length=40)] = "",
+               next_: Annotated[str, Form(alias="next", max_length=500)] = "",
+               csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """The second step: the authenticator's code, or a recovery code."""
+    held = request.cookies.get(LOGIN_COOKIE) or ""
+    if not same_origin(request) or not csrf or not hmac.compare_digest(csrf, held):
+        return page(request, "error.html", status=403, message="This form has expired: sign in again.")
+    try:
+        await totp.second_step(db_of(request), request.app.state.settings,
+                               auth.session_digest(request.cookies.get(COOKIE)), code)
+    except totp.SecondStepRefused as exc:
+        resp = page(request, "login_code.html", status=429 if exc.retry_after else 401, error=str(exc),
+                    next=_after_login(next_), csrf=held)
+        if exc.retry_after:
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    return RedirectResponse(_after_login(next_), status_code=303)
