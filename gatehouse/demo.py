@@ -40,7 +40,7 @@ LOCATION_GRANTS = [
 USERS = [
     ("Random User", "100123", "0011A00001AaAB1ABC", ALL),
     ("Ann Approver", "100123", "0011A00001AaAB1ABC", ALL + ["visitor-access:approve", "permanent-badge:approve", "webhooks:manage",
-                                                            "audit:read"]),
+                                                            "audit:read", "users:manage"]),
     ("Other Customer", "200456", "0012E00002dmMWbQAM", ALL),
     ("Site Security IAD024", None, None, []),
 ]

@@ -13,7 +13,7 @@ from gatehouse.facility_access.models import (
     WorkOrder,
     WorkOrderLocation,
 )
-from gatehouse.console.models import ConsoleLogin, ConsoleSession, TotpFactor, TotpRecoveryCode
+from gatehouse.console.models import ConsoleLogin, ConsoleSession, Invitation, TotpFactor, TotpRecoveryCode
 from gatehouse.events.models import Event
 from gatehouse.kit.db import Base
 from gatehouse.notifications.models import AccountNotification
@@ -27,5 +27,5 @@ __all__ = [
     "Attachment", "Base", "Blob", "Comment", "IdempotencyKey", "Location", "MasterAccount",
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
     "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint", "ConsoleLogin", "ConsoleSession",
-    "AccountNotification", "BadgeHolder", "RollCallMark", "VisitorPhoto", "SiteRules", "TotpFactor", "TotpRecoveryCode",
+    "AccountNotification", "BadgeHolder", "RollCallMark", "VisitorPhoto", "SiteRules", "TotpFactor", "TotpRecoveryCode", "Invitation",
 ]

@@ -21,6 +21,7 @@ PERMISSIONS = (
     "permanent-badge:approve",
     "pop-poe:request",
     "notifications:read",
+    "users:manage",  # the account's people: invite, grant within one's own, disable (SPEC §16)
 )
 
 

@@ -38,6 +38,8 @@ class EventType(StrEnum):
     CONSOLE_LOGIN = "auth.console_login"
     CONSOLE_LOGIN_FAILED = "auth.console_login_failed"
     TOTP_ENROLLED = "auth.totp_enrolled"
+    USER_INVITED = "user.invited"
+    USER_DISABLED = "user.disabled"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"

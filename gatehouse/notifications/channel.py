@@ -26,6 +26,8 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
     async def deliver(message: Message) -> Delivered:
         payload = message.payload
         if "ticketId" not in payload:
+            if payload.get("kind") == "invitation":  # the link is made here: the outbox holds no credential
+                payload = {**payload, "link": await _invitation_link(payload["invitationId"])}
             reply = await transport.send(_built(render.build_notice, payload, mail_from=settings.mail_from))
             return Delivered(250, str(reply)[:1024])
         found = await reads.ticket_view(db.reader, payload["ticketId"])  # one query, the API's presenter
@@ -43,6 +45,14 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
         mail = _built(render.build, payload, view, mail_from=settings.mail_from, public_url=settings.public_url)
         reply = await transport.send(mail)
         return Delivered(250, str(reply)[:1024])
+
+    async def _invitation_link(invitation_id: str) -> str:
+        from gatehouse.auth import client_secrets
+        from gatehouse.console.people import invitation_token
+
+        async with db.read() as session:
+            key = await client_secrets.key(session)
+        return f"{settings.public_url.rstrip('/')}/console/invite/{invitation_token(key, invitation_id)}"
 
     async def _visit(ticket: dict, site: dict, *, cancel: bool) -> dict:
         from gatehouse.auth import client_secrets

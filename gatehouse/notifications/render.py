@@ -109,7 +109,12 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
 
 
 def build_notice(payload: dict[str, Any], *, mail_from: str) -> Message:
-    """Mails about no ticket (a disabled webhook endpoint)."""
+    """Mails about no ticket (a disabled webhook endpoint, an invitation)."""
+    if payload.get("kind") == "invitation":
+        subject = f"{payload.get('inviter', '')} invites you to Gatehouse for {payload.get('account', '')}"
+        context = {"subject": subject, "inviter": payload.get("inviter", ""), "account": payload.get("account", ""),
+                   "link": payload.get("link", "")}
+        return _message(payload, subject, mail_from, context)
     subject = "Gatehouse disabled a webhook endpoint"
     context = {"subject": subject, "webhook_id": payload.get("webhookId", ""), "url": payload.get("url", ""),
                "reason": payload.get("reason", "")}

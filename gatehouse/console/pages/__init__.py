@@ -15,6 +15,7 @@ from gatehouse.console.pages import (
     bulk,
     desk,
     new_request,
+    people,
     photos,
     requests,
     roll_call,
@@ -27,7 +28,7 @@ from gatehouse.console.pages import (
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}, and the desk ticket's
 # /photo before its /{action}.
-PAGES = (session, photos, desk, roll_call, walk_in, site_rules, new_request, requests, approvals, badges, bulk, apps, webhooks, audit, totp_page)
+PAGES = (session, photos, desk, roll_call, walk_in, site_rules, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page)
 
 
 def install(app: FastAPI) -> None:
