@@ -107,9 +107,7 @@ async def request_badge(db: Database, ctx: AccountContext, body: PermBadgeIn) ->
     check_sites(body.sites, sites, body.badgeStartDate, body.badgeExpirationDate, problems, "sites")
     if problems:
         raise refusal(problems)
-    approved = await _approves(db, ctx)
-    ids = await repository.free_ids(db.reader, 1)
-    now = utcnow()
+    approved, wo_id, now = await _prepare(db, ctx)
     async with db.write() as session:
         holder = await _holder(session, ctx.account_id, body.email, lock=True)
         if holder is not None and holder.terminated_on is None and holder.deactivated_at is None \
@@ -126,9 +124,9 @@ async def request_badge(db: Database, ctx: AccountContext, body: PermBadgeIn) ->
                                   activated_at=now if approved else None, updated_at=now).items():
             setattr(holder, column, value)
         await session.flush()
-        await _work_order(session, ctx, ids[0], holder, NEW, body.sites, sites, emails, approved, now,
+        await _work_order(session, ctx, wo_id, holder, NEW, body.sites, sites, emails, approved, now,
                           start=body.badgeStartDate, end=body.badgeExpirationDate)
-    return {"workOrder": [{"workOrderId": ids[0]}]}
+    return {"workOrder": [{"workOrderId": wo_id}]}
 
 
 async def _work_order(session: AsyncSession, ctx: AccountContext, wo_id: str, holder: BadgeHolder, category: str,
@@ -167,15 +165,10 @@ async def modify_badge(db: Database, ctx: AccountContext, body: PermBadgeModifyI
     check_sites(body.addSites, sites, body.badgeStartDate, body.badgeExpirationDate, problems, "addSites")
     if problems:
         raise refusal(problems)
-    approved = await _approves(db, ctx)
-    ids = await repository.free_ids(db.reader, 1)
-    now = utcnow()
+    approved, wo_id, now = await _prepare(db, ctx)
     async with db.write() as session:
-        holder = await _holder(session, ctx.account_id, body.email, lock=True)
-        if holder is None or holder.terminated_on is not None:
-            raise _resource_not_found("email", f"No permanent badge of this account is held by {body.email}.")
-        home = await _home_site(session, holder)
-        order = await _work_order(session, ctx, ids[0], holder, MODIFY, body.addSites, sites, emails, approved, now,
+        holder, home = await _current_holder(session, ctx.account_id, body.email)
+        order = await _work_order(session, ctx, wo_id, holder, MODIFY, body.addSites, sites, emails, approved, now,
                                   start=body.badgeStartDate or holder.badge_start,
                                   end=body.badgeExpirationDate or holder.badge_expiration, home=home)
         # what the request changes of the holder, kept on the work order until it is approved
@@ -183,7 +176,20 @@ async def modify_badge(db: Database, ctx: AccountContext, body: PermBadgeModifyI
         order.company = body.company if body.company is not None else holder.company
         if approved:
             await _apply_to_holder(session, order, now)
-    return {"workOrder": [{"workOrderId": ids[0]}]}
+    return {"workOrder": [{"workOrderId": wo_id}]}
+
+
+async def _prepare(db: Database, ctx: AccountContext) -> tuple[bool, str, datetime]:
+    """What every badge request needs before its transaction: may it take effect at once, its id, now."""
+    return await _approves(db, ctx), (await repository.free_ids(db.reader, 1))[0], utcnow()
+
+
+async def _current_holder(session: AsyncSession, account_id: str, email: str) -> tuple[BadgeHolder, str]:
+    """The account's holder with this email (locked) and the site their badge was filed at; none: 404."""
+    holder = await _holder(session, account_id, email, lock=True)
+    if holder is None or holder.terminated_on is not None:
+        raise _resource_not_found("email", f"No permanent badge of this account is held by {email}.")
+    return holder, await _home_site(session, holder)
 
 
 async def _has_open_badge(session: AsyncSession, holder: BadgeHolder) -> bool:
@@ -207,21 +213,16 @@ async def terminate_badge(db: Database, ctx: AccountContext, body: PermBadgeTerm
     emails = normalise_emails(body.emailNotifications, "emailNotifications", problems)
     if problems:
         raise refusal(problems)
-    approved = await _approves(db, ctx)
-    ids = await repository.free_ids(db.reader, 1)
-    now = utcnow()
+    approved, wo_id, now = await _prepare(db, ctx)
     async with db.write() as session:
-        holder = await _holder(session, ctx.account_id, body.email, lock=True)
-        if holder is None or holder.terminated_on is not None:
-            raise _resource_not_found("email", f"No permanent badge of this account is held by {body.email}.")
-        home = await _home_site(session, holder)
+        holder, home = await _current_holder(session, ctx.account_id, body.email)
         timezone = (await session.execute(select(Site.timezone).where(Site.code == home))).scalar_one()
         end = body.badgeExpirationDate or site_today(timezone, now)
-        order = await _work_order(session, ctx, ids[0], holder, TERMINATE, [], {}, emails, approved, now,
+        order = await _work_order(session, ctx, wo_id, holder, TERMINATE, [], {}, emails, approved, now,
                                   start=end, end=end, home=home)
         if approved:
             await carry_out(session, order, actor=ctx.display_name, actor_user_id=ctx.user_id)
-    return {"workOrder": [{"workOrderId": ids[0]}]}
+    return {"workOrder": [{"workOrderId": wo_id}]}
 
 
 async def carry_out(session: AsyncSession, order: WorkOrder, *, actor: str, actor_user_id: int | None) -> None:

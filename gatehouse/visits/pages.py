@@ -95,19 +95,20 @@ async def visit_page(request: Request, token: str) -> HTMLResponse:
     if found is None:
         return _gone(request)
     ticket, site = found
+    return await _page(request, token, ticket, site)
+
+
+async def _page(request: Request, token: str, ticket: dict, site: dict, *, error: str = "",
+                status: int = 200, notice: str = "") -> HTMLResponse:
+    """The visit's page, with what went wrong or right of a form it just took."""
+    db = request.app.state.db
     qr = io.BytesIO()
     segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
-    return await _page(request, token, ticket, site, qr.getvalue())
-
-
-async def _page(request: Request, token: str, ticket: dict, site: dict, qr: bytes, *, error: str = "",
-                status: int = 200, notice: str = "") -> HTMLResponse:
-    db = request.app.state.db
     rules = await rules_of(db, site["code"])
     done = await accepted(db, ticket["ticketId"])
     return templates.TemplateResponse(request, "visit.html", {
         "t": ticket, "site": site, "token": token, "tz": site["timezone"],
-        "qr": "data:image/png;base64," + base64.b64encode(qr).decode(),
+        "qr": "data:image/png;base64," + base64.b64encode(qr.getvalue()).decode(),
         "pending": ticket["ticketStatus"] == lifecycle.Status.PENDING, "error": error, "notice": notice,
         "rules": rules, "rules_html": Markup(rules_html(rules.markdown)) if rules else "",
         "accepted": done if done and rules and done["version"] == rules.version else None,
@@ -122,13 +123,11 @@ async def accept_rules(request: Request, token: str, name: Annotated[str, Form(m
     if found is None:
         return _gone(request)
     ticket, site = found
-    qr = io.BytesIO()
-    segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
     try:
         await accept(request.app.state.db, ticket, version, name, request.client.host if request.client else "")
     except GatehouseError as exc:
-        return await _page(request, token, ticket, site, qr.getvalue(), error=exc.message, status=exc.status_code)
-    return await _page(request, token, ticket, site, qr.getvalue())
+        return await _page(request, token, ticket, site, error=exc.message, status=exc.status_code)
+    return await _page(request, token, ticket, site)
 
 
 @router.post("/visit/{token}/details")
@@ -145,11 +144,9 @@ async def add_details(request: Request, token: str) -> HTMLResponse:
     if found is None:
         return _gone(request)
     ticket, site = found
-    qr = io.BytesIO()
-    segno.make_qr(ticket["ticketId"], error="m").save(qr, kind="png", scale=8, border=4)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BYTES + 64 * 1024:
-        return await _page(request, token, ticket, site, qr.getvalue(), error="The photo is larger than 2 MiB.",
+        return await _page(request, token, ticket, site, error="The photo is larger than 2 MiB.",
                            status=413)
     try:
         async with request.form(max_files=1, max_fields=5) as form:
@@ -163,15 +160,15 @@ async def add_details(request: Request, token: str) -> HTMLResponse:
         if data:
             await save_photo(db, None, ticket["ticketId"], data)
     except StarletteHTTPException:
-        return await _page(request, token, ticket, site, qr.getvalue(), error="This form could not be read.", status=400)
+        return await _page(request, token, ticket, site, error="This form could not be read.", status=400)
     except ValidationError:
-        return await _page(request, token, ticket, site, qr.getvalue(), status=400,
+        return await _page(request, token, ticket, site, status=400,
                            error="A phone number is one line of at most 40 characters.")
     except GatehouseError as exc:
-        return await _page(request, token, ticket, site, qr.getvalue(), error=exc.message, status=exc.status_code)
+        return await _page(request, token, ticket, site, error=exc.message, status=exc.status_code)
     found = await _visit(request, token[:80])
     ticket, site = found if found else (ticket, site)
-    return await _page(request, token, ticket, site, qr.getvalue(), notice="Thank you: the desk has it.")
+    return await _page(request, token, ticket, site, notice="Thank you: the desk has it.")
 
 
 async def _set_phone(db, ticket: dict, phone: str) -> None:  # type: ignore[no-untyped-def]
