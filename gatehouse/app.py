@@ -38,6 +38,7 @@ from gatehouse.notifications.endpoints import router as notifications_router
 from gatehouse.facility_access.kinds import router as kinds_router
 from gatehouse.facility_access.badge_endpoints import router as badges_router
 from gatehouse.visits.pages import install as install_visits
+from gatehouse.watchlist.endpoints import router as watchlist_router
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (health_router, auth_router, sites_router, facility_access_router,
                    comments_router, attachments_router, operators_router, events_router, webhooks_router,
-                   notifications_router, kinds_router, badges_router):
+                   notifications_router, kinds_router, badges_router, watchlist_router):
         app.include_router(router)
 
     install_visits(app)  # the visitor's own page (SPEC §15), no sign-in

@@ -32,6 +32,11 @@ def install_fanouts() -> None:
     events.subscribe(mail_fanout)
     events.subscribe(webhook_fanout)
     events.subscribe(count_event)
+    # screening at create: a hit is a hold and its own event, in the create's transaction (SPEC §14)
+    from gatehouse.watchlist.fanout import on_event as watchlist_screen
+    from gatehouse.watchlist.fanout import plan as watchlist_plan
+
+    events.subscribe(watchlist_screen)
     # the same channels for changes written by the lean write path (kit/leanwrite.py)
     from gatehouse.notifications.fanout import plan as mail_plan
     from gatehouse.webhooks.fanout import plan as webhook_plan
@@ -39,6 +44,7 @@ def install_fanouts() -> None:
     events.subscribe_planner(mail_plan)
     events.subscribe_planner(webhook_plan)
     events.subscribe_planner(count_planned)
+    events.subscribe_planner(watchlist_plan)
 
 
 async def count_event(_session, event) -> None:  # type: ignore[no-untyped-def]

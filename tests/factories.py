@@ -100,10 +100,11 @@ class Factory:
         tenant.users[name] = caller
         return caller
 
-    async def operator(self, sites_: list[str], name: str | None = None) -> Caller:
+    async def operator(self, sites_: list[str], name: str | None = None, roles: tuple[str, ...] = ("desk",)
+                       ) -> Caller:
         name = name or f"Operator {rand(8)}"
         async with self.db.write() as s:
-            user = await accounts.create_operator(s, name, sites_)
+            user = await accounts.create_operator(s, name, sites_, roles=roles)
             creds = await auth.create_app(s, user.id)
         caller = Caller(name, creds.client_id, creds.client_secret)
         caller.token = await self.token(caller)

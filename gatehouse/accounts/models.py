@@ -25,6 +25,9 @@ PERMISSIONS = (
 )
 
 
+OPERATOR_ROLES = ("desk", "watchlist", "admin")
+
+
 class MasterAccount(Base):
     __tablename__ = "master_accounts"
 
@@ -56,6 +59,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # where Gatehouse mails this person (approvals, denials, disabled webhooks); optional
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # an operator's roles, space-separated (SPEC §16): desk, watchlist, admin
+    operator_roles: Mapped[str] = mapped_column(String(60), default="desk", server_default="desk")
 
 
 class AccountMembership(Base):

@@ -55,7 +55,8 @@ async def operators(session: AsyncSession) -> list[dict]:
     ops = (await session.execute(select(User).where(User.kind == "operator").order_by(User.id))).scalars().all()
     links = (await session.execute(select(OperatorSite))).scalars().all()
     return [{"userId": u.id, "name": u.display_name, "email": u.email,
-             "sites": sorted(x.site_code for x in links if x.user_id == u.id)} for u in ops]
+             "sites": sorted(x.site_code for x in links if x.user_id == u.id), "roles": u.operator_roles.split()}
+            for u in ops]
 
 
 async def account_auto_approves(reader, account_id: str) -> bool:  # type: ignore[no-untyped-def]

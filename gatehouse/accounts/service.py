@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events import service as events
 from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
-from gatehouse.accounts.models import PERMISSIONS, Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.accounts.models import OPERATOR_ROLES, PERMISSIONS, Account, AccountMembership, MasterAccount, OperatorSite, User
 from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 
@@ -73,11 +73,21 @@ async def set_email(session: AsyncSession, display_name: str, email: str | None)
     return user
 
 
+def checked_roles(roles: Iterable[str]) -> str:
+    wanted = sorted(set(roles))
+    unknown = [r for r in wanted if r not in OPERATOR_ROLES]
+    if unknown or not wanted:
+        raise BadRequest(f"operator roles must be some of {', '.join(OPERATOR_ROLES)}"
+                         + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return " ".join(wanted)
+
+
 async def create_operator(session: AsyncSession, display_name: str, sites: Iterable[str],
-                          email: str | None = None) -> User:
+                          email: str | None = None, roles: Iterable[str] = ("desk",)) -> User:
     """The caller checks that the sites exist (sites.service.get_site): tenancy sits below sites."""
     user = await _new_user(session, display_name, kind="operator", master_id=None)
     user.email = checked_email(email)
+    user.operator_roles = checked_roles(roles)
     for code in sites:
         session.add(OperatorSite(user_id=user.id, site_code=code))
     await session.flush()

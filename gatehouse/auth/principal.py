@@ -25,6 +25,7 @@ class Principal:
     operator_sites: frozenset[str] = frozenset()
     client_id: str = ""
     strict: bool = False  # an app created strict: unknown fields refused, as with Gatehouse-Strict: true
+    operator_roles: frozenset[str] = frozenset()  # desk | watchlist | admin (SPEC §16)
 
     @property
     def is_operator(self) -> bool:

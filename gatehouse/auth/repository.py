@@ -49,7 +49,8 @@ async def purge_expired_tokens(session: AsyncSession, now: datetime) -> int:
 # Statements written once, run by the lean reader (the token path) or in an ORM session (SessionRows)
 APP_BY_CLIENT_ID = (
     select(App.id, App.client_id, App.secret_hash, App.enabled, App.failed_attempts, App.locked_until, App.strict,
-           User.id.label("user_id"), User.kind, User.display_name, User.master_account_id, User.disabled)
+           User.id.label("user_id"), User.kind, User.display_name, User.master_account_id, User.disabled,
+           User.operator_roles)
     .join(User, User.id == App.user_id).where(App.client_id == bindparam("client_id")))
 OPERATOR_SITES = select(OperatorSite.site_code).where(OperatorSite.user_id == bindparam("user_id"))
 MEMBERSHIPS = (select(AccountMembership.account_id, Account.master_account_id, AccountMembership.permissions)
@@ -67,7 +68,8 @@ async def app_with_user(runner, client_id: str) -> tuple[SimpleNamespace, Simple
                           failed_attempts=r["failed_attempts"], locked_until=r["locked_until"],
                           strict=bool(r["strict"]))
     user = SimpleNamespace(id=r["user_id"], kind=r["kind"], display_name=r["display_name"],
-                           master_account_id=r["master_account_id"], disabled=r["disabled"])
+                           master_account_id=r["master_account_id"], disabled=r["disabled"],
+                           operator_roles=r["operator_roles"] or "")
     return app, user
 
 

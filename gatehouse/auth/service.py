@@ -250,6 +250,8 @@ async def load_principal(runner, app_id: int, user, expires_at: datetime,  # typ
         user_id=user.id, kind=user.kind, display_name=user.display_name,
         master_account_id=user.master_account_id, app_id=app_id, expires_at=expires_at,
         memberships=memberships, operator_sites=sites, client_id=client_id, strict=strict,
+        operator_roles=frozenset((getattr(user, "operator_roles", "") or "").split()) if user.kind == "operator"
+        else frozenset(),
     )
 
 

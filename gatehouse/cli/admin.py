@@ -180,13 +180,16 @@ def user_list(json: Json = False) -> None:
 def operator_create(name: Annotated[str, typer.Option()],
                     site: Annotated[list[str], typer.Option("--site", help="Repeat for each site")],
                     email: Annotated[str | None, typer.Option(help="Where Gatehouse mails this operator")] = None,
+                    role: Annotated[list[str] | None, typer.Option(
+                        "--role", help="desk, watchlist or admin; repeat for several (default desk)")] = None,
                     json: Json = False) -> None:
     async def fn(db: Database) -> dict:
         async with db.write() as s:
             for code in site:
                 await sites.get_site(s, code)  # one clear line for a site that does not exist
-            u = await accounts.create_operator(s, name, site, email)
-            return {"userId": u.id, "name": u.display_name, "sites": site, "email": u.email}
+            u = await accounts.create_operator(s, name, site, email, role or ["desk"])
+            return {"userId": u.id, "name": u.display_name, "sites": site, "email": u.email,
+                    "roles": u.operator_roles.split()}
     output(run_db(fn), json)
 
 

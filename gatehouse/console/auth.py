@@ -37,6 +37,7 @@ class Person:
     email: str
     sites: frozenset[str]
     csrf: str
+    roles: frozenset[str] = frozenset()  # an operator's: desk | watchlist | admin (SPEC §16)
 
     @property
     def is_operator(self) -> bool:
@@ -122,7 +123,7 @@ async def sign_in(db: Database, settings: Settings, email: str, password: str) -
         await events.record(session, "auth.console_login", object_id=str(user.id), actor=_actor(user),
                             data={"userId": user.id})
         sites = await _sites(session, user)
-    return token, Person(user.id, user.kind, user.display_name, user.email or "", sites, csrf)
+    return token, Person(user.id, user.kind, user.display_name, user.email or "", sites, csrf, _roles(user))
 
 
 def _actor(user: User) -> Actor:
@@ -135,6 +136,10 @@ async def _failed(db: Database, user: User | None, email: str, reason: str) -> N
         await events.record(session, "auth.console_login_failed", object_id=str(user.id) if user else "",
                             actor=_actor(user) if user else Actor("user", "unknown"),
                             data={"reason": reason, **({"userId": user.id} if user else {})})
+
+
+def _roles(user: User) -> frozenset[str]:
+    return frozenset((user.operator_roles or "").split()) if user.kind == "operator" else frozenset()
 
 
 async def _sites(session, user: User) -> frozenset[str]:  # type: ignore[no-untyped-def]
@@ -166,7 +171,7 @@ async def person_for(db: Database, token: str | None) -> Person | None:
         async with db.write() as session:
             await session.execute(update(ConsoleSession).where(ConsoleSession.token_hash == digest)
                                   .values(last_seen_at=now))
-    return Person(user.id, user.kind, user.display_name, user.email or "", sites, sess.csrf_token)
+    return Person(user.id, user.kind, user.display_name, user.email or "", sites, sess.csrf_token, _roles(user))
 
 
 async def sign_out(db: Database, token: str | None) -> None:

@@ -95,7 +95,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 
 def op_of(person: Person) -> desk.Operator:
-    return desk.Operator(person.user_id, person.name, person.sites)
+    return desk.Operator(person.user_id, person.name, person.sites, person.roles)
 
 
 

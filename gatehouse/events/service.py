@@ -139,7 +139,9 @@ async def lean_statements(reader: Any, event: Recorded, known: dict[str, Any]) -
     out += [p for p in planned if isinstance(p, Statement)]  # type: ignore[misc]
     out += [insert(OutboxMessage.__table__, outbox_row(p.channel, p.payload, target=p.target, event_id=event.id,
                                                        now=event.occurred_at)) for p in rows]
-    return out, bool(rows)
+    # a planner's own statements may queue too (an event it raised, with that event's rows)
+    into_outbox = f"INSERT INTO {OutboxMessage.__tablename__} "
+    return out, bool(rows) or any(s.into.startswith(into_outbox) for s in out)
 
 
 def present(row: Event) -> dict[str, Any]:

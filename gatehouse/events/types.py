@@ -24,6 +24,9 @@ class EventType(StrEnum):
     PHOTO_TAKEN = "access_ticket.photo_taken"
     VISIT_REMINDED = "visit.reminded"
     VISIT_PRE_CHECKED_IN = "visit.pre_checked_in"
+    WATCHLIST_HIT = "security.watchlist_hit"
+    HOLD_DECIDED = "security.hold_decided"
+    WATCHLIST_ENTRY_CHANGED = "watchlist.entry_changed"
     COMMENT_CREATED = "comment.created"
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"
@@ -49,7 +52,11 @@ class EventType(StrEnum):
 TICKET = frozenset(t for t in EventType if t.startswith("access_ticket."))
 # SPEC §11: a ticket's changes, comments and new attachments; never security events
 WEBHOOK = TICKET | {EventType.COMMENT_CREATED, EventType.ATTACHMENT_CREATED}
+# SPEC §14: what a site's own endpoints (operators') may hear beyond those; never an account's
+SECURITY = frozenset({EventType.WATCHLIST_HIT, EventType.HOLD_DECIDED})
+SITE_WEBHOOK = WEBHOOK | SECURITY
 # SPEC §10: the events whose mail table has rows (notifications/recipients.MAIL_TABLE)
 MAILED = frozenset({EventType.TICKET_CREATED, EventType.TICKET_APPROVED, EventType.TICKET_DENIED,
                     EventType.TICKET_CANCELLED, EventType.TICKET_CHECKED_IN, EventType.COMMENT_CREATED,
-                    EventType.BADGE_DEACTIVATED, EventType.TICKET_OVERSTAYED})
+                    EventType.BADGE_DEACTIVATED, EventType.TICKET_OVERSTAYED,
+                    EventType.WATCHLIST_HIT})

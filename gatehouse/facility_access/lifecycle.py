@@ -20,6 +20,12 @@ from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLo
 from gatehouse.kit.db import utcnow
 from gatehouse.kit.errors import Conflict
 from gatehouse.facility_access.counts import CountDeltas, bump_count, pending_counts  # noqa: F401 - the lifecycle's
+from gatehouse.facility_access.holders import (  # noqa: F401 - the lifecycle's, kept apart for size
+    NO_EXPIRY,
+    HolderStatus,
+    holder_status,
+    inactive_badge_due,
+)
 
 
 class Status(StrEnum):
@@ -64,6 +70,7 @@ class Action(StrEnum):
     EXPIRE = "expire"  # the periodic job, after the badge end date
     CARRY_OUT = "carry-out"  # a terminate work order, its effect applied (SPEC §13)
     DEACTIVATE = "deactivate"  # a permanent badge unused for GATEHOUSE_BADGE_INACTIVITY_DAYS
+    SECURITY_DENY = "security-deny"  # a watchlist hold upheld (SPEC §14): denied, whatever was approved
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -84,6 +91,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.APPROVED, Action.CARRY_OUT): Status.COMPLETED,
     (Status.APPROVED, Action.DEACTIVATE): Status.COMPLETED,
     (Status.IN_PROGRESS, Action.DEACTIVATE): Status.COMPLETED,
+    (Status.PENDING, Action.SECURITY_DENY): Status.DENIED,
+    (Status.APPROVED, Action.SECURITY_DENY): Status.DENIED,
 }
 
 # The audit event of each move, and the reason a completion or cancellation records (SPEC §9:
@@ -100,14 +109,32 @@ EVENT_OF: dict[tuple[Action, Status], tuple[str, str]] = {
     (Action.EXPIRE, Status.CANCELLED): ("access_ticket.cancelled", "end_of_badge"),
     (Action.CARRY_OUT, Status.COMPLETED): ("access_ticket.completed", "terminated"),
     (Action.DEACTIVATE, Status.COMPLETED): ("access_ticket.badge_deactivated", "badge_inactive"),
+    (Action.SECURITY_DENY, Status.DENIED): ("access_ticket.denied", ""),
 }
 
 _VERBS = {
     Action.APPROVE: "approved", Action.DENY: "denied", Action.CHECK_IN: "checked in",
     Action.CHECK_OUT: "checked out", Action.CHECK_OUT_FINAL: "checked out", Action.COMPLETE: "completed",
     Action.CANCEL: "cancelled", Action.EXPIRE: "expired", Action.CARRY_OUT: "carried out",
-    Action.DEACTIVATE: "deactivated",
+    Action.DEACTIVATE: "deactivated", Action.SECURITY_DENY: "denied",
 }
+
+# A watchlist hold (SPEC §14): what the customer reads when security upholds it; nothing else shows
+SECURITY_DENIAL = "Denied by site security"
+HOLD_OPEN, HOLD_CLEARED, HOLD_UPHELD = "open", "cleared", "upheld"
+
+
+def ensure_not_held(ticket_id: str, hold_status: str | None) -> None:
+    """Check-in waits for a watchlist operator while a hold is open (an upheld one denied the ticket)."""
+    if hold_status in (HOLD_OPEN, HOLD_UPHELD):
+        raise Conflict(f"Work order {ticket_id} is on a security hold: call site security; check-in waits "
+                       f"until a watchlist operator clears it.", code="SECURITY_HOLD")
+
+
+def ensure_hold_open(ticket_id: str, hold_status: str | None) -> None:
+    if hold_status != HOLD_OPEN:
+        raise Conflict(f"Work order {ticket_id} has no open security hold"
+                       + (f" (it was {hold_status})." if hold_status else "."), code="NO_OPEN_HOLD")
 
 
 def ensure_open(ticket: WorkOrder, takes: str) -> None:
@@ -301,7 +328,7 @@ def ensure_can_complete(ticket: WorkOrder, site_now: datetime, window: Window) -
 
 
 def desk_actions(ticket: WorkOrder, site_now: datetime, window: Window,
-                 early: timedelta = timedelta(minutes=60)) -> list[str]:
+                 early: timedelta = timedelta(minutes=60), hold: str | None = None) -> list[str]:
     """What the desk offers for a ticket now: exactly what the rules above would accept."""
     def allowed(guard: Callable[[], None]) -> bool:
         try:
@@ -311,7 +338,8 @@ def desk_actions(ticket: WorkOrder, site_now: datetime, window: Window,
         return True
 
     offered = {
-        "check-in": allowed(lambda: ensure_can_check_in(ticket, site_now, window, "", early)),
+        "check-in": allowed(lambda: (ensure_not_held(ticket.id, hold),
+                                     ensure_can_check_in(ticket, site_now, window, "", early))),
         "check-out": target_of(ticket.status, Action.CHECK_OUT) is not None,
         "complete": allowed(lambda: ensure_can_complete(ticket, site_now, window)),
         "comment": ticket.status in OPEN,
@@ -408,35 +436,3 @@ def decide_action(current: Status, target: Status) -> Action | None:
     if current != Status.PENDING or target == Status.PENDING:
         return None
     return Action.APPROVE if target == Status.APPROVED else Action.DENY
-
-
-NO_EXPIRY = date(9999, 12, 31)  # a permanent badge without an expiration date: its tickets never end
-
-
-class HolderStatus(StrEnum):
-    ACTIVE = "Active"
-    PENDING = "Pending"
-    EXPIRED = "Expired"
-    TERMINATED = "Terminated"
-    DEACTIVATED = "Deactivated"
-
-
-def holder_status(terminated_on: date | None, deactivated: bool, expiration: date | None, today: date,
-                  approved: bool, pending: bool) -> HolderStatus:
-    """A badge holder's status, read from the dates (no job has to move it): terminated once the
-    termination day is reached, deactivated by inactivity, expired after the expiration date, else
-    active with an approved location, pending while a request waits (and, with none left, ended)."""
-    if terminated_on is not None and terminated_on <= today:
-        return HolderStatus.TERMINATED
-    if deactivated:
-        return HolderStatus.DEACTIVATED
-    if expiration is not None and expiration < today:
-        return HolderStatus.EXPIRED
-    if approved:
-        return HolderStatus.ACTIVE
-    return HolderStatus.PENDING if pending else HolderStatus.TERMINATED
-
-
-def inactive_badge_due(last_used: datetime, now: datetime, days: int) -> bool:
-    """The worker deactivates a badge unused for `days` (its last check-in, else its activation)."""
-    return now - last_used > timedelta(days=days)

@@ -199,7 +199,8 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[Planned], 
         statements.append(lean_insert(TicketEvent.__table__, history))
         site_locations = [WorkOrderLocation(**loc) for loc in locations]
         view = partial(render_ticket, ticket, plan.site.address, site_locations, ())  # built if a webhook hears it
-        trail, queued = await events.lean_statements(db.reader, event, {"ticket": ticket, "view": view, "memo": memo})
+        trail, queued = await events.lean_statements(db.reader, event, {"ticket": ticket, "view": view, "memo": memo,
+                                                                        "timezone": plan.site.timezone})
         statements += trail
         outbox = outbox or queued
     statements += counts.statements()

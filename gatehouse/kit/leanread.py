@@ -62,6 +62,7 @@ class LeanReader:
     def __init__(self, settings: Settings) -> None:
         self.is_sqlite = settings.is_sqlite
         self._url = settings.effective_database_url
+        self.cache_key = self._url  # names the database for per-process copies (the watchlist)
         self._pool_size = settings.db_pool_size
         self._conn: sqlite3.Connection | None = None
         self._pool: Any = None

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.accounts.models import AccountMembership, User
+from gatehouse.accounts.models import AccountMembership, OperatorSite, User
+from gatehouse.kit.leanread import SessionRows
 from gatehouse.events.service import Planned, Recorded
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Status
@@ -37,13 +38,16 @@ def _wanted(event: Recorded) -> bool:
     return event.type != EventType.COMMENT_CREATED or event.actor.kind == "operator"
 
 
-async def site_operator_emails(session: AsyncSession, site_code: str) -> list[str]:
-    from gatehouse.accounts.models import OperatorSite
+# written once; run by the lean reader (the lean create) or in the change's session (SessionRows)
+SITE_OPERATOR_EMAILS = (select(User.email).join(OperatorSite, OperatorSite.user_id == User.id)
+                        .where(OperatorSite.site_code == bindparam("site_code"), User.email.is_not(None),
+                               User.disabled.is_(False)))
+# the events the site's own operators are written about
+TO_SITE_OPERATORS = frozenset({EventType.TICKET_OVERSTAYED, EventType.WATCHLIST_HIT})
 
-    rows = await session.execute(select(User.email).join(OperatorSite, OperatorSite.user_id == User.id)
-                                 .where(OperatorSite.site_code == site_code, User.email.is_not(None),
-                                        User.disabled.is_(False)))
-    return sorted(email for (email,) in rows)
+
+async def site_operator_emails(runner, site_code: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(r["email"] for r in await runner.rows(SITE_OPERATOR_EMAILS, site_code=site_code))
 
 
 def _needs_approvers(event: Recorded) -> bool:
@@ -64,7 +68,7 @@ def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, appr
         # became by the time the worker sends it
         payload = {"kind": kind, "to": address, "ticketId": ticket.id, "eventId": event.id,
                    "at": fmt_iso_ms(event.occurred_at), "actor": event.actor.name, "status": ticket.status}
-        for key in ("reason", "commentId", "badgeNumber"):
+        for key in ("reason", "commentId", "badgeNumber", "entryId", "matchedOn"):
             if key in event.data:
                 payload[key] = event.data[key]
         out.append((address, payload))
@@ -83,8 +87,8 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
                            ).scalar()
     approvers = (await approver_emails(session, ticket.account_id, lifecycle.approver_permission(ticket))
                  if _needs_approvers(event) else [])
-    if event.type == EventType.TICKET_OVERSTAYED:  # the desk of the site hears of it too
-        approvers = await site_operator_emails(session, ticket.site_code)
+    if event.type in TO_SITE_OPERATORS:  # the desk of the site hears of it too
+        approvers = await site_operator_emails(SessionRows(session), ticket.site_code)
     for address, payload in _mails(event, ticket, requester_email, approvers):
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
     row = notification_row(event, ticket)
@@ -117,6 +121,8 @@ async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: 
                                       ticket.account_id)
             memo[key] = sorted(r[0] for r in rows if permission in r[1].split())
         approvers = memo[key]
+    if event.type in TO_SITE_OPERATORS:
+        approvers = await site_operator_emails(reader, ticket.site_code)
     planned: list[Planned | Statement] = [Planned(CHANNEL, address, payload)
                                           for address, payload in _mails(event, ticket, requester_email, approvers)]
     row = notification_row(event, ticket)

@@ -12,7 +12,8 @@ from gatehouse.facility_access.lifecycle import PASS_ISSUED, Status
 # When one address qualifies twice for an event, the more useful mail wins (a visitor who is also
 # on the notification list gets the pass, not the plain "approved" notice).
 PRIORITY = ["visitor_pass", "visitor_cancelled", "approval_needed", "denied", "request_received", "approved",
-            "cancelled", "checked_in", "operator_comment", "badge_deactivated", "overstayed"]
+            "cancelled", "checked_in", "operator_comment", "badge_deactivated", "overstayed",
+            "watchlist_hit"]
 
 
 
@@ -70,6 +71,9 @@ MAIL_TABLE: dict[str, Callable[[dict, TicketFacts, Iterable[str], str], Mails]] 
     # carries the operators' addresses for this event)
     EventType.TICKET_OVERSTAYED: lambda data, t, approvers, actor: _to_list(t, "overstayed")
     + [(a, "overstayed") for a in approvers if a],
+    # a visitor matched the watchlist (SPEC §14): the site's operators only (`approvers` carries
+    # their addresses); never the customer's list, visitor or host
+    EventType.WATCHLIST_HIT: lambda data, t, approvers, actor: [(a, "watchlist_hit") for a in approvers if a],
 }
 
 

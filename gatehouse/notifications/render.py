@@ -40,10 +40,13 @@ SUBJECTS = {
     "checked_in": "{visitor} checked in at {site} ({wo})",
     "operator_comment": "{wo} at {site}: a comment from the site team",
     "overstayed": "{visitor} is still on site at {site} after their access ended ({wo})",
+    "watchlist_hit": "Security hold at {site}: {visitor} matches the watchlist ({wo})",
     "visit_reminder": "Tomorrow: your visit to {site} ({wo})",
     "badge_deactivated": "{wo}: the permanent badge of {visitor} was deactivated after a year unused",
 }
 
+
+OPERATOR_MAILS = frozenset({"watchlist_hit"})
 
 # what a ticket is, in a sentence: its request type's (and a termination's) words
 WHAT = {"Visitor Access": "visitor access", "Permanent Badge": "permanent badge", "PoP/POE Room Access":
@@ -88,7 +91,10 @@ def build(payload: dict[str, Any], view: dict[str, Any], *, mail_from: str, publ
         "local_time": local_time, "qr_cid": qr_cid,
         "link": f"{public_url.rstrip('/')}/console/requests/{ticket['ticketId']}",
         "visit_url": view.get("visit_url", ""),
+        "entry_id": payload.get("entryId", ""), "matched_on": payload.get("matchedOn", ""),
     }
+    if kind in OPERATOR_MAILS:  # written to the site's operators: their desk's page of the ticket
+        context["link"] = f"{public_url.rstrip('/')}/console/desk/tickets/{ticket['ticketId']}"
     named = words(ticket.get("requestType", ""), ticket.get("ticketCategory", ""))
     context.update(named, pass_sent=named["what"] != "access termination")
     subject = SUBJECTS[kind].format(wo=ticket["ticketId"], site=site["code"], start=ticket["badgeStartDate"],

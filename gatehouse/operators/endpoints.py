@@ -19,7 +19,8 @@ from gatehouse.kit.validation import JsonBody
 from gatehouse.facility_access.arrival import Arrival
 from gatehouse.facility_access.schemas import AccessRequestIn, CreateResponse
 from gatehouse.kit.wire import ApiModel, Text, WireDate
-from gatehouse.operators import roll_call, service
+from gatehouse.operators import roll_call, security, service
+from gatehouse.watchlist.schemas import HoldDecisionIn, SecurityHoldOut
 from gatehouse.operators import walk_in as walk_ins
 from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterPage
 
@@ -30,8 +31,11 @@ _check_in_body = JsonBody(CheckInIn, name="CheckIn")
 _comment_body = JsonBody(OperatorCommentIn, name="OperatorComment")
 
 
-def _op(p: Principal) -> service.Operator:
-    return service.Operator(p.user_id, p.display_name, p.operator_sites)
+def _op(p: Principal, role: str = "desk") -> service.Operator:
+    """The calling operator, who must hold the role the endpoint's work needs (403 naming it)."""
+    op = service.Operator(p.user_id, p.display_name, p.operator_sites, p.operator_roles)
+    service.need_role(op, role)
+    return op
 
 
 @router.get("/ops/v1/access-tickets", response_model=RosterPage, openapi_extra=ADDITION,
@@ -155,6 +159,25 @@ async def walk_in(op: CurrentOperator, db: DatabaseDep,
 async def group_check_in(op: CurrentOperator, db: DatabaseDep,
                          body: Annotated[list[GroupCheckInItem], Depends(_group_body)]):  # type: ignore[no-untyped-def]
     return await walk_ins.check_in_group(db, _op(op), [(i.ticketId, i.badgeNumber, arrival_of(i)) for i in body])
+
+
+_hold_body = JsonBody(HoldDecisionIn, name="SecurityHoldDecision")
+
+
+class HoldDecidedOut(BaseModel):
+    ticketId: str
+    ticketStatus: Status
+    securityHold: SecurityHoldOut
+
+
+
+@router.put("/ops/v1/access-tickets/{ticketId}/security-hold", response_model=HoldDecidedOut,
+            openapi_extra={**_hold_body.openapi_extra, **ADDITION},
+            summary="Clear or uphold a watchlist hold (role watchlist); upholding denies the ticket",
+            responses=error_responses(400, 401, 403, 404, 409, 413, 415))
+async def decide_hold(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
+                      body: Annotated[HoldDecisionIn, Depends(_hold_body)]):  # type: ignore[no-untyped-def]
+    return await security.decide_hold(db, _op(op, "watchlist"), ticketId, body.decision, body.reason)
 
 
 def arrival_of(body: CheckInIn) -> Arrival:

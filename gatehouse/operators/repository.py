@@ -111,7 +111,9 @@ async def visitor_log(session: AsyncSession, site_code: str, timezone: str, firs
 _ROSTER_COLUMNS = ("w.id, w.status, w.site_code, w.account_id, a.name AS account_name, w.visitor_first_name, "
                    "w.checked_in_at, w.checked_out_at, "
                    "w.visitor_last_name, w.visitor_email, w.company, w.escorted, w.extended_badge, "
-                   "w.escort_first_name, w.escort_last_name, w.badge_start, w.badge_end, w.badge_number")
+                   "w.escort_first_name, w.escort_last_name, w.badge_start, w.badge_end, w.badge_number, "
+                   "h.status AS hold_status, h.entry_id AS hold_entry, "
+                   "coalesce(h.decision_reason, h.reason) AS hold_reason, h.matched_on AS hold_matched")
 _ROSTER_LOCATIONS = {
     "sqlite": ("(SELECT json_group_array(json_object('location_name', l.location_name, 'access_start', l.access_start,"
                " 'access_end', l.access_end, 'access_start_time', l.access_start_time, 'access_end_time',"
@@ -138,6 +140,7 @@ def _roster_sql(dialect: str, days: Sequence[tuple[str, date]], statuses: Sequen
         f"AND x.access_end >= {p(day)}))" for code, day in days)
     sql = (f"SELECT {_ROSTER_COLUMNS}, {_ROSTER_LOCATIONS[dialect]} AS locations_json "
            f"FROM work_orders AS w JOIN accounts AS a ON a.id = w.account_id "
+           f"LEFT JOIN security_holds AS h ON h.work_order_id = w.id "
            f"WHERE w.status IN ({status_in}) AND ({per_site}) "
            f"ORDER BY w.site_code, w.visitor_last_name, w.visitor_first_name, w.id ")
     return sql, params

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import TicketOut
 from gatehouse.kit.wire import ApiModel, Text, WireDate
+from gatehouse.watchlist.schemas import SecurityHoldOut
 
 
 DocumentType = Literal["passport", "driving-licence", "national-id", "other"]
@@ -50,6 +51,8 @@ class DeskFacts(BaseModel):
     timezone: str
     noShow: bool = Field(description="Approved, its window over, never checked in.")
     overstayed: bool = Field(description="Still on site GATEHOUSE_OVERSTAY_GRACE_MINUTES after the day's window.")
+    securityHold: SecurityHoldOut | None = Field(None, description=(
+        "A watchlist match (SPEC §14): check-in waits until a watchlist operator clears it. Operators only."))
 
 
 class RosterRow(DeskFacts):

@@ -27,10 +27,12 @@ from gatehouse.facility_access.presenter import badge_type, render_location, ren
 from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.leanread import LeanReader
-from gatehouse.kit.errors import BadRequest, Conflict, NotFound
+from gatehouse.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from gatehouse.kit.wire import fmt_date
 from gatehouse.operators import repository
 from gatehouse.sites.models import Site
+from gatehouse.watchlist import repository as holds
+from gatehouse.watchlist import service as watchlist
 
 BADGE_NUMBER_MAX = 40
 
@@ -40,6 +42,13 @@ class Operator:
     user_id: int
     display_name: str
     sites: frozenset[str]
+    roles: frozenset[str] = frozenset({"desk"})  # desk | watchlist | admin (SPEC §16)
+
+
+def need_role(op: Operator, role: str) -> None:
+    """A watchlist or admin action by an operator without that role: 403 naming it."""
+    if role not in op.roles:
+        raise Forbidden(f"This needs the operator role '{role}'.", code="ROLE_REQUIRED")
 
 
 async def operator_by_name(db: Database, name: str) -> Operator:
@@ -51,7 +60,7 @@ async def operator_by_name(db: Database, name: str) -> Operator:
     user, sites = found
     if user.disabled:
         raise Conflict(f"operator '{name}' is disabled")
-    return Operator(user.id, user.display_name, frozenset(sites))
+    return Operator(user.id, user.display_name, frozenset(sites), frozenset(user.operator_roles.split()))
 
 
 async def _ticket(session: AsyncSession, op: Operator, ticket_id: str, *, share_lock: bool = False
@@ -97,7 +106,9 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
         if reader is None:
             found = await repository.roster(session, days, statuses, limit=size + 1, offset=page * size)
             locs = await repository.locations_of(session, [t.id for t, _ in found[:size]])
-            rows = [_roster_row(t, name, locs.get(t.id, [])) for t, name in found]
+            held = await holds.holds_of(session, [t.id for t, _ in found[:size]])
+            rows = [_roster_row(t, name, locs.get(t.id, []), watchlist.present_hold(held.get(t.id)))
+                    for t, name in found]
     if reader is not None:
         raw = await repository.roster_lean(reader, days, statuses, limit=size + 1, offset=page * size)
         columns = tuple(raw[0].keys()) if raw else ()
@@ -119,10 +130,13 @@ def _lean_row(columns: tuple[str, ...], values: tuple) -> dict:  # type: ignore[
     is shared: callers read it, never change it."""
     r = dict(zip(columns, values, strict=True))
     locations = [SimpleNamespace(**loc) for loc in json.loads(r["locations_json"])]
-    return _roster_row(SimpleNamespace(**r), r["account_name"], locations)
+    hold = None if r["hold_status"] is None else {"status": r["hold_status"], "entryId": r["hold_entry"],
+                                                  "reason": r["hold_reason"], "matchedOn": r["hold_matched"]}
+    return _roster_row(SimpleNamespace(**r), r["account_name"], locations, hold)
 
 
-def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocation]) -> dict:
+def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocation], hold: dict | None = None
+                ) -> dict:
     return {
         "ticketId": t.id, "ticketStatus": t.status, "site": t.site_code, "accountId": t.account_id,
         "accountName": account_name, "visitorFirstName": t.visitor_first_name, "visitorLastName": t.visitor_last_name,
@@ -134,6 +148,7 @@ def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocat
         "locations": [render_location(loc) for loc in locs],
         # the stay's raw instants; `desk_facts` turns them into site time and flags per request
         "_in": _instant(getattr(t, "checked_in_at", None)), "_out": _instant(getattr(t, "checked_out_at", None)),
+        "_hold": hold,
     }
 
 
@@ -146,7 +161,8 @@ def _instant(value: datetime | str | None) -> datetime | None:
 def desk_facts(row: dict, timezone: str, now: datetime, grace: timedelta) -> dict:
     """A roster row or ops ticket with the desk's times and flags (SPEC §14, §17): check-in and
     check-out in site time, the zone, no-show and overstay, by the lifecycle's rules."""
-    out = {k: v for k, v in row.items() if k not in ("_in", "_out")}
+    out = {k: v for k, v in row.items() if k not in ("_in", "_out", "_hold")}
+    out["securityHold"] = row.get("_hold")  # operators only: never in /v1 (SPEC §17)
     locs = [SimpleNamespace(access_start=date.fromisoformat(loc["accessStartDate"]),
                             access_end=date.fromisoformat(loc["accessEndDate"]),
                             access_start_time=loc.get("accessStartTime"), access_end_time=loc.get("accessEndTime"),
@@ -184,14 +200,16 @@ async def desk_view(db: Database, op: Operator, ticket_id: str) -> tuple[dict, l
         ticket, site = await _ticket(session, op, ticket_id)
         locations = await tickets.ticket_locations(session, ticket.id)
         body = render_ticket(ticket, site.address, locations, await tickets.ticket_comments(session, ticket.id))
+        hold = await holds.hold_of(session, ticket.id)
     actions = lifecycle.desk_actions(ticket, site_now(site.timezone), access_window(ticket, locations),
-                                     early_arrival(db))
+                                     early_arrival(db), hold.status if hold else None)
     body = {**body, "accountId": ticket.account_id, "badgeNumber": ticket.badge_number or "",
             "_in": ticket.checked_in_at, "_out": ticket.checked_out_at,
             "identityCheck": None if ticket.identity_checked_at is None else {
                 "type": ticket.identity_type, "issuingCountry": ticket.identity_country or "",
                 "numberLast4": ticket.identity_last4 or "", "expiryDate": fmt_date(ticket.identity_expiry),
                 "checkedAt": site_text(ticket.identity_checked_at, site.timezone)},
+            "_hold": watchlist.present_hold(hold),
             "escortConfirmed": ticket.escort_confirmed_at is not None,
             "escortBadgeNumber": ticket.escort_badge_number or "",
             "preCheckIn": None if ticket.rules_accepted_at is None else {
@@ -235,8 +253,19 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
     Only inside the access window, in the site's timezone, and with what the site requires seen
     (identity document, escort: `facility_access/arrival.py`)."""
     check_badge_number(badge_number)
+    await screen_before_check_in(db, op, [ticket_id])
     async with db.write() as session:
         return await check_in_in(session, db, op, ticket_id, badge_number, seen)
+
+
+async def screen_before_check_in(db: Database, op: Operator, ticket_ids: list[str]) -> None:
+    """Screen each visitor again against the list as it is now (SPEC §14), in a transaction of its own:
+    a hit's hold, mail and webhook stand even though the check-in it stops is refused."""
+    async with db.write() as session:
+        for ticket_id in ticket_ids:
+            found = await repository.ticket_at_sites(session, op.sites, ticket_id)
+            if found is not None and lifecycle.target_of(found[0].status, Action.CHECK_IN) is not None:
+                await watchlist.screen(session, found[0], site_today(found[1].timezone), "check-in")
 
 
 async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_id: str, badge_number: str,
@@ -244,6 +273,8 @@ async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_
     """`check_in` in the caller's transaction (a group checks in together, or not at all)."""
     seen = seen or Arrival()
     ticket, site = await _ticket(session, op, ticket_id)
+    hold = await holds.hold_of(session, ticket.id)
+    lifecycle.ensure_not_held(ticket.id, hold.status if hold else None)
     window = access_window(ticket, await tickets.ticket_locations(session, ticket.id))
     lifecycle.ensure_can_check_in(ticket, site_now(site.timezone), window, f"{site.code}, {site.timezone}",
                                   early_arrival(db))

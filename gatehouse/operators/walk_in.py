@@ -71,6 +71,7 @@ async def check_in_group(db: Database, op: Operator, items: list[tuple[str, str,
             problems.append(ErrorDetail(field=f"[{i}].badgeNumber", code=exc.code, message=exc.message))
     if problems:
         raise ValidationFailed(problems)
+    await service.screen_before_check_in(db, op, [ticket_id for ticket_id, _, _ in items])
     done = []
     async with db.write() as session:
         for i, (ticket_id, badge, seen) in enumerate(items):

@@ -17,11 +17,19 @@ from gatehouse.events.service import Planned, Recorded
 from gatehouse.facility_access.service import ticket_view
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
-from gatehouse.webhooks.service import SUBSCRIBABLE, body_of
+from gatehouse.events.types import SECURITY
+from gatehouse.webhooks.service import SITE_SUBSCRIBABLE, body_of
 from gatehouse.worker.outbox import enqueue
 
 
+def _security_data(event: Recorded) -> dict[str, Any]:
+    """A security event (operators' endpoints only: it has no account) says what its event says."""
+    return {"ticketId": event.object_id, "site": event.site_code, **event.data}
+
+
 async def _data(session: AsyncSession, event: Recorded) -> dict[str, Any] | None:
+    if event.type in SECURITY:
+        return _security_data(event)
     if event.type.startswith("access_ticket."):
         found = await ticket_view(session, event.object_id)
         return None if found is None else found[0]
@@ -42,7 +50,7 @@ def _hears(event_types: str, event_type: str) -> bool:
 
 
 async def on_event(session: AsyncSession, event: Recorded) -> None:
-    if event.type not in SUBSCRIBABLE:
+    if event.type not in SITE_SUBSCRIBABLE:  # an account's endpoints never hear SECURITY: those events have no account
         return
     endpoints = [e for e in await repository.subscribed(session, event.account_id, event.site_code)
                  if _hears(e.event_types, event.type)]
@@ -60,8 +68,9 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
 async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: ignore[no-untyped-def]
     """The lean write path's webhook rows: `known["view"]()` builds the ticket's wire shape with the
     same presenter GET uses, only when an endpoint hears the event."""
-    view = known.get("view")
-    if event.type not in SUBSCRIBABLE or not event.type.startswith("access_ticket.") or view is None:
+    view = (lambda: _security_data(event)) if event.type in SECURITY else known.get("view")
+    if event.type not in SITE_SUBSCRIBABLE or view is None or not (
+            event.type in SECURITY or event.type.startswith("access_ticket.")):
         return []
     memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
     key = ("webhooks", event.account_id, event.site_code)

@@ -17,13 +17,14 @@ from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFail
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
 from gatehouse.webhooks.models import WebhookEndpoint
-from gatehouse.events.types import WEBHOOK
+from gatehouse.events.types import SITE_WEBHOOK, WEBHOOK
 from gatehouse.webhooks.repository import Owner
 from gatehouse.webhooks.ssrf import check_url
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.outbox import enqueue
 
-SUBSCRIBABLE = WEBHOOK  # events/types.py
+SUBSCRIBABLE = WEBHOOK  # events/types.py: an account's endpoints
+SITE_SUBSCRIBABLE = SITE_WEBHOOK  # a site's (operators') also hear its security events
 MAX_PER_OWNER = 20
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -48,17 +49,18 @@ def present(e: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
     return out
 
 
-def _check(url: str | None, event_types: list[str] | None, allow_private: bool) -> None:
+def _check(url: str | None, event_types: list[str] | None, allow_private: bool, *, site: bool = False) -> None:
+    known = SITE_SUBSCRIBABLE if site else SUBSCRIBABLE
     problems: list[ErrorDetail] = []
     if url is not None:
         reason = check_url(url, allow_private=allow_private)
         if reason:
             problems.append(ErrorDetail(field="url", code="INVALID_URL", message=f"Payload 'url' {reason}."))
     if event_types is not None:
-        unknown = [t for t in event_types if t != "*" and t not in SUBSCRIBABLE]
+        unknown = [t for t in event_types if t != "*" and t not in known]
         if unknown or not event_types:
             problems.append(ErrorDetail(field="eventTypes", code="INVALID_VALUE", message=(
-                f"Payload 'eventTypes' must list event types from: *, {', '.join(sorted(SUBSCRIBABLE))}"
+                f"Payload 'eventTypes' must list event types from: *, {', '.join(sorted(known))}"
                 + (f"; unknown: {', '.join(unknown[:5])}." if unknown else "."))))
     if problems:
         raise ValidationFailed(problems)
@@ -71,7 +73,7 @@ async def _event(session: AsyncSession, type_: str, e: WebhookEndpoint, data: di
 
 async def create(db: Database, owner: Owner, *, site_code: str | None, url: str, event_types: list[str],
                  description: str, enabled: bool, created_by: str, allow_private: bool) -> dict[str, Any]:
-    _check(url, event_types, allow_private)
+    _check(url, event_types, allow_private, site=owner.account_id is None)
     async with db.write() as session:
         if await repository.count(session, account_id=owner.account_id, site_code=site_code) >= MAX_PER_OWNER:
             raise Conflict(f"At most {MAX_PER_OWNER} webhooks per {'account' if owner.account_id else 'site'}.",
@@ -101,7 +103,7 @@ async def listing(db: Database, owner: Owner) -> list[dict[str, Any]]:
 
 async def update(db: Database, owner: Owner, endpoint_id: str, changes: dict[str, Any], allow_private: bool
                  ) -> dict[str, Any]:
-    _check(changes.get("url"), changes.get("eventTypes"), allow_private)
+    _check(changes.get("url"), changes.get("eventTypes"), allow_private, site=owner.account_id is None)
     async with db.write() as session:
         e = await repository.get(session, owner, endpoint_id, lock=True)
         if e is None:

@@ -24,6 +24,8 @@ EXPECTED = {
     # SPEC §13: a terminate work order carried out; a permanent badge deactivated for disuse
     (Status.APPROVED, Action.CARRY_OUT): Status.COMPLETED,
     (Status.APPROVED, Action.DEACTIVATE): Status.COMPLETED, (Status.IN_PROGRESS, Action.DEACTIVATE): Status.COMPLETED,
+    # a watchlist hold upheld (SPEC §14): denied before the visit, never once it is under way
+    (Status.PENDING, Action.SECURITY_DENY): Status.DENIED, (Status.APPROVED, Action.SECURITY_DENY): Status.DENIED,
 }
 
 
@@ -119,3 +121,22 @@ def test_check_in_follows_the_window_with_its_times(now, allowed):
             lifecycle.ensure_can_check_in(t, now, window, "IAD024, America/New_York", EARLY)
         assert "2026-12-10 08:00 to 2026-12-12 17:00 (IAD024, America/New_York)" in caught.value.message
     assert ("check-in" in lifecycle.desk_actions(t, now, window, EARLY)) is allowed
+
+
+def test_a_security_hold_stops_check_in_until_cleared():
+    from datetime import date, datetime, time
+
+    from gatehouse.facility_access.models import WorkOrder
+
+    ticket = WorkOrder(id="WO1", status=Status.APPROVED.value, extended_badge=False, badge_start=date(2026, 5, 1),
+                       badge_end=date(2026, 5, 1))
+    window = (datetime(2026, 5, 1, 0, 0), datetime.combine(date(2026, 5, 1), time(23, 59)))
+    now = datetime(2026, 5, 1, 10, 0)
+    for hold, offered in ((None, True), ("cleared", True), ("open", False), ("upheld", False)):
+        assert ("check-in" in lifecycle.desk_actions(ticket, now, window, hold=hold)) is offered
+    with pytest.raises(Conflict) as refused:
+        lifecycle.ensure_not_held("WO1", "open")
+    assert refused.value.code == "SECURITY_HOLD"
+    with pytest.raises(Conflict):
+        lifecycle.ensure_hold_open("WO1", "cleared")
+    lifecycle.ensure_hold_open("WO1", "open")
