@@ -46,6 +46,8 @@ USERS = [
 ]
 
 
+DEMO_OPERATOR_ROLES = ("desk", "watchlist")
+
 EMAILS = {
     "Random User": "random.user@abc.example",
     "Ann Approver": "ann.approver@abc.example",
@@ -106,6 +108,8 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
                     user = await accounts.create_operator(s, name, ["IAD024"])
                 else:
                     user = await accounts.create_user(s, name, master_id)
+            if master_id is None:  # the demo's guard keeps the watchlist too (SPEC §14)
+                user.operator_roles = accounts.checked_roles(DEMO_OPERATOR_ROLES)
             if user.email is None:
                 user.email = EMAILS[name]
             if account_id:
@@ -114,6 +118,7 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
             creds[name].master_account_id = master_id
             creds[name].account_id = account_id
             creds[name].email = user.email
+    await _ensure_watchlist(db)
     for name, cred in creds.items():
         cred.console_password = await _ensure_console_password(db, name, (saved.get(name) or {}).get("console_password"))
     credentials_path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +128,20 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
         json.dump({name: c.as_json() for name, c in creds.items()}, fh, indent=2)
     os.chmod(credentials_path, 0o600)
     return creds
+
+
+async def _ensure_watchlist(db: Database) -> None:
+    """One entry to try the desk's security hold with: request a visit for "Mallory Blocked"."""
+    from gatehouse.watchlist.models import WatchlistEntry
+    from gatehouse.watchlist.schemas import EntryIn
+    from gatehouse.watchlist.service import create as create_entry
+
+    async with db.read() as s:
+        found = (await s.execute(select(WatchlistEntry.id).where(WatchlistEntry.first_name == "Mallory",
+                                                                 WatchlistEntry.last_name == "Blocked"))).first()
+    if found is None:
+        await create_entry(db, ["IAD024"], "Site Security IAD024", EntryIn(
+            firstName="Mallory", lastName="Blocked", reason="Tailgated into a cage in 2025; escort off site"))
 
 
 async def _ensure_console_password(db: Database, name: str, saved: str | None) -> str:

@@ -35,8 +35,8 @@ def shots(tmp_path) -> Path:  # type: ignore[no-untyped-def]
     return folder
 
 
-async def _guard(factory, db, site: str, email: str):  # type: ignore[no-untyped-def]
-    op = await factory.operator([site])
+async def _guard(factory, db, site: str, email: str, roles: tuple[str, ...] = ("desk",)):  # type: ignore[no-untyped-def]
+    op = await factory.operator([site], roles=roles)
     async with db.write() as s:
         await accounts.set_email(s, op.name, email)
     await set_password(db, op.name, PASSWORD)

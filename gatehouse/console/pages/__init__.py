@@ -23,12 +23,13 @@ from gatehouse.console.pages import (
     site_rules,
     totp_page,
     walk_in,
+    watchlist,
     webhooks,
 )
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}, and the desk ticket's
 # /photo before its /{action}.
-PAGES = (session, photos, desk, roll_call, walk_in, site_rules, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page)
+PAGES = (session, photos, desk, roll_call, walk_in, site_rules, watchlist, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page)
 
 
 def install(app: FastAPI) -> None:

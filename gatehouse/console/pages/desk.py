@@ -26,8 +26,9 @@ from gatehouse.facility_access.arrival import Arrival
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.kit.sitetime import site_today
-from gatehouse.kit.errors import GatehouseError
+from gatehouse.kit.errors import BadRequest, GatehouseError
 from gatehouse.kit.sitetime import local
+from gatehouse.operators import security
 from gatehouse.operators import service as desk
 from gatehouse.operators.repository import photo_taken_at
 from gatehouse.operators.repository import sites as sites_of
@@ -140,7 +141,7 @@ async def ticket_page(request: Request, person: OperatorDep, ticket_id: str,
                 error=None, **ctx)
 
 
-ACTIONS = {"check-in", "check-out", "complete", "comment"}
+ACTIONS = {"check-in", "check-out", "complete", "comment", "security-hold"}
 
 
 def _arrival(doc_type: str, country: str, last4: str, expiry: str, name_matches: str, escort_present: str,
@@ -176,7 +177,9 @@ async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, a
                         name_matches: Annotated[str, Form(max_length=5)] = "",
                         escort_present: Annotated[str, Form(max_length=5)] = "",
                         escort_badge: Annotated[str, Form(max_length=100)] = "",
-                        rules_name: Annotated[str, Form(max_length=200)] = "") -> Response:
+                        rules_name: Annotated[str, Form(max_length=200)] = "",
+                        decision: Annotated[str, Form(max_length=10)] = "",
+                        hold_reason: Annotated[str, Form(max_length=1000)] = "") -> Response:
     check_csrf(person, csrf)
     ticket_id = ticket_id[:20]
     if action not in ACTIONS:
@@ -193,6 +196,12 @@ async def ticket_action(request: Request, person: OperatorDep, ticket_id: str, a
             done = await desk.check_out(db, op, ticket_id)
             message = "Checked out; the ticket is completed." if done["ticketStatus"] == Status.COMPLETED else \
                 "Checked out for today."
+        elif action == "security-hold":
+            if decision not in ("clear", "uphold") or not hold_reason.strip():
+                raise BadRequest("Choose clear or uphold and give the reason.")
+            done = await security.decide_hold(db, op, ticket_id, decision, hold_reason[:500])
+            message = ("Hold cleared: check-in may go on." if decision == "clear"
+                       else "Hold upheld: the visit is denied (the customer reads \"Denied by site security\").")
         elif action == "complete":
             await desk.complete(db, op, ticket_id)
             message = "Completed."
