@@ -233,3 +233,31 @@ async def test_the_desk_keeps_what_visitors_are_told(settings, factory, db, clie
                 assert outside == []
             finally:
                 await browser.close()
+
+
+async def test_the_roll_call_as_a_pdf_to_take_outside(client, factory, db, shots):  # noqa: F811
+    import pypdfium2
+
+    from tests.console.signin import sign_in
+
+    tenant = await factory.tenant()
+    site = next(iter(tenant.sites))
+    guard = await _guard(factory, db, site, f"pdf.{site.lower()}@operator.example")
+    ada, _zoe = await _on_site(client, tenant, guard, ["Ada", "Zoë"])
+    assert (await client.put(f"/ops/v1/sites/{site}/on-site/{ada}", json={"accountedFor": True},
+                             headers=guard.token_headers)).status_code == 200
+    r = await sign_in(client, f"pdf.{site.lower()}@operator.example", PASSWORD)
+    assert r.status_code == 303
+    r = await client.get("/console/desk/roll-call.pdf", params={"site": site})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    doc = pypdfium2.PdfDocument(r.content)
+    page = doc[0]
+    text = page.get_textpage().get_text_range()
+    assert f"Roll call · {site}" in text and "America/New_York" in text
+    assert "2 on site · 1 accounted" in text and "Ada Visitor" in text and "Zoë Visitor" in text
+    assert "Jane Doe" in text and "Cage A" in text
+    page.render(scale=2).to_pil().save(shots / "roll-call.png")
+    page.close()
+    doc.close()
+    other = next(iter((await factory.tenant()).sites))
+    assert (await client.get("/console/desk/roll-call.pdf", params={"site": other})).status_code == 404

@@ -36,6 +36,26 @@ async def roll_call_page(request: Request, person: OperatorDep,
                 sites=sorted(person.sites), accounted=sum(p["accountedFor"] for p in people))
 
 
+@router.get("/desk/roll-call.pdf")
+async def roll_call_pdf(request: Request, person: OperatorDep,
+                        site: Annotated[str | None, Query(max_length=6)] = None) -> Response:
+    """The list to take outside, as it is now (SPEC §14)."""
+    from gatehouse.kit.sitetime import site_now
+    from gatehouse.operators.roll_call_pdf import roll_call_pdf as build
+
+    chosen = await _site(request, person, site)
+    if chosen is None:
+        return page(request, "error.html", status=404, person=person, message="No such site of yours.")
+    people = await roll_call.on_site(db_of(request), op_of(person), chosen)
+    async with db_of(request).read() as session:
+        timezone = next(s.timezone for s in await sites_of(session, [chosen]))
+    now = site_now(timezone)
+    data = build(chosen, now.strftime("%Y-%m-%d %H:%M"), timezone, people)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="roll-call-{chosen}-{now:%Y%m%d-%H%M}.pdf"',
+        "Cache-Control": "no-store"})
+
+
 @router.get("/desk/roll-call.json")
 async def roll_call_json(request: Request, person: OperatorDep,
                          site: Annotated[str, Query(max_length=6)]) -> Response:
