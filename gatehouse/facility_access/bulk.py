@@ -51,6 +51,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("hostFirstName", "The host's first name", "Ann"),
     ("hostLastName", "The host's last name", "Host"),
     ("hostCompany", "The host's company", "ABC Company"),
+    ("hostEmail", "Optional: the host's email, told when the visitor checks in", ""),
     ("extendedBadge", "yes or no; unescorted visitors only, at most 30 days", "no"),
     ("emailNotifications", "Optional: more addresses to tell, separated by ','", ""),
     ("notes", "Optional", ""),
@@ -65,7 +66,7 @@ _FIELD_TO_COLUMN = {
     "company": "company", "sites[0].site": "site", "visitorBadgeStartDate": "badgeStartDate",
     "visitorBadgeEndDate": "badgeEndDate", "visitorType": "escorted", "escortFirstName": "escortFirstName",
     "escortLastName": "escortLastName", "visitorHostFirstName": "hostFirstName",
-    "visitorHostLastName": "hostLastName", "visitorHostCompany": "hostCompany",
+    "visitorHostLastName": "hostLastName", "visitorHostCompany": "hostCompany", "visitorHostEmail": "hostEmail",
     "isExtendedVisitorBadge": "extendedBadge", "emailNotifications": "emailNotifications", "notes": "notes",
 }
 
@@ -130,6 +131,7 @@ def _as_request(values: dict[str, str], problems: list[str]) -> dict[str, Any]:
         "visitorHostFirstName": values.get("hostFirstName", "").strip(),
         "visitorHostLastName": values.get("hostLastName", "").strip(),
         "visitorHostCompany": values.get("hostCompany", "").strip(),
+        **({"visitorHostEmail": host_email} if (host_email := values.get("hostEmail", "").strip()) else {}),
         "visitorBadgeStartDate": start, "visitorBadgeEndDate": end,
         "company": values.get("company", "").strip(),
         "emailNotifications": values.get("emailNotifications", "").strip(),

@@ -7,6 +7,10 @@ every URL, `<script>` payloads in the fields, and posts without the CSRF token."
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from gatehouse.facility_access.models import WorkOrder
+
 import asyncio
 import csv
 import io
@@ -72,6 +76,8 @@ def _csv(tenant, template: str, first: str, last: str) -> tuple[bytes, set[int]]
                    locations=";".join(locs_a if i % 2 else locs_b[:1]), badgeStartDate=first, badgeEndDate=last,
                    escorted="yes", escortFirstName="Sam", escortLastName="Smith", hostFirstName="Hal",
                    hostLastName="Host", hostCompany="Tenant Inc")
+        if i == 3 and "hostEmail" in row:
+            row["hostEmail"] = "hal.host@tenant.example"
         row.update(spoil.get(i, {}))
         writer.writerow([row[h] for h in header])
     return out.getvalue().encode(), {i + 2 for i in spoil}  # file lines: the header is line 1
@@ -122,6 +128,7 @@ async def test_requester_and_approver_work_in_the_portal(settings, factory, db, 
                 await page.fill("#host-first", "Hal")
                 await page.fill("#host-last", "Host")
                 await page.fill("#host-company", "Tenant Inc")
+                await page.fill("#host-email", "hal.host@tenant.example")
                 await page.fill("#escort-first", "Sam")
                 await page.fill("#escort-last", "Smith")
                 await page.fill("#notes", "Bring the <script>alert(2)</script> laptop")
@@ -197,6 +204,12 @@ async def test_requester_and_approver_work_in_the_portal(settings, factory, db, 
                 assert "193 work orders created" in await page.inner_text("#bulk-done")
                 await page.screenshot(path=str(shots / "portal-05-bulk-done.png"), full_page=True)
                 assert await _count(client, requester) == 4 + 193
+                async with db.read() as session:  # the host told on arrival, from the form and the CSV
+                    hosts = dict((await session.execute(select(WorkOrder.visitor_first_name, WorkOrder.host_email)
+                                                        .where(WorkOrder.id.in_(made + [])))).all())
+                    bulk3 = (await session.execute(select(WorkOrder.host_email).where(
+                        WorkOrder.visitor_first_name == "Bulk3", WorkOrder.account_id == tenant.account_id))).scalar()
+                assert hosts["Ada"] == "hal.host@tenant.example" and bulk3 == "hal.host@tenant.example"
                 result = await page.request.get(import_url + "/result.csv")
                 rows = list(csv.DictReader(io.StringIO(await result.text())))
                 assert len(rows) == 200

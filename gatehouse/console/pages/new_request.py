@@ -49,7 +49,7 @@ _VISITOR_FIELDS = {"visitorFirstName": "first", "visitorLastName": "last", "visi
                    "visitorPhone": "phone"}
 _VISIT_FIELDS = {"visitorType": "escorted", "escortFirstName": "escort-first", "escortLastName": "escort-last",
                  "visitorHostFirstName": "host-first", "visitorHostLastName": "host-last",
-                 "visitorHostCompany": "host-company", "company": "company", "visitorBadgeStartDate": "badge-start",
+                 "visitorHostCompany": "host-company", "visitorHostEmail": "host-email", "company": "company", "visitorBadgeStartDate": "badge-start",
                  "visitorBadgeEndDate": "badge-end", "isExtendedVisitorBadge": "extended",
                  "emailNotifications": "emails", "notes": "notes", "visitors": "visitors", "sites": "sites",
                  "attachments": "attach"}
@@ -94,6 +94,7 @@ def _form_to_request(form: dict[str, Any], sites: list[dict[str, Any]], staged: 
         "visitorHostFirstName": form.get("host-first", "").strip(),
         "visitorHostLastName": form.get("host-last", "").strip(),
         "visitorHostCompany": form.get("host-company", "").strip(), "company": form.get("company", "").strip(),
+        **({"visitorHostEmail": host_email} if (host_email := form.get("host-email", "").strip()) else {}),
         "visitorBadgeStartDate": start, "visitorBadgeEndDate": end,
         "emailNotifications": form.get("emails", "").strip(), "notes": form.get("notes", "").strip(),
         "isBulkRequest": False,
