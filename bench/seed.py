@@ -99,3 +99,41 @@ async def seed_postgres(url: str, n: int, user_id: int, location_id: int, start_
 
 
 
+
+WATCHLIST_COLS = ("id", "first_name", "last_name", "email", "reason", "site_code", "created_by", "created_at",
+                  "updated_at")
+
+
+def _watchlist_rows(n: int):  # type: ignore[no-untyped-def]
+    """`n` random names (none a bench visitor's: those are "Visitor<i> Doe"), every site."""
+    import random
+    import string
+
+    rnd = random.Random(7)
+
+    def word() -> str:
+        return "".join(rnd.choice(string.ascii_lowercase) for _ in range(rnd.randint(4, 9))).title()
+
+    now = datetime(2026, 1, 1)
+    for i in range(n):
+        yield (f"WLB{i:09d}", word(), word(), f"listed{i}@bench.example", "bench", None, "bench", now, now)
+
+
+def seed_watchlist_sqlite(path: str, n: int) -> None:
+    conn = sqlite3.connect(path)
+    conn.executemany(f"INSERT INTO watchlist_entries ({', '.join(WATCHLIST_COLS)}) VALUES ({','.join('?' * 9)})",
+                     [tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in r)
+                      for r in _watchlist_rows(n)])
+    conn.execute("UPDATE watchlist_version SET value = value + 1")
+    conn.commit()
+    conn.close()
+
+
+async def seed_watchlist_postgres(url: str, n: int) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table("watchlist_entries", records=list(_watchlist_rows(n)),
+                                         columns=list(WATCHLIST_COLS))
+        await conn.execute("UPDATE watchlist_version SET value = value + 1")
+    finally:
+        await conn.close()
