@@ -43,16 +43,20 @@ USERS = [
                                                             "audit:read", "users:manage"]),
     ("Other Customer", "200456", "0012E00002dmMWbQAM", ALL),
     ("Site Security IAD024", None, None, []),
+    ("Operator Admin", None, None, []),
 ]
 
 
-DEMO_OPERATOR_ROLES = ("desk", "watchlist")
+# the guard keeps the watchlist too (SPEC §14); the admin runs the service from the console (§16)
+DEMO_OPERATOR_ROLES = {"Site Security IAD024": ("desk", "watchlist"), "Operator Admin": ("admin",)}
+DEMO_OPERATOR_SITES = {"Site Security IAD024": ["IAD024"], "Operator Admin": []}
 
 EMAILS = {
     "Random User": "random.user@abc.example",
     "Ann Approver": "ann.approver@abc.example",
     "Other Customer": "other.customer@xyz.example",
     "Site Security IAD024": "security.iad024@operator.example",
+    "Operator Admin": "admin@operator.example",
 }
 
 
@@ -105,11 +109,12 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
             user = (await s.execute(select(User).where(User.display_name == name))).scalar_one_or_none()
             if user is None:
                 if master_id is None:
-                    user = await accounts.create_operator(s, name, ["IAD024"])
+                    user = await accounts.create_operator(s, name, DEMO_OPERATOR_SITES[name],
+                                                          roles=DEMO_OPERATOR_ROLES[name])
                 else:
                     user = await accounts.create_user(s, name, master_id)
-            if master_id is None:  # the demo's guard keeps the watchlist too (SPEC §14)
-                user.operator_roles = accounts.checked_roles(DEMO_OPERATOR_ROLES)
+            if master_id is None:  # an older demo folder's operators get today's roles
+                user.operator_roles = accounts.checked_roles(DEMO_OPERATOR_ROLES[name])
             if user.email is None:
                 user.email = EMAILS[name]
             if account_id:

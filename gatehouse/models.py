@@ -1,6 +1,6 @@
 """Imports every domain's models so the metadata (and Alembic) sees the whole schema."""
 
-from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.accounts.models import Account, AccountMembership, MasterAccount, OperatorSite, SignInPolicy, User
 from gatehouse.attachments.models import Attachment, Blob, StagedAttachment
 from gatehouse.auth.models import AccessToken, App
 from gatehouse.kit.epoch import SecurityEpoch
@@ -29,5 +29,5 @@ __all__ = [
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
     "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint", "ConsoleLogin", "ConsoleSession",
     "AccountNotification", "BadgeHolder", "RollCallMark", "VisitorPhoto", "SiteRules", "TotpFactor", "TotpRecoveryCode", "Invitation",
-    "SecurityHold", "WatchlistEntry", "WatchlistVersion",
+    "SecurityHold", "WatchlistEntry", "WatchlistVersion", "SignInPolicy",
 ]

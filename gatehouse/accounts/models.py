@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.kit.db import Base, utcnow
@@ -34,6 +34,17 @@ class MasterAccount(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # its people sign in to the console with a second factor (SPEC §16), set by an operator admin
+    require_totp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SignInPolicy(Base):
+    """One row: whether operators must sign in with a second factor (SPEC §16)."""
+
+    __tablename__ = "sign_in_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operators_require_totp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Account(Base):

@@ -64,3 +64,57 @@ async def account_auto_approves(reader, account_id: str) -> bool:  # type: ignor
     row = await reader.fetchrow("SELECT auto_approve FROM accounts WHERE id = ?",
                                 "SELECT auto_approve FROM accounts WHERE id = $1", account_id)
     return bool(row and row[0])
+
+
+# --- the operator admin's console pages (SPEC §16): searched and paged ------------------------------
+
+
+def _like(q: str) -> str:
+    return "%" + q.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+async def masters_page(session: AsyncSession, q: str, page: int, size: int) -> tuple[list[Row], int]:
+    from sqlalchemy import func, or_
+
+    where = [or_(func.lower(MasterAccount.id).like(_like(q)), func.lower(MasterAccount.name).like(_like(q)))] if q else []
+    total = (await session.execute(select(func.count()).select_from(MasterAccount).where(*where))).scalar() or 0
+    n_accounts = (select(func.count()).select_from(Account).where(Account.master_account_id == MasterAccount.id)
+                  .scalar_subquery())
+    rows = (await session.execute(select(MasterAccount, n_accounts).where(*where).order_by(MasterAccount.name,
+                                  MasterAccount.id).limit(size).offset(page * size))).all()
+    return list(rows), total
+
+
+async def master_people(session: AsyncSession, master_id: str) -> list[tuple]:
+    """(user, {account id: permissions}) of a master account's people."""
+    from gatehouse.accounts.models import User
+
+    users = (await session.execute(select(User).where(User.master_account_id == master_id)
+                                   .order_by(User.display_name))).scalars().all()
+    grants = (await session.execute(select(AccountMembership).where(
+        AccountMembership.user_id.in_([u.id for u in users])))).scalars().all() if users else []
+    return [(u, {g.account_id: g.permissions.split() for g in grants if g.user_id == u.id}) for u in users]
+
+
+async def accounts_of_master(session: AsyncSession, master_id: str) -> list[Account]:
+    return list((await session.execute(select(Account).where(Account.master_account_id == master_id)
+                                       .order_by(Account.name, Account.id))).scalars())
+
+
+async def operators_page(session: AsyncSession, q: str, page: int, size: int) -> tuple[list[dict], int]:
+    from sqlalchemy import func, or_
+
+    from gatehouse.accounts.models import OperatorSite, User
+
+    where = [User.kind == "operator"]
+    if q:
+        where.append(or_(func.lower(User.display_name).like(_like(q)), func.lower(func.coalesce(User.email, ""))
+                         .like(_like(q))))
+    total = (await session.execute(select(func.count()).select_from(User).where(*where))).scalar() or 0
+    ops = (await session.execute(select(User).where(*where).order_by(User.display_name).limit(size)
+                                 .offset(page * size))).scalars().all()
+    links = (await session.execute(select(OperatorSite).where(OperatorSite.user_id.in_([u.id for u in ops])))
+             ).scalars().all() if ops else []
+    return [{"userId": u.id, "name": u.display_name, "email": u.email or "", "disabled": u.disabled,
+             "roles": u.operator_roles.split(), "sites": sorted(x.site_code for x in links if x.user_id == u.id)}
+            for u in ops], total

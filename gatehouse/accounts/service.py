@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events import service as events
 from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
-from gatehouse.accounts.models import OPERATOR_ROLES, PERMISSIONS, Account, AccountMembership, MasterAccount, OperatorSite, User
+from gatehouse.accounts.models import (
+    OPERATOR_ROLES,
+    PERMISSIONS,
+    Account,
+    AccountMembership,
+    MasterAccount,
+    OperatorSite,
+    SignInPolicy,
+    User,
+)
+from gatehouse.events.types import EventType
 from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 
@@ -28,6 +38,8 @@ async def create_master_account(session: AsyncSession, master_id: str, name: str
     row = MasterAccount(id=master_id, name=_name(name, 120))
     session.add(row)
     await session.flush()
+    await events.record(session, EventType.ACCOUNT_CHANGED, object_id=master_id,
+                        data={"masterAccountId": master_id, "change": "created"})
     return row
 
 
@@ -41,13 +53,60 @@ async def create_account(session: AsyncSession, account_id: str, master_id: str,
     row = Account(id=account_id, master_account_id=master_id, name=_name(name, 120), auto_approve=auto_approve)
     session.add(row)
     await session.flush()
+    await events.record(session, EventType.ACCOUNT_CHANGED, object_id=account_id, account_id=account_id,
+                        data={"accountId": account_id, "masterAccountId": master_id, "change": "created",
+                              "autoApprove": auto_approve})
     return row
 
 
 async def set_auto_approve(session: AsyncSession, account_id: str, enabled: bool) -> Account:
     account = await get_account(session, account_id)
-    account.auto_approve = enabled
+    if account.auto_approve != enabled:
+        account.auto_approve = enabled
+        await events.record(session, EventType.ACCOUNT_CHANGED, object_id=account_id, account_id=account_id,
+                            data={"accountId": account_id, "autoApprove": enabled})
     return account
+
+
+async def set_require_totp(session: AsyncSession, master_id: str, required: bool) -> MasterAccount:
+    """Its people's console sign-ins need a second factor (SPEC §16): they enrol at their next page."""
+    master = await get_master_account(session, master_id)
+    if master.require_totp != required:
+        master.require_totp = required
+        await events.record(session, EventType.SIGN_IN_POLICY_CHANGED, object_id=master_id,
+                            data={"masterAccountId": master_id, "requireTotp": required})
+    return master
+
+
+async def set_operators_require_totp(session: AsyncSession, required: bool) -> None:
+    policy = await session.get(SignInPolicy, 1)
+    if policy is None:
+        policy = SignInPolicy(id=1, operators_require_totp=False)
+        session.add(policy)
+    if policy.operators_require_totp != required:
+        policy.operators_require_totp = required
+        await events.record(session, EventType.SIGN_IN_POLICY_CHANGED, object_id="operators",
+                            data={"operatorsRequireTotp": required})
+
+
+async def set_operator(session: AsyncSession, user_id: int, *, roles: Iterable[str], sites: Iterable[str]) -> User:
+    """An operator's roles and sites (the caller checks the sites exist); tokens see it within a second."""
+    user = await session.get(User, user_id)
+    if user is None or user.kind != "operator":
+        raise NotFound(f"no operator {user_id}")
+    user.operator_roles = checked_roles(roles)
+    wanted = set(sites)
+    have = {s.site_code: s for s in (await session.execute(select(OperatorSite).where(
+        OperatorSite.user_id == user_id))).scalars()}
+    for code in wanted - have.keys():
+        session.add(OperatorSite(user_id=user_id, site_code=code))
+    for code in have.keys() - wanted:
+        await session.delete(have[code])
+    await session.flush()
+    await bump_security_epoch(session)
+    await events.record(session, EventType.OPERATOR_CHANGED, object_id=str(user_id),
+                        data={"userId": user_id, "roles": user.operator_roles.split(), "sites": sorted(wanted)})
+    return user
 
 
 async def create_user(session: AsyncSession, display_name: str, master_id: str, email: str | None = None) -> User:
@@ -91,6 +150,9 @@ async def create_operator(session: AsyncSession, display_name: str, sites: Itera
     for code in sites:
         session.add(OperatorSite(user_id=user.id, site_code=code))
     await session.flush()
+    await events.record(session, EventType.OPERATOR_CHANGED, object_id=str(user.id),
+                        data={"userId": user.id, "change": "created", "roles": user.operator_roles.split(),
+                              "sites": sorted(sites)})
     return user
 
 

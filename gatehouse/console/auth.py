@@ -38,6 +38,7 @@ class Person:
     sites: frozenset[str]
     csrf: str
     roles: frozenset[str] = frozenset()  # an operator's: desk | watchlist | admin (SPEC §16)
+    must_enrol: bool = False  # a policy asks for a second factor this person has not set up yet
 
     @property
     def is_operator(self) -> bool:
@@ -162,6 +163,7 @@ async def person_for(db: Database, token: str | None) -> Person | None:
             return None
         sess, user = row
         sites = await _sites(session, user)
+        must_enrol = await _must_enrol(session, user)
     if sess.second_factor_pending:
         return None  # the password alone opens nothing
     if user.disabled or now - sess.last_seen_at > IDLE_TIMEOUT:
@@ -171,7 +173,24 @@ async def person_for(db: Database, token: str | None) -> Person | None:
         async with db.write() as session:
             await session.execute(update(ConsoleSession).where(ConsoleSession.token_hash == digest)
                                   .values(last_seen_at=now))
-    return Person(user.id, user.kind, user.display_name, user.email or "", sites, sess.csrf_token, _roles(user))
+    return Person(user.id, user.kind, user.display_name, user.email or "", sites, sess.csrf_token, _roles(user),
+                  must_enrol)
+
+
+async def totp_required(session, user: User) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a policy asks this person for a second factor (SPEC §16): operators' one, or their
+    master account's."""
+    from gatehouse.accounts.models import MasterAccount, SignInPolicy
+
+    if user.kind == "operator":
+        policy = await session.get(SignInPolicy, 1)
+        return bool(policy and policy.operators_require_totp)
+    master = await session.get(MasterAccount, user.master_account_id) if user.master_account_id else None
+    return bool(master and master.require_totp)
+
+
+async def _must_enrol(session, user: User) -> bool:  # type: ignore[no-untyped-def]
+    return await totp_required(session, user) and await session.get(TotpFactor, user.id) is None
 
 
 async def sign_out(db: Database, token: str | None) -> None:

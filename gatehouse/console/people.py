@@ -77,7 +77,6 @@ async def invite(db: Database, account_id: str, own: frozenset[str], inviter: st
     name = name.strip()
     if not 1 <= len(name) <= 40:
         raise BadRequest("A name is 1-40 characters.", code="INVALID_NAME")
-    now = utcnow()
     async with db.write() as session:
         account = await session.get(Account, account_id)
         if account is None:
@@ -93,14 +92,23 @@ async def invite(db: Database, account_id: str, own: frozenset[str], inviter: st
         user = await accounts.create_user(session, name, account.master_account_id, checked)
         await session.flush()
         await accounts.grant_account(session, name, account_id, sorted(permissions), default=True)
-        invitation = Invitation(id=secrets.token_hex(16), user_id=user.id, invited_by=inviter[:40], created_at=now,
-                                expires_at=now + timedelta(days=INVITATION_DAYS))
-        session.add(invitation)
-        event = await events.record(session, "user.invited", object_id=str(user.id), account_id=account_id,
-                                    data={"userId": user.id, "permissions": sorted(permissions)})
-        await enqueue(session, "mail", {"kind": "invitation", "to": checked, "invitationId": invitation.id,
-                                        "inviter": inviter, "account": account.name, "eventId": event.id,
-                                        "at": fmt_iso_ms(now)}, target=checked, event_id=event.id)
+        return await send_invitation(session, user, inviter, account.name, account_id=account_id,
+                                     data={"permissions": sorted(permissions)})
+
+
+async def send_invitation(session, user: User, inviter: str, where: str, *,  # type: ignore[no-untyped-def]
+                          account_id: str | None = None, data: dict | None = None) -> str:
+    """The invitation row and its mail, in the caller's transaction (a customer admin's or an
+    operator admin's): the link is made when the mail is built, so the outbox holds no credential."""
+    now = utcnow()
+    invitation = Invitation(id=secrets.token_hex(16), user_id=user.id, invited_by=inviter[:40], created_at=now,
+                            expires_at=now + timedelta(days=INVITATION_DAYS))
+    session.add(invitation)
+    event = await events.record(session, "user.invited", object_id=str(user.id), account_id=account_id,
+                                data={"userId": user.id, **(data or {})})
+    await enqueue(session, "mail", {"kind": "invitation", "to": user.email, "invitationId": invitation.id,
+                                    "inviter": inviter, "account": where, "eventId": event.id,
+                                    "at": fmt_iso_ms(now)}, target=user.email or "", event_id=event.id)
     return invitation.id
 
 

@@ -64,12 +64,16 @@ async def current_person(request: Request) -> Person:
         # back to the page asked for (a mail's link) once signed in; forms are simply sent again
         raise Redirect("/console/login" + (f"?{urlencode({'next': here})}" if request.method == "GET"
                                            and here not in ("/console/", "/console") else ""))
+    if person.must_enrol and request.url.path not in ENROL_PATHS:  # a policy's second factor first
+        raise Redirect("/console/totp")
     # the actor of whatever this page changes: the trail names the person, not "system"
     context.current_actor.set(Actor("operator" if person.is_operator else "user", person.name, "", person.user_id))
     return person
 
 
 PersonDep = Annotated[Person, Depends(current_person)]
+# what a person asked to enrol a second factor may open before they have
+ENROL_PATHS = frozenset({"/console/totp", "/console/logout"})
 
 
 async def operator(person: PersonDep) -> Person:
@@ -79,6 +83,16 @@ async def operator(person: PersonDep) -> Person:
 
 
 OperatorDep = Annotated[Person, Depends(operator)]
+
+
+async def admin(request: Request, person: OperatorDep) -> Person:
+    """An operator administrator (role `admin`, SPEC §16); anyone else is shown a refusal."""
+    if "admin" not in person.roles:
+        raise PageNotFound("Administration is for operators with the role 'admin'.", 403)
+    return person
+
+
+AdminDep = Annotated[Person, Depends(admin)]
 
 
 def check_csrf(person: Person, token: str | None) -> None:

@@ -42,6 +42,10 @@ class EventType(StrEnum):
     CONSOLE_LOGIN_FAILED = "auth.console_login_failed"
     TOTP_ENROLLED = "auth.totp_enrolled"
     USER_INVITED = "user.invited"
+    ACCOUNT_CHANGED = "account.changed"  # a master account or account created or changed (SPEC §16)
+    OPERATOR_CHANGED = "operator.changed"
+    SIGN_IN_POLICY_CHANGED = "auth.policy_changed"
+    OUTBOX_RETRIED = "outbox.retried"
     USER_DISABLED = "user.disabled"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"

@@ -117,3 +117,28 @@ async def pop_poe_rooms(session: AsyncSession, site_code: str) -> list[str]:
     return list((await session.execute(select(Location.name).where(Location.site_code == site_code,
                                                                    Location.kind == POP_POE)
                                        .order_by(Location.id))).scalars())
+
+
+async def sites_page(session: AsyncSession, q: str, page: int, size: int) -> tuple[list[Site], int]:
+    """The operator admin's list of sites (SPEC §16), searched by code, city or address."""
+    from sqlalchemy import func, or_
+
+    like = "%" + q.lower().replace("%", "").replace("_", "") + "%"
+    where = [or_(func.lower(Site.code).like(like), func.lower(Site.city).like(like),
+                 func.lower(Site.address).like(like))] if q else []
+    total = (await session.execute(select(func.count()).select_from(Site).where(*where))).scalar() or 0
+    rows = (await session.execute(select(Site).where(*where).order_by(Site.code).limit(size).offset(page * size))
+            ).scalars().all()
+    return list(rows), total
+
+
+async def site_grants(session: AsyncSession, site_code: str) -> list[tuple[str, str, list[str]]]:
+    """(account id, account name, granted location names) of every account granted the site."""
+    from gatehouse.accounts.models import Account
+
+    accounts = (await session.execute(select(Account.id, Account.name).join(AccountSite, AccountSite.account_id == Account.id)
+                                      .where(AccountSite.site_code == site_code).order_by(Account.name))).all()
+    locs = (await session.execute(select(AccountLocation.account_id, Location.name)
+                                  .join(Location, Location.id == AccountLocation.location_id)
+                                  .where(Location.site_code == site_code).order_by(Location.name))).all()
+    return [(a, name, [n for acc, n in locs if acc == a]) for a, name in accounts]

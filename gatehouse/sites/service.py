@@ -30,6 +30,8 @@ async def create_site(session: AsyncSession, code: str, *, address: str = "", ci
     site = Site(code=code, address=address, city=city, metro=metro, country=country, timezone=timezone)
     session.add(site)
     await session.flush()
+    await events.record(session, "site.changed", object_id=code, site_code=code,
+                        data={"change": "created", "timezone": timezone})
     return site
 
 
@@ -106,6 +108,8 @@ async def create_location(session: AsyncSession, site_code: str, name: str, pare
     loc = Location(site_code=site_code, name=name, parent_id=parent_id, kind=kind)
     session.add(loc)
     await session.flush()
+    await events.record(session, "site.changed", object_id=site_code, site_code=site_code,
+                        data={"change": "location created", "location": name, "kind": kind, "parent": parent})
     return loc
 
 

@@ -8,6 +8,9 @@ from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse,
 
 from gatehouse.console import auth, web
 from gatehouse.console.pages import (
+    admin_customers,
+    admin_operators,
+    admin_sites,
     approvals,
     apps,
     audit,
@@ -29,7 +32,8 @@ from gatehouse.console.pages import (
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}, and the desk ticket's
 # /photo before its /{action}.
-PAGES = (session, photos, desk, roll_call, walk_in, site_rules, watchlist, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page)
+PAGES = (session, photos, desk, roll_call, walk_in, site_rules, watchlist, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page,
+         admin_customers, admin_sites, admin_operators)
 
 
 def install(app: FastAPI) -> None:

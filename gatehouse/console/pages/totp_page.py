@@ -29,6 +29,7 @@ async def _page(request: Request, person, *, secret: str | None = None, error: s
     enrolled = await totp.has_factor(db_of(request), person.user_id)
     secret = secret or totp.new_secret()
     resp = page(request, "totp.html", status=status, person=person, enrolled=enrolled, secret=secret,
+                required=person.must_enrol,
                 qr=_qr(totp.provisioning_uri(secret, person.email or person.name)), error=error, codes=codes or [])
     resp.headers["Cache-Control"] = "no-store"  # a secret and recovery codes: never cached
     return resp
@@ -54,5 +55,13 @@ async def totp_enrol(request: Request, person: PersonDep, csrf: Annotated[str, F
 @router.post("/totp/remove")
 async def totp_remove(request: Request, person: PersonDep, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     check_csrf(person, csrf)
+    async with db_of(request).read() as session:
+        from gatehouse.accounts.models import User
+        from gatehouse.console.auth import totp_required
+
+        required = await totp_required(session, await session.get(User, person.user_id))
+    if required:
+        return await _page(request, person, status=409, error="Your organisation requires a second factor: it "
+                                                             "cannot be removed, only enrolled again.")
     await totp.remove(db_of(request), person.user_id)
     return RedirectResponse("/console/totp", status_code=303)
