@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     mail_from: str = "Gatehouse <gatehouse@localhost>"
     # Webhooks: https to public addresses only, unless this is set (the demo, tests)
     webhook_allow_private: bool = False
+    # identity providers on private or loopback addresses (a provider inside the operator's network,
+    # the tests' own): off by default, as for webhooks (SPEC §11, §16)
+    sso_allow_private: bool = False
     pii_retention_days: int = Field(365, ge=0)
     audit_retention_days: int = Field(2555, ge=0)
     jobs_enabled: bool = True

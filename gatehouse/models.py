@@ -19,6 +19,7 @@ from gatehouse.kit.db import Base
 from gatehouse.notifications.models import AccountNotification
 from gatehouse.operators.models import RollCallMark, VisitorPhoto
 from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site, SiteRules
+from gatehouse.sso.models import SsoLogin, SsoProvider
 from gatehouse.watchlist.models import SecurityHold, WatchlistEntry, WatchlistVersion
 from gatehouse.webhooks.models import WebhookEndpoint
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
@@ -29,5 +30,5 @@ __all__ = [
     "OperatorSite", "SecurityEpoch", "Site", "StagedAttachment", "TicketCount", "TicketEvent",
     "User", "WorkOrder", "WorkOrderLocation", "Event", "OutboxMessage", "DeliveryAttempt", "WebhookEndpoint", "ConsoleLogin", "ConsoleSession",
     "AccountNotification", "BadgeHolder", "RollCallMark", "VisitorPhoto", "SiteRules", "TotpFactor", "TotpRecoveryCode", "Invitation",
-    "SecurityHold", "WatchlistEntry", "WatchlistVersion", "SignInPolicy",
+    "SecurityHold", "WatchlistEntry", "WatchlistVersion", "SignInPolicy", "SsoLogin", "SsoProvider",
 ]

@@ -24,7 +24,7 @@ names = zipfile.ZipFile(glob.glob(sys.argv[1] + "/gatehouse-*.whl")[0]).namelist
 needed = ["gatehouse/console/templates/base.html", "gatehouse/console/static/console.js",
           "gatehouse/console/static/favicon.ico", "gatehouse/console/templates/portal/new.html",
           "gatehouse/notifications/templates/visitor_pass.html", "gatehouse/visits/templates/visit.html",
-          "gatehouse/migrations/versions/0023_totp_policy.py"]
+          "gatehouse/migrations/versions/0024_sso.py"]
 missing = [n for n in needed if n not in names]
 sys.exit(f"the wheel lacks {missing}" if missing else 0)
 PYEOF
@@ -49,6 +49,17 @@ if ! command -v chromium >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || true
   fi
   command -v chromium >/dev/null 2>&1 || echo "chromium is not installed: the browser tests will be skipped (never in CI)" >&2
+fi
+
+# A real OpenID provider for the sign-in tests: npm's oidc-provider on Debian's Node.js (no lock
+# file: the exact version is named here)
+if ! command -v node >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null 2>&1 || true
+fi
+if command -v npm >/dev/null 2>&1 && [ ! -d .tools/oidc/node_modules/oidc-provider ]; then
+  mkdir -p .tools/oidc
+  npm install --prefix .tools/oidc --no-audit --no-fund --no-package-lock --silent oidc-provider@9.13.3 \
+    || echo "npm could not install oidc-provider: the sign-in tests will fail in CI" >&2
 fi
 
 # DejaVu Sans for the printed badges' names in any script (the badge falls back to Latin-1 without it)

@@ -26,6 +26,7 @@ app_app = typer.Typer(rich_markup_mode=None, help="Apps: client credentials of a
 site_app = typer.Typer(rich_markup_mode=None, help="Sites (facilities).", no_args_is_help=True)
 location_app = typer.Typer(rich_markup_mode=None, help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
 grant_app = typer.Typer(rich_markup_mode=None, help="Grant sites and locations to accounts.", no_args_is_help=True)
+sso_app = typer.Typer(rich_markup_mode=None, help="Single sign-on: OpenID Connect providers.", no_args_is_help=True)
 from gatehouse.audit.cli import app as audit_app  # noqa: E402
 from gatehouse.worker.cli import app as outbox_app  # noqa: E402
 from gatehouse.worker.cli import mail_app  # noqa: E402
@@ -35,7 +36,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(mail_app, name="mail")
 for sub, name in ((master_app, "master-account"), (account_app, "account"), (user_app, "user"),
                   (operator_app, "operator"), (app_app, "app"), (site_app, "site"),
-                  (location_app, "location"), (grant_app, "grant")):
+                  (location_app, "location"), (grant_app, "grant"), (sso_app, "sso")):
     app.add_typer(sub, name=name)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -358,4 +359,34 @@ def grant_location_cmd(account: Annotated[str, typer.Option()], site: Annotated[
         async with db.write() as s:
             await sites.grant_location(s, account, site, location)
         return {"accountId": account, "site": site, "location": location}
+    output(run_db(fn), json)
+
+
+# --- single sign-on (SPEC §16, §17) ----------------------------------------------------------------
+@sso_app.command("set")
+def sso_set(issuer: Annotated[str, typer.Option(help="The provider's issuer URL")],
+            client_id: Annotated[str, typer.Option(help="Gatehouse's client id at the provider")],
+            client_secret: Annotated[str, typer.Option(help="Its client secret (stored; never shown again)")],
+            master: Annotated[str | None, typer.Option(help="The master account whose people sign in with it")] = None,
+            operators: Annotated[bool, typer.Option("--operators", help="The operators' provider")] = False,
+            name: Annotated[str, typer.Option(help="Shown as 'Sign in with <name>'")] = "",
+            email_claim: Annotated[str, typer.Option(help="The ID token claim holding the email")] = "email",
+            create_users: Annotated[bool, typer.Option("--create-users",
+                                                       help="Create people on their first sign-in")] = False,
+            json: Json = False) -> None:
+    """Set the provider of a master account (--master ID) or of the operators (--operators)."""
+    from gatehouse.sso.models import OPERATORS
+    from gatehouse.sso.service import set_provider
+
+    if bool(master) == operators:
+        raise typer.BadParameter("give either --master ID or --operators")
+
+    async def fn(db: Database) -> dict:
+        async with db.write() as s:
+            row = await set_provider(s, OPERATORS if operators else str(master), name=name or issuer, issuer=issuer,
+                                     client_id=client_id, client_secret=client_secret, email_claim=email_claim,
+                                     create_users=create_users, allow_private=db.settings.sso_allow_private)
+            return {"scope": row.scope, "name": row.name, "issuer": row.issuer, "clientId": row.client_id,
+                    "emailClaim": row.email_claim, "createUsers": row.create_users,
+                    "loginUrl": f"/console/login?sso={row.scope}"}
     output(run_db(fn), json)

@@ -127,6 +127,27 @@ async def sign_in(db: Database, settings: Settings, email: str, password: str) -
     return token, Person(user.id, user.kind, user.display_name, user.email or "", sites, csrf, _roles(user))
 
 
+async def open_sso_session(db: Database, user: User, scope: str) -> tuple[str, Person]:
+    """A session opened by an identity provider (SPEC §16): no password, no console second factor
+    (the provider's own stands for it)."""
+    token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), utcnow()
+    async with db.write() as session:
+        session.add(ConsoleSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now,
+                                   last_seen_at=now, second_factor_pending=False, via_sso=True))
+        await events.record(session, "auth.console_login", object_id=str(user.id), actor=_actor(user),
+                            data={"userId": user.id, "sso": scope})
+        sites = await _sites(session, user)
+    return token, Person(user.id, user.kind, user.display_name, user.email or "", sites, csrf, _roles(user))
+
+
+async def sso_refused(db: Database, reason: str) -> None:
+    """A refused single sign-on in the trail, with its reason (a bad state, nonce, token...)."""
+    REFUSALS.labels("console", "sso").inc()
+    async with db.write() as session:
+        await events.record(session, "auth.console_login_failed", actor=Actor("user", "unknown"),
+                            data={"reason": "sso", "detail": reason[:300]})
+
+
 def _actor(user: User) -> Actor:
     return Actor("operator" if user.kind == "operator" else "user", user.display_name, "", user.id)
 
@@ -163,7 +184,7 @@ async def person_for(db: Database, token: str | None) -> Person | None:
             return None
         sess, user = row
         sites = await _sites(session, user)
-        must_enrol = await _must_enrol(session, user)
+        must_enrol = not sess.via_sso and await _must_enrol(session, user)
     if sess.second_factor_pending:
         return None  # the password alone opens nothing
     if user.disabled or now - sess.last_seen_at > IDLE_TIMEOUT:

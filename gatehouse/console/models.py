@@ -33,6 +33,8 @@ class ConsoleSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     # the password was right, the second factor (TOTP) is still to come: no page but that step
     second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # opened by an identity provider (SPEC §16): its own second factor stands for the console's
+    via_sso: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 

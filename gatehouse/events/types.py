@@ -45,6 +45,8 @@ class EventType(StrEnum):
     ACCOUNT_CHANGED = "account.changed"  # a master account or account created or changed (SPEC §16)
     OPERATOR_CHANGED = "operator.changed"
     SIGN_IN_POLICY_CHANGED = "auth.policy_changed"
+    SSO_CHANGED = "auth.sso_changed"
+    SSO_USER_CREATED = "auth.sso_user_created"
     OUTBOX_RETRIED = "outbox.retried"
     USER_DISABLED = "user.disabled"
     WEBHOOK_CREATED = "webhook.created"

@@ -43,7 +43,7 @@ def test_demo_starts_prints_credentials_and_keeps_them(tmp_path):
         creds_file = data / "demo-credentials.json"
         assert stat.S_IMODE(creds_file.stat().st_mode) == 0o600
         creds = json.loads(creds_file.read_text())
-        assert set(creds) == {"Random User", "Ann Approver", "Other Customer", "Site Security IAD024"}
+        assert set(creds) == {"Random User", "Ann Approver", "Other Customer", "Site Security IAD024", "Operator Admin"}
         ru = creds["Random User"]
         assert ru["master_account_id"] == "100123" and ru["account_id"] == "0011A00001AaAB1ABC"
         base = f"http://127.0.0.1:{port}"

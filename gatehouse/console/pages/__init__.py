@@ -24,6 +24,7 @@ from gatehouse.console.pages import (
     roll_call,
     session,
     site_rules,
+    sso,
     totp_page,
     walk_in,
     watchlist,
@@ -32,7 +33,7 @@ from gatehouse.console.pages import (
 
 # Order matters where paths overlap: /requests/new before /requests/{ticket_id}, and the desk ticket's
 # /photo before its /{action}.
-PAGES = (session, photos, desk, roll_call, walk_in, site_rules, watchlist, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page,
+PAGES = (session, sso, photos, desk, roll_call, walk_in, site_rules, watchlist, new_request, requests, approvals, badges, people, bulk, apps, webhooks, audit, totp_page,
          admin_customers, admin_sites, admin_operators)
 
 

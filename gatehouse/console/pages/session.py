@@ -41,10 +41,26 @@ def _login_page(request: Request, status: int = 200, **context: Any) -> HTMLResp
 
 
 @router.get("/login")
-async def login_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=500)] = "") -> Response:
+async def login_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=500)] = "",
+                     sso: Annotated[str, Query(max_length=40)] = "") -> Response:
     if await auth.person_for(db_of(request), request.cookies.get(COOKIE)):
         return RedirectResponse(_after_login(next_), status_code=303)
-    return _login_page(request, email="", error=None, next=_after_login(next_))
+    return _login_page(request, email="", error=None, next=_after_login(next_),
+                       providers=await _providers(request, sso))
+
+
+async def _providers(request: Request, master: str) -> list[dict[str, str]]:
+    """"Sign in with <provider>" where one applies: the operators' always, a customer's from the link
+    their admin shares (?sso=<master account id>)."""
+    from gatehouse.sso.models import OPERATORS
+    from gatehouse.sso.service import provider_of
+
+    found = []
+    for scope in ([master] if master and master != OPERATORS else []) + [OPERATORS]:
+        provider = await provider_of(db_of(request), scope)
+        if provider is not None:
+            found.append({"scope": provider.scope, "name": provider.name})
+    return found
 
 
 def _after_login(target: str) -> str:
