@@ -38,6 +38,11 @@ MATRIX = {
     ("GET", "/ops/v1/sites/{site}/on-site"): ("other_operator", "site", None),
     ("PUT", "/ops/v1/sites/{site}/on-site/{ticketId}"): ("other_operator", "site+ticket", {"accountedFor": True}),
     ("PUT", "/v1/notifications/{notificationId}"): ("other_account", "notification", {"deleteFlag": True}),
+    ("PUT", "/ops/v1/access-tickets/{ticketId}/security-hold"): ("other_operator", "ticket",
+                                                                 {"decision": "uphold", "reason": "x"}),
+    ("GET", "/ops/v1/watchlist/{entryId}"): ("other_operator", "entry", None),
+    ("PATCH", "/ops/v1/watchlist/{entryId}"): ("other_operator", "entry", {"reason": "pwned"}),
+    ("DELETE", "/ops/v1/watchlist/{entryId}"): ("other_operator", "entry", None),
 }
 for _prefix, _who, _fill in (("/v1/webhooks", "other_account", "webhook"), ("/ops/v1/webhooks", "other_operator",
                                                                           "ops_webhook")):
@@ -85,7 +90,10 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
     manager = await factory.user(owner_t, perms=["webhooks:manage"])
     hook = (await client.post("/v1/webhooks", json={"url": "https://hooks.example/a", "eventTypes": ["*"]},
                               headers=manager.headers)).json()["webhookId"]
-    owner_op = await factory.operator(list(owner_t.sites))
+    owner_op = await factory.operator(list(owner_t.sites), roles=("desk", "watchlist"))
+    entry = (await client.post("/ops/v1/watchlist", json={"firstName": "Isolated", "lastName": "Entry", "reason": "r",
+                                                          "site": next(iter(owner_t.sites))},
+                               headers=owner_op.token_headers)).json()["entryId"]
     ops_hook = (await client.post("/ops/v1/webhooks", json={"url": "https://hooks.example/b", "eventTypes": ["*"],
                                                             "site": next(iter(owner_t.sites))},
                                   headers=owner_op.token_headers)).json()["webhookId"]
@@ -93,13 +101,15 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
     ops_delivery = (await client.post(f"/ops/v1/webhooks/{ops_hook}/test", headers=owner_op.token_headers)
                     ).json()["deliveryId"]
     hooks = [(f"/v1/webhooks/{hook}", manager.headers), (f"/ops/v1/webhooks/{ops_hook}", owner_op.token_headers)]
+    entry_before = (await client.get(f"/ops/v1/watchlist/{entry}", headers=owner_op.token_headers)).json()
     other_t = await factory.tenant()
     intruders = {
         "other_account": next(iter(other_t.users.values())),
         # same account, every permission, but not the uploader
         "other_user": await factory.user(owner_t, perms=["visitor-access:request", "visitor-access:approve",
                                                          "tickets:read", "attachments:write"]),
-        "other_operator": await factory.operator(list(other_t.sites)),
+        # holding every role, so that only the scope can refuse
+        "other_operator": await factory.operator(list(other_t.sites), roles=("desk", "watchlist", "admin")),
     }
     before = await snapshot(client, owner, ticket, staged, hooks)
     tried = 0
@@ -114,6 +124,8 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
                 targets.append(template.replace("{site}", next(iter(owner_t.sites))))
             elif kind == "site+ticket":
                 targets.append(template.replace("{site}", next(iter(owner_t.sites))).replace("{ticketId}", ticket))
+            elif kind == "entry":
+                targets.append(template.replace("{entryId}", entry))
             elif kind == "notification":
                 targets.append(re.sub(r"\{\w+\}", notification, template))
             elif kind == "ticket+file":
@@ -141,6 +153,7 @@ async def test_foreign_ids_are_404_and_nothing_changes(factory, client, db):
     tried += 2
     assert tried >= len(MATRIX)
     assert await snapshot(client, owner, ticket, staged, hooks) == before
+    assert (await client.get(f"/ops/v1/watchlist/{entry}", headers=owner_op.token_headers)).json() == entry_before
     # and the foreign ticket never shows in the intruder's list
     rows = (await client.get("/v1/facility-access/visitors", headers=other.headers)).json()["content"]
     assert all(row["id"] != ticket for row in rows)
