@@ -3,42 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gatehouse import __version__
-from gatehouse.auth.endpoints import router as auth_router
-from gatehouse.auth.service import AuthCache
-from gatehouse.config import Settings
+from gatehouse.attachments.endpoints import router as attachments_router
 from gatehouse.attachments.service import sweep_pending_blobs
 from gatehouse.attachments.storage import open_storage
+from gatehouse.audit.endpoints import router as events_router
+from gatehouse.auth.endpoints import router as auth_router
+from gatehouse.auth.service import AuthCache
+from gatehouse.comments.endpoints import router as comments_router
+from gatehouse.config import Settings
 from gatehouse.console.pages import install as install_console
+from gatehouse.facility_access.badge_endpoints import router as badges_router
+from gatehouse.facility_access.endpoints import router as facility_access_router
+from gatehouse.facility_access.kinds import router as kinds_router
 from gatehouse.kit.db import Database
-from gatehouse.wiring import install_fanouts
-from gatehouse.wiring import build_worker
-from gatehouse.kit.handlers import install_error_handlers
 from gatehouse.kit.docs import install as install_docs
+from gatehouse.kit.handlers import install_error_handlers
 from gatehouse.kit.health import router as health_router
 from gatehouse.kit.middleware import Load, RequestContextMiddleware
 from gatehouse.kit.openapi import install_openapi, operation_id
 from gatehouse.kit.validation import reject_unknown_query
-from gatehouse.sites.endpoints import router as sites_router
-from gatehouse.facility_access.endpoints import router as facility_access_router
-from gatehouse.comments.endpoints import router as comments_router
-from gatehouse.attachments.endpoints import router as attachments_router
-from gatehouse.operators.endpoints import router as operators_router
-from gatehouse.audit.endpoints import router as events_router
-from gatehouse.webhooks.endpoints import router as webhooks_router
 from gatehouse.notifications.endpoints import router as notifications_router
-from gatehouse.facility_access.kinds import router as kinds_router
-from gatehouse.facility_access.badge_endpoints import router as badges_router
+from gatehouse.operators.endpoints import router as operators_router
+from gatehouse.sites.endpoints import router as sites_router
 from gatehouse.visits.pages import install as install_visits
 from gatehouse.watchlist.endpoints import router as watchlist_router
+from gatehouse.webhooks.endpoints import router as webhooks_router
+from gatehouse.wiring import build_worker, install_fanouts
 
 DESCRIPTION = """\
 Facility (visitor) access and work-order attachments, wire-compatible with a colocation operator's

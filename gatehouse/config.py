@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     max_connections: int = Field(1000, ge=10)
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "Settings":
+    def _refuse_unsafe_defaults(self) -> Settings:
         # Outside development an operator must choose where data lives, explicitly.
         if self.environment == "production" and not self.database_url:
             raise ValueError("GATEHOUSE_DATABASE_URL must be set when GATEHOUSE_ENVIRONMENT=production")

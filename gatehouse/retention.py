@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from gatehouse.operators.models import VisitorPhoto
 from gatehouse.attachments.models import Attachment, Blob
 from gatehouse.attachments.repository import blob_is_referenced
 from gatehouse.attachments.storage import Storage
@@ -19,6 +18,7 @@ from gatehouse.comments.models import Comment
 from gatehouse.events import repository as events
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.db import Database, utcnow
+from gatehouse.operators.models import VisitorPhoto
 
 REDACTED = "Redacted"
 BATCH = 200

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from gatehouse.attachments.storage import Storage, open_storage
 from gatehouse.config import Settings
 from gatehouse.events import service as events
-from gatehouse.kit.db import Database
 from gatehouse.events.types import EventType
+from gatehouse.kit.db import Database
 from gatehouse.kit.metrics import EVENTS, start_server
 from gatehouse.worker.runner import Worker
 from gatehouse.worker.schedules import default_jobs

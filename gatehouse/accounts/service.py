@@ -10,8 +10,6 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.events import service as events
-from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
 from gatehouse.accounts.models import (
     OPERATOR_ROLES,
     PERMISSIONS,
@@ -22,6 +20,8 @@ from gatehouse.accounts.models import (
     SignInPolicy,
     User,
 )
+from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
+from gatehouse.events import service as events
 from gatehouse.events.types import EventType
 from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound

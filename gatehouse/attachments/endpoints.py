@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from gatehouse.attachments import service
+from gatehouse.attachments.filetypes import MEDIA_TYPES
 from gatehouse.attachments.schemas import (
     DeletedOut,
     StagedAttachmentOut,
     UploadedWorkOrderAttachmentOut,
     WorkOrderAttachmentOut,
 )
-from gatehouse.attachments.filetypes import MEDIA_TYPES
 from gatehouse.attachments.storage import Storage
 from gatehouse.auth.dependencies import CanRead, CanWriteAttachments, CurrentCustomer, get_account_context
 from gatehouse.facility_access.repository import WORK_ORDER_ID

@@ -93,7 +93,7 @@ class ContentSniffer:
                     self.decoder.decode(chunk)
                 except UnicodeDecodeError:
                     self.ok_text = False
-        if self.ext in _OOXML or self.detect and self.head.startswith(b"PK"):
+        if self.ext in _OOXML or (self.detect and self.head.startswith(b"PK")):
             if not self.found_content_types:
                 window = self.overlap + chunk
                 self.found_content_types = _CONTENT_TYPES in window

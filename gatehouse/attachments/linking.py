@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.attachments.models import Attachment, StagedAttachment
-from gatehouse.kit.db import utcnow
 from gatehouse.facility_access.staged import StagedRef
+from gatehouse.kit.db import utcnow
 from gatehouse.kit.errors import ErrorDetail
 
 

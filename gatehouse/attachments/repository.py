@@ -3,9 +3,8 @@ uploading user; an expired staged file is treated as gone."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -40,8 +40,8 @@ from gatehouse.kit.errors import (
     ErrorDetail,
     Forbidden,
     GatehouseError,
-    ServiceUnavailable,
     NotFound,
+    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -174,7 +174,7 @@ async def _discard(db: Database, storage: Storage, key: str, blob_id: str, write
             await writer.abort()
         elif gone.rowcount == 1:
             await storage.delete(key)
-    except Exception:  # noqa: BLE001 - the sweep removes whatever is left
+    except Exception:
         log.warning("could not discard pending blob %s; the sweep will", blob_id, exc_info=True)
 
 

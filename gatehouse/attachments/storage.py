@@ -39,7 +39,7 @@ class LocalWriter:
     def __init__(self, final: Path, temp: Path) -> None:
         self.final = final
         self.temp = temp
-        self.fh = open(temp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self.fh = open(temp, "wb")
 
     async def write(self, chunk: bytes) -> None:
         # Page-cache writes of one chunk are microseconds; a thread hop per chunk would cost more.

@@ -10,11 +10,11 @@ from typing import Annotated
 
 import typer
 
+from gatehouse.audit.service import parse_instant
+from gatehouse.events import repository
+from gatehouse.events.service import present
 from gatehouse.kit import csvout
 from gatehouse.kit.cli import fail, run_db
-from gatehouse.events import repository
-from gatehouse.audit.service import parse_instant
-from gatehouse.events.service import present
 from gatehouse.kit.db import Database
 from gatehouse.kit.errors import GatehouseError
 

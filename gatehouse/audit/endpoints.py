@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from gatehouse.auth.dependencies import CurrentOperator, require
-from gatehouse.auth.principal import AccountContext
 from gatehouse.audit import service
 from gatehouse.audit.schemas import AuditPage
+from gatehouse.auth.dependencies import CurrentOperator, require
+from gatehouse.auth.principal import AccountContext
 from gatehouse.events.service import TYPES
 from gatehouse.kit.db import DatabaseDep
 from gatehouse.kit.errors import error_responses

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
 from gatehouse.auth.principal import AccountContext, Principal
 from gatehouse.auth.service import authenticate
 from gatehouse.kit import context
 from gatehouse.kit.context import Actor
-from gatehouse.accounts.schemas import ACCOUNT_ID, MASTER_ID
 from gatehouse.kit.errors import BadRequest, ErrorDetail, Forbidden, Unauthorized, ValidationFailed
 from gatehouse.kit.tolerant import become_strict
 from gatehouse.kit.validation import is_strict

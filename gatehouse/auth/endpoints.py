@@ -12,9 +12,9 @@ from gatehouse.auth.dependencies import CurrentCustomer
 from gatehouse.auth.schemas import ClientId, ClientSecret, OAuthTokenRequest, OAuthTokenResponse, TokenResponse
 from gatehouse.auth.service import issue_token
 from gatehouse.kit.db import DatabaseDep, SessionDep
+from gatehouse.kit.deps import SettingsDep
 from gatehouse.kit.errors import BadRequest, error_responses
 from gatehouse.kit.validation import JsonBody
-from gatehouse.kit.deps import SettingsDep
 
 router = APIRouter()  # tags per route: /v1/accounts is listed once, under Accounts
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gatehouse.kit.epoch import SecurityEpoch  # noqa: F401 - re-exported
 from gatehouse.kit.db import Base, utcnow
+from gatehouse.kit.epoch import SecurityEpoch  # noqa: F401 - re-exported
 
 
 class App(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
 from types import SimpleNamespace
 
 from sqlalchemy import bindparam, delete, select, update

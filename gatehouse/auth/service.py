@@ -13,20 +13,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 from gatehouse.accounts.models import User
 from gatehouse.auth import client_secrets, repository
 from gatehouse.auth.models import AccessToken, App
-from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.auth.principal import Membership, Principal
 from gatehouse.config import Settings
 from gatehouse.events import service as events
+from gatehouse.kit import lockout
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit import lockout
+from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import NotFound, TooManyRequests, Unauthorized
 from gatehouse.kit.leanread import SessionRows
 from gatehouse.kit.leanwrite import insert as lean_insert
+from gatehouse.kit.metrics import LOCKOUTS, REFUSALS
 
 # OWASP's argon2id floor (19 MiB, t=2): people's passwords (client secrets: client_secrets.py).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

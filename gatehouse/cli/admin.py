@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Annotated
 
 import typer
@@ -27,9 +26,9 @@ site_app = typer.Typer(rich_markup_mode=None, help="Sites (facilities).", no_arg
 location_app = typer.Typer(rich_markup_mode=None, help="Locations inside a site (cages, suites, rooms).", no_args_is_help=True)
 grant_app = typer.Typer(rich_markup_mode=None, help="Grant sites and locations to accounts.", no_args_is_help=True)
 sso_app = typer.Typer(rich_markup_mode=None, help="Single sign-on: OpenID Connect providers.", no_args_is_help=True)
-from gatehouse.audit.cli import app as audit_app  # noqa: E402
-from gatehouse.worker.cli import app as outbox_app  # noqa: E402
-from gatehouse.worker.cli import mail_app  # noqa: E402
+from gatehouse.audit.cli import app as audit_app
+from gatehouse.worker.cli import app as outbox_app
+from gatehouse.worker.cli import mail_app
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(outbox_app, name="outbox")

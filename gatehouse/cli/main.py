@@ -35,7 +35,7 @@ def _upgrade(settings) -> None:  # type: ignore[no-untyped-def]
 
     try:
         upgrade(settings)
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+    except Exception as exc:
         fail(f"migration failed: {str(exc).splitlines()[0]}")
 
 
@@ -47,7 +47,7 @@ def db_upgrade() -> None:
     settings = load_settings()
     try:
         before = current_revision(settings)
-    except Exception:  # noqa: BLE001 - unreachable database: the upgrade reports it in one line
+    except Exception:
         before = "?"
     _upgrade(settings)
     head = head_revision()
@@ -111,12 +111,12 @@ def demo(
         "./gatehouse-data"),
 ) -> None:
     """Start a ready sandbox on the embedded defaults (SQLite + local files) with the seeds' world."""
-    from gatehouse.app import create_app
-    from gatehouse.kit import server
-    from gatehouse.demo import banner, seed_demo
-    from gatehouse.kit.db import Database
-
     import os
+
+    from gatehouse.app import create_app
+    from gatehouse.demo import banner, seed_demo
+    from gatehouse.kit import server
+    from gatehouse.kit.db import Database
 
     # the sandbox's links point at itself, and its webhooks may target local receivers (SPEC §11)
     os.environ.setdefault("GATEHOUSE_PUBLIC_URL", f"http://{host}:{port}")

@@ -96,7 +96,7 @@ async def second_step(db: Database, settings: Settings, session_token_hash: str,
                                             ConsoleSession.second_factor_pending.is_(True)))).first()
     if row is None:
         raise SecondStepRefused("Sign in again.")
-    sess, user = row
+    _sess, user = row
     key = _throttle_key(user.email or "")
     attempt = await lockout.take(db, SignInThrottle, key, limit=settings.lockout_failures, create=True)
     if attempt.retry_after is not None:

@@ -35,7 +35,7 @@ class PermBadgeModifyIn(ApiModel):
     badgeStartDate: WireDate | None = None
     badgeExpirationDate: WireDate | None = None
     emailNotifications: LongText(32768) | None = ""
-    addSites: Annotated[list[SiteIn], Field(max_length=10)] = []
+    addSites: Annotated[list[SiteIn], Field(max_length=10)] = []  # noqa: RUF012 - pydantic copies a default per instance
 
 
 class PermBadgeTerminateIn(ApiModel):

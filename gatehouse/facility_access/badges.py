@@ -331,7 +331,7 @@ async def holders_page(db: Database, account_id: str, *, site: str | None, statu
         granted = [(code, loc) for code, loc in mine if loc.decision == Decision.APPROVED]
         state = lifecycle.holder_status(h.terminated_on, h.deactivated_at is not None, h.badge_expiration, today,
                                         bool(granted), any(loc.decision == Decision.PENDING for _c, loc in mine))
-        if status is not None and state != status or site is not None and all(c != site for c, _l in granted):
+        if (status is not None and state != status) or (site is not None and all(c != site for c, _l in granted)):
             continue
         by_site: dict[str, list[dict]] = {}
         for code, loc in granted:

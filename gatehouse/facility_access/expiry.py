@@ -19,10 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Action, Status
 from gatehouse.facility_access.models import WorkOrder
-from gatehouse.kit.sitetime import site_today
 from gatehouse.kit import context
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import Conflict
+from gatehouse.kit.sitetime import site_today
 from gatehouse.sites.models import Site
 
 log = logging.getLogger("gatehouse.jobs")

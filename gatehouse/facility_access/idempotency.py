@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.facility_access.models import IdempotencyKey
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.leanwrite import Statement
 from gatehouse.kit.errors import Conflict, ErrorDetail, Unprocessable, ValidationFailed
+from gatehouse.kit.leanwrite import Statement
 
 KEY_TTL = timedelta(hours=24)
 CLAIM_TTL = timedelta(seconds=60)

@@ -16,9 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events import service as events
 from gatehouse.events.service import Recorded
-from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
-from gatehouse.kit.db import utcnow
-from gatehouse.kit.errors import Conflict
 from gatehouse.facility_access.counts import CountDeltas, bump_count, pending_counts  # noqa: F401 - the lifecycle's
 from gatehouse.facility_access.holders import (  # noqa: F401 - the lifecycle's, kept apart for size
     NO_EXPIRY,
@@ -26,6 +23,9 @@ from gatehouse.facility_access.holders import (  # noqa: F401 - the lifecycle's,
     holder_status,
     inactive_badge_due,
 )
+from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
+from gatehouse.kit.db import utcnow
+from gatehouse.kit.errors import Conflict
 
 
 class Status(StrEnum):
@@ -393,7 +393,7 @@ def termination(ticket: WorkOrder, end: date, locs: Collection[WorkOrderLocation
     that day; one that has no location left before it is cancelled; other tickets are left alone."""
     if ticket.status not in OPEN or not issues_pass(ticket):
         return Termination.KEEP
-    if ticket.badge_start > end or locs and all(loc.access_start > end for loc in locs):
+    if ticket.badge_start > end or (locs and all(loc.access_start > end for loc in locs)):
         return Termination.CANCEL
     return Termination.CUT if ticket.badge_end > end else Termination.KEEP
 

@@ -5,7 +5,7 @@ alone; list elements that fail become None so the rules' field paths keep their 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -15,7 +15,7 @@ from gatehouse.facility_access.schemas import AccessRequestIn, LocationIn, SiteI
 MAX_REQUESTS = 10
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     info = model.model_fields[name]
     return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)

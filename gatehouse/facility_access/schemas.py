@@ -85,7 +85,7 @@ class AccessRequestIn(ApiModel):
     notes: LongText(32768) | None = ""
     isExtendedVisitorBadge: StrictBool | None = None
     isBulkRequest: StrictBool = Field(description="Deprecated; stored and echoed as bulkRequest.")
-    attachments: Annotated[list[AttachmentRefIn], Field(max_length=5, json_schema_extra=ADDITION)] = []
+    attachments: Annotated[list[AttachmentRefIn], Field(max_length=5, json_schema_extra=ADDITION)] = []  # noqa: RUF012 - pydantic copies a default per instance
     # sent by the real API's own clients and accepted there: taken and ignored (SPEC §1)
     standardVisitorBadgeStr: str | bool | None = Field(None, description="Accepted and ignored.")
     extendedVisitorBadgeStr: str | bool | None = Field(None, description="Accepted and ignored.")

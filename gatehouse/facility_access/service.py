@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.facility_access import staged
-from gatehouse.facility_access.staged import StagedRef
+from gatehouse.accounts.repository import account_auto_approves
 from gatehouse.auth.principal import AccountContext
-from gatehouse.facility_access import badges, idempotency, lifecycle, repository, terminate
+from gatehouse.events import service as events
+from gatehouse.facility_access import badges, idempotency, lifecycle, reads, repository, staged, terminate
 from gatehouse.facility_access.badge_schemas import ApproveIn
 from gatehouse.facility_access.lifecycle import Action, Status
-from gatehouse.events import service as events
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
-from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
-from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed
-from gatehouse.facility_access import reads
 from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START, render_ticket, title_of
 from gatehouse.facility_access.rules import NEW_VISITOR, Kind, Planned, load_sites, normalise_emails, refusal, validate
-from gatehouse.kit.sitetime import site_today
+from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
+from gatehouse.facility_access.staged import StagedRef
+from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.leanwrite import Conflicted, Statement
 from gatehouse.kit.leanwrite import insert as lean_insert
+from gatehouse.kit.sitetime import site_today
 from gatehouse.sites.models import Site
-from gatehouse.accounts.repository import account_auto_approves
 from gatehouse.sites.repository import granted_site
+
 
 def ticket_not_found() -> NotFound:
     return NotFound("The ticket was not found.", code="TICKET_NOTFOUND")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from pydantic import ValidationError
 
 from gatehouse.config import Settings
 from gatehouse.kit import context
@@ -68,7 +68,7 @@ def require_database(settings: Settings) -> None:
 
     try:
         asyncio.run(asyncio.wait_for(probe(), 15))
-    except Exception as exc:  # noqa: BLE001 - whatever the driver raises, one line naming the database
+    except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
         fail(f"cannot reach the database {database_label(settings)}: {reason}")
 

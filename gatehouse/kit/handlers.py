@@ -11,7 +11,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gatehouse.kit.errors import GatehouseError, MethodNotAllowed, NotFound, ValidationFailed, error_response
 from gatehouse.kit.validation import details_from_request_errors
 
-
 _STARLETTE_STATUS = {
     404: (NotFound, "NOT_FOUND", "No resource exists at this path."),
     405: (MethodNotAllowed, "METHOD_NOT_ALLOWED", None),

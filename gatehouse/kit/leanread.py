@@ -10,7 +10,6 @@ pool, with its statement cache. Writes never come here."""
 from __future__ import annotations
 
 import asyncio
-
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,7 +21,6 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from gatehouse.config import Settings
 from gatehouse.kit.connlost import is_connection_lost
-
 
 _COMPILED: dict[tuple[int, bool], tuple[str, tuple[str, ...], tuple[Any, ...], Any]] = {}
 

@@ -15,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, time
 from functools import lru_cache
-from contextlib import AbstractAsyncContextManager
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Integer, Table
 
-from gatehouse.kit.connlost import is_connection_lost
-
 from gatehouse.config import Settings
+from gatehouse.kit.connlost import is_connection_lost
 from gatehouse.kit.leanread import LeanReader
 
 # The channel PostgreSQL NOTIFYs when outbox rows commit (workers LISTEN on it): kit/db.py LISTENs,

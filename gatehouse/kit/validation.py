@@ -74,8 +74,8 @@ def _null_or_empty(err: dict[str, Any]) -> bool:
     the real API's "is null or empty" (SPEC §1)."""
     kind = err["type"]
     return (kind == "missing"
-            or kind in _TYPE_ERRORS and err.get("input", 0) is None
-            or kind == "string_too_short" and err.get("input") == "")
+            or (kind in _TYPE_ERRORS and err.get("input", 0) is None)
+            or (kind == "string_too_short" and err.get("input") == ""))
 
 
 def field_path(loc: Iterable[Any]) -> str:

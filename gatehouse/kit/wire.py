@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Annotated
-
 import re
 import unicodedata
+from datetime import date, datetime, time
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -98,13 +97,13 @@ def _lines(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - reads like a type
+def Text(max_length: int, min_length: int = 0) -> type[str]:
     """One line of text (a name, a company, a phone, a site): no control or bidi-override characters."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),  # type: ignore[return-value]
                      AfterValidator(_one_line)]
 
 
-def LongText(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802
+def LongText(max_length: int, min_length: int = 0) -> type[str]:
     """Free text (notes, comments, reasons): line breaks and tabs allowed, other controls not."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),  # type: ignore[return-value]
                      AfterValidator(_lines)]

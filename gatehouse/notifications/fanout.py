@@ -7,14 +7,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import AccountMembership, OperatorSite, User
-from gatehouse.kit.leanread import SessionRows
 from gatehouse.events.service import Planned, Recorded
+from gatehouse.events.types import MAILED, EventType
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
-from gatehouse.kit.wire import fmt_iso_ms
-from gatehouse.events.types import MAILED, EventType
+from gatehouse.kit.leanread import SessionRows
 from gatehouse.kit.leanwrite import Statement, insert
+from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.notifications.inbox import notification_row
 from gatehouse.notifications.models import AccountNotification
 from gatehouse.notifications.recipients import TicketFacts, mails_for

@@ -45,7 +45,8 @@ def list_kind(event: Recorded, ticket: WorkOrder) -> str | None:
 
 
 def notification_row(event: Recorded, ticket: WorkOrder) -> dict[str, Any] | None:
-    from gatehouse.notifications.render import SUBJECTS, words as kind_words
+    from gatehouse.notifications.render import SUBJECTS
+    from gatehouse.notifications.render import words as kind_words
 
     kind = list_kind(event, ticket)
     if kind is None:

@@ -3,10 +3,9 @@ visitor named `<b>x</b>` reads as text) around the ticket's one presenter."""
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import io
+import re
 from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
@@ -19,9 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from gatehouse.kit.sitetime import window_text
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 _env = Environment(loader=PackageLoader("gatehouse.notifications", "templates"),
                    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),

@@ -49,7 +49,7 @@ class SmtpTransport:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(f"{exc.code} {exc.message}", status=exc.code) from None
             raise TemporaryFailure(f"{exc.code} {exc.message}", status=exc.code) from None
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
         for address, (code, text) in errors.items():  # some recipients refused (we send one per mail)
             if 500 <= code < 600:

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.kit.cli import fail, output, run_db
 from gatehouse.facility_access.expiry import expire_tickets
 from gatehouse.kit import context
+from gatehouse.kit.cli import fail, output, run_db
 from gatehouse.kit.context import Actor
 from gatehouse.kit.db import Database
 from gatehouse.operators import service
@@ -84,7 +84,7 @@ def check_in(operator: OperatorName, ticket: Annotated[str, typer.Argument()],
             document = IdentityDocumentIn.model_validate({"type": document_type, "issuingCountry": issuing_country,
                                                           "numberLast4": number_last4,
                                                           "expiryDate": document_expiry})
-        except Exception as exc:  # noqa: BLE001 - pydantic's message, as one line
+        except Exception as exc:
             raise typer.BadParameter(str(exc).splitlines()[0] if str(exc) else "invalid identity document") from None
     seen = Arrival(document, name_matches, escort_present, escort_badge_number)
     output(_act(operator, lambda db, op: service.check_in(db, op, ticket, badge_number, seen)), json)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -11,18 +10,18 @@ from pydantic import BaseModel, Field
 from gatehouse.auth.dependencies import CurrentOperator
 from gatehouse.auth.principal import Principal
 from gatehouse.comments.schemas import CommentOut, OperatorCommentIn
-from gatehouse.facility_access.lifecycle import Status
-from gatehouse.kit.db import DatabaseDep, ReaderDep
-from gatehouse.kit.responses import JsonBytes
-from gatehouse.kit.errors import error_responses
-from gatehouse.kit.validation import JsonBody
 from gatehouse.facility_access.arrival import Arrival
+from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import AccessRequestIn, CreateResponse
+from gatehouse.kit.db import DatabaseDep, ReaderDep
+from gatehouse.kit.errors import error_responses
+from gatehouse.kit.responses import JsonBytes
+from gatehouse.kit.validation import JsonBody
 from gatehouse.kit.wire import ApiModel, Text, WireDate
 from gatehouse.operators import roll_call, security, service
-from gatehouse.watchlist.schemas import HoldDecisionIn, SecurityHoldOut
 from gatehouse.operators import walk_in as walk_ins
 from gatehouse.operators.schemas import CheckInIn, OperatorActionOut, OperatorTicketOut, RosterPage
+from gatehouse.watchlist.schemas import HoldDecisionIn, SecurityHoldOut
 
 router = APIRouter(tags=["Operators"])
 ADDITION = {"x-gatehouse-addition": True}

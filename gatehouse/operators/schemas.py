@@ -9,7 +9,6 @@ from gatehouse.facility_access.schemas import TicketOut
 from gatehouse.kit.wire import ApiModel, Text, WireDate
 from gatehouse.watchlist.schemas import SecurityHoldOut
 
-
 DocumentType = Literal["passport", "driving-licence", "national-id", "other"]
 
 

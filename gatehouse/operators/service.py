@@ -4,33 +4,32 @@ call these functions; every status change goes through `lifecycle.apply`."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from collections.abc import Collection
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.comments.service import add_comment
 from gatehouse.events import service as events
 from gatehouse.facility_access import badges, lifecycle
-from gatehouse.facility_access.arrival import Arrival, ensure_arrival, names_match, recorded
-from gatehouse.sites.service import current_rules
 from gatehouse.facility_access import repository as tickets
+from gatehouse.facility_access.arrival import Arrival, ensure_arrival, names_match, recorded
 from gatehouse.facility_access.lifecycle import Action, Status, access_window
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
-from gatehouse.kit.sitetime import site_now, site_today, zone
 from gatehouse.facility_access.presenter import badge_type, render_location, render_ticket
 from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.errors import BadRequest, Conflict, Forbidden, NotFound
+from gatehouse.kit.leanread import LeanReader
+from gatehouse.kit.sitetime import site_now, site_today, zone
 from gatehouse.kit.wire import fmt_date
 from gatehouse.operators import repository
 from gatehouse.sites.models import Site
+from gatehouse.sites.service import current_rules
 from gatehouse.watchlist import repository as holds
 from gatehouse.watchlist import service as watchlist
 

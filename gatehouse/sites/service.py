@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.events import service as events
 from gatehouse.accounts.service import get_account
+from gatehouse.events import service as events
 from gatehouse.kit.epoch import bump_security_epoch
 from gatehouse.kit.errors import BadRequest, Conflict, NotFound
 from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
@@ -55,8 +55,8 @@ async def set_site(session: AsyncSession, code: str, *, require_identity_check: 
                    rules_markdown: str | None = None, require_pre_check_in: bool | None = None) -> Site:
     """A site's desk requirements, its arrival instructions and its rules document (a new version
     each time it changes); every change an event."""
-    from gatehouse.sites.models import SiteRules
     from gatehouse.kit.db import utcnow
+    from gatehouse.sites.models import SiteRules
 
     site = await get_site(session, code)
     changed: dict = {}

@@ -7,19 +7,18 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
-
-import segno
-from markupsafe import Markup
 from typing import Annotated
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from gatehouse.auth import client_secrets
 from gatehouse.facility_access import lifecycle, reads
-from gatehouse.kit.sitetime import local, site_today, window_text
 from gatehouse.kit.errors import GatehouseError
+from gatehouse.kit.sitetime import local, site_today, window_text
 from gatehouse.visits import limits
 from gatehouse.visits.calendar import visit_calendar
 from gatehouse.visits.rules import accept, accepted, rules_html, rules_of

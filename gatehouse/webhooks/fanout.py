@@ -14,10 +14,10 @@ from gatehouse.attachments.service import present_work_order_file
 from gatehouse.comments.models import Comment
 from gatehouse.comments.service import present as present_comment
 from gatehouse.events.service import Planned, Recorded
+from gatehouse.events.types import SECURITY
 from gatehouse.facility_access.service import ticket_view
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
-from gatehouse.events.types import SECURITY
 from gatehouse.webhooks.service import SITE_SUBSCRIBABLE, body_of
 from gatehouse.worker.outbox import enqueue
 

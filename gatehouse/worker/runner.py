@@ -17,8 +17,8 @@ from datetime import timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
 
-from gatehouse.kit.metrics import DELIVERIES
 from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.metrics import DELIVERIES
 from gatehouse.worker import outbox
 from gatehouse.worker.jobs import Job, run_job_forever
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
@@ -95,7 +95,7 @@ class Worker:
             if listener is not None:
                 try:
                     await listener.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
     def _allowance(self, room: int) -> float:
@@ -118,7 +118,7 @@ class Worker:
     async def _drain(self) -> None:
         """SIGTERM: finish what is under way (up to the grace), then give back what is unfinished."""
         if self.in_flight:
-            done, pending = await asyncio.wait(set(self.in_flight), timeout=self.shutdown_grace)
+            _done, pending = await asyncio.wait(set(self.in_flight), timeout=self.shutdown_grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -127,7 +127,7 @@ class Worker:
                 await session.execute(update(OutboxMessage).where(
                     OutboxMessage.leased_by == self.name, OutboxMessage.status == "pending")
                     .values(lease_until=None, leased_by="").execution_options(synchronize_session=False))
-        except Exception:  # noqa: BLE001 - the lease expires anyway
+        except Exception:
             log.warning("could not release leases at shutdown", exc_info=True)
 
     async def _listen(self):  # type: ignore[no-untyped-def]
@@ -142,7 +142,7 @@ class Worker:
             conn = await asyncpg.connect(url)
             await conn.add_listener(outbox.NOTIFY_CHANNEL, lambda *_: self.wake.set())
             return conn
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("LISTEN unavailable; polling every %.1f s", self.poll_seconds, exc_info=True)
             return None
 
@@ -195,7 +195,7 @@ class Worker:
             outcome, error = "retry", f"timed out after {channel.timeout:g} s"
         except asyncio.CancelledError:
             raise  # shutdown: the lease is released, another worker takes it
-        except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the worker
+        except Exception as exc:
             log.exception("handler for %s failed", message.channel)
             outcome, error = "retry", f"{type(exc).__name__}: {exc}"
         duration = int((time.perf_counter() - started) * 1000)
@@ -220,7 +220,7 @@ class Worker:
                     async with self.db.write() as session:
                         await self._record_batch(session, [item[:8] for item in batch])
                     break
-                except Exception:  # noqa: BLE001 - a busy database: the leases keep the rows safe meanwhile
+                except Exception:
                     log.warning("could not record %d deliveries (try %d)", len(batch), attempt + 1, exc_info=True)
                     await asyncio.sleep(0.2 * (attempt + 1))
             for item in batch:

@@ -10,12 +10,12 @@ from gatehouse.attachments.service import purge_expired_staged, sweep_pending_bl
 from gatehouse.attachments.storage import Storage
 from gatehouse.auth.service import purge_expired_tokens
 from gatehouse.config import Settings
+from gatehouse.facility_access.badges import deactivate_unused
 from gatehouse.facility_access.bulk import purge_old_imports
 from gatehouse.facility_access.expiry import expire_tickets
-from gatehouse.facility_access.overstay import report_overstays
 from gatehouse.facility_access.idempotency import purge_expired as purge_idempotency_keys
-from gatehouse.facility_access.badges import deactivate_unused
-from gatehouse.retention import purge_old_notifications, anonymise_closed_tickets, purge_old_events
+from gatehouse.facility_access.overstay import report_overstays
+from gatehouse.retention import anonymise_closed_tickets, purge_old_events, purge_old_notifications
 from gatehouse.worker.jobs import Job
 
 

@@ -78,7 +78,7 @@ async def customer_action(request: Request, person: AdminDep, master_id: str, ac
     form = await request.form()
     check_csrf(person, str(form.get("csrf", "")))
     master_id = master_id[:40]
-    value = lambda name: str(form.get(name, "")).strip()  # noqa: E731 - the form's fields, as text
+    value = lambda name: str(form.get(name, "")).strip()
     db = db_of(request)
     try:
         async with db.read() as session:

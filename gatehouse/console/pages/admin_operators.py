@@ -51,7 +51,7 @@ async def operators_action(request: Request, person: AdminDep, action: str) -> R
     check_csrf(person, str(form.get("csrf", "")))
     chosen_sites = sorted({s for s in form.getlist("sites") if isinstance(s, str)})
     roles = sorted({r for r in form.getlist("roles") if isinstance(r, str)})
-    value = lambda name: str(form.get(name, "")).strip()  # noqa: E731
+    value = lambda name: str(form.get(name, "")).strip()
     try:
         async with db_of(request).write() as session:
             for code in chosen_sites:

@@ -42,7 +42,7 @@ async def sites_page(request: Request, person: AdminDep, q: Annotated[str, Query
 async def create_site(request: Request, person: AdminDep) -> Response:
     form = await request.form()
     check_csrf(person, str(form.get("csrf", "")))
-    value = lambda name, n=200: str(form.get(name, "")).strip()[:n]  # noqa: E731
+    value = lambda name, n=200: str(form.get(name, "")).strip()[:n]
     code = value("code", 6).upper()
     try:
         async with db_of(request).write() as session:
@@ -87,7 +87,7 @@ async def site_action(request: Request, person: AdminDep, code: str, action: str
     form = await request.form()
     check_csrf(person, str(form.get("csrf", "")))
     code = code[:6]
-    value = lambda name, n=200: str(form.get(name, "")).strip()[:n]  # noqa: E731
+    value = lambda name, n=200: str(form.get(name, "")).strip()[:n]
     try:
         async with db_of(request).write() as session:
             await sites.get_site(session, code)  # 404 for an unknown code, before anything

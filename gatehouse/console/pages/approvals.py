@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from gatehouse.console import web
 from gatehouse.console.web import PortalDep, db_of, need, show, zones
-from gatehouse.facility_access import service as access
 from gatehouse.facility_access import lifecycle
+from gatehouse.facility_access import service as access
 from gatehouse.facility_access.lifecycle import Status
 
 router = web.router()

@@ -10,7 +10,18 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from gatehouse.console import web
-from gatehouse.console.web import FormValues, PageNotFound, PortalDep, csrf_ok, db_of, go, need, pydantic_said, said, show
+from gatehouse.console.web import (
+    FormValues,
+    PageNotFound,
+    PortalDep,
+    csrf_ok,
+    db_of,
+    go,
+    need,
+    pydantic_said,
+    said,
+    show,
+)
 from gatehouse.facility_access import badges as badge_service
 from gatehouse.facility_access import terminate
 from gatehouse.facility_access.badge_schemas import PermBadgeIn, PermBadgeTerminateIn

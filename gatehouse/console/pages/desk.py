@@ -22,12 +22,11 @@ from gatehouse.console import web
 from gatehouse.console.auth import Person
 from gatehouse.console.web import OperatorDep, check_csrf, db_of, op_of, page, templates
 from gatehouse.facility_access import lifecycle
-from gatehouse.facility_access.arrival import Arrival
 from gatehouse.facility_access import repository as tickets
+from gatehouse.facility_access.arrival import Arrival
 from gatehouse.facility_access.lifecycle import Status
-from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.errors import BadRequest, GatehouseError
-from gatehouse.kit.sitetime import local
+from gatehouse.kit.sitetime import local, site_today
 from gatehouse.operators import security
 from gatehouse.operators import service as desk
 from gatehouse.operators.repository import photo_taken_at

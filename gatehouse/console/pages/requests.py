@@ -34,8 +34,8 @@ from gatehouse.console.web import (
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
 from gatehouse.facility_access import service as access
-from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.badge_schemas import ApproveIn, LocationDecisionIn
+from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.schemas import CancelIn, CancelReason, EditIn
 from gatehouse.kit.errors import ErrorDetail, GatehouseError, NotFound, ValidationFailed
 from gatehouse.kit.sitetime import local
