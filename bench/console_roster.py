@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import tempfile
-import time
-from pathlib import Path
 
 import httpx
 
 from bench.__main__ import free_port, serve, uvicorn_args
+from bench.world import demo_world, server_env
 from bench.wrk import run as wrk
 
 
@@ -27,40 +24,11 @@ def main() -> None:
 
 
 def figure(kind: str, pg: str, tickets: int) -> str:
-    from gatehouse.config import Settings
-    from gatehouse.demo import seed_demo
     from gatehouse.kit.sitetime import site_today
-    from gatehouse.kit.db import Database
-    from gatehouse.migrations.runner import upgrade
 
-    data = Path(tempfile.mkdtemp(prefix=f"gh-bench-roster-{kind}-"))
-    url = ""
-    if kind == "postgres":
-        import asyncpg
-
-        name = f"gh_bench_roster_{int(time.time())}"
-
-        async def create() -> None:
-            conn = await asyncpg.connect(pg)
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            await conn.close()
-
-        asyncio.run(create())
-        url = pg.rsplit("/", 1)[0] + "/" + name
-    settings = Settings(database_url=url, data_dir=data)
-    upgrade(settings)
-
-    async def seed():  # type: ignore[no-untyped-def]
-        db = Database(settings)
-        try:
-            return await seed_demo(db, data / "demo-credentials.json")
-        finally:
-            await db.dispose()
-
-    creds = asyncio.run(seed())
+    settings, data, creds = demo_world(kind, pg, "roster")
     port = free_port()
-    env = {"GATEHOUSE_DATABASE_URL": settings.effective_database_url, "GATEHOUSE_DATA_DIR": str(data),
-           "GATEHOUSE_ACCESS_LOG": "false", "GATEHOUSE_LOG_LEVEL": "WARNING", "GATEHOUSE_WORKER": "external"}
+    env = server_env(settings, data)
     proc = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env, port, "/healthz")
     base = f"http://127.0.0.1:{port}"
     try:

@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gatehouse.accounts.models import Account
+from gatehouse.events import service as events
+from gatehouse.events.types import EventType
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
@@ -74,9 +76,21 @@ async def mark(db: Database, op: Operator, site: str, ticket_id: str, accounted_
     return {**people[ticket_id], "accountedFor": accounted_for, "markedBy": values["marked_by"]}
 
 
-async def clear(db: Database, op: Operator, site: str) -> None:
-    """A new roll call: every mark of the site cleared."""
-    if site not in op.sites:
-        raise _site_not_found(site)
+async def start(db: Database, op: Operator, site: str) -> dict:
+    """A new roll call (the alarm sounded): every mark of the site cleared, the start in the trail."""
+    people = await on_site(db, op, site)
     async with db.write() as session:
         await session.execute(delete(RollCallMark).where(RollCallMark.site_code == site))
+        await events.record(session, EventType.ROLL_CALL_STARTED, object_id=site, site_code=site,
+                            data={"site": site, "onSite": len(people)})
+    return {"onSite": len(people)}
+
+
+async def close(db: Database, op: Operator, site: str) -> dict:
+    """The roll call over: who was accounted for and who was not, in the trail (the auditors' evidence)."""
+    people = await on_site(db, op, site)
+    missing = [f"{p['name']} ({p['ticketId']})" for p in people if not p["accountedFor"]]
+    data = {"site": site, "onSite": len(people), "accountedFor": len(people) - len(missing), "missing": missing[:200]}
+    async with db.write() as session:
+        await events.record(session, EventType.ROLL_CALL_CLOSED, object_id=site, site_code=site, data=data)
+    return data

@@ -301,6 +301,12 @@ async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_
                             account_id=ticket.account_id, site_code=ticket.site_code, at=now,
                             data={"documentType": seen.document.type, "nameMatches": bool(seen.name_matches),
                                   "escortPresent": seen.escort_present, "requestType": ticket.request_type})
+    if seen.escort_present and ticket.escorted:  # SPEC §14: the named escort was there
+        await events.record(session, "access_ticket.escort_confirmed", object_id=ticket.id,
+                            account_id=ticket.account_id, site_code=ticket.site_code, at=now,
+                            data={"escort": f"{ticket.escort_first_name} {ticket.escort_last_name}".strip(),
+                                  "escortBadgeNumber": seen.escort_badge_number or "",
+                                  "requestType": ticket.request_type})
     await badges.checked_in(session, ticket, badge_number, ticket.updated_at)
     return _result(ticket)
 

@@ -235,7 +235,8 @@ async def test_the_desk_keeps_what_visitors_are_told(settings, factory, db, clie
                 await browser.close()
 
 
-async def test_the_roll_call_as_a_pdf_to_take_outside(client, factory, db, shots):  # noqa: F811
+async def test_the_roll_call_as_a_pdf_to_take_outside(app, client, factory, db, shots):  # noqa: F811
+    import httpx
     import pypdfium2
 
     from tests.console.signin import sign_in
@@ -246,9 +247,10 @@ async def test_the_roll_call_as_a_pdf_to_take_outside(client, factory, db, shots
     ada, _zoe = await _on_site(client, tenant, guard, ["Ada", "Zoë"])
     assert (await client.put(f"/ops/v1/sites/{site}/on-site/{ada}", json={"accountedFor": True},
                              headers=guard.token_headers)).status_code == 200
-    r = await sign_in(client, f"pdf.{site.lower()}@operator.example", PASSWORD)
+    console = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gatehouse.test")
+    r = await sign_in(console, f"pdf.{site.lower()}@operator.example", PASSWORD)  # its own cookies
     assert r.status_code == 303
-    r = await client.get("/console/desk/roll-call.pdf", params={"site": site})
+    r = await console.get("/console/desk/roll-call.pdf", params={"site": site})
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     doc = pypdfium2.PdfDocument(r.content)
     page = doc[0]
@@ -260,4 +262,27 @@ async def test_the_roll_call_as_a_pdf_to_take_outside(client, factory, db, shots
     page.close()
     doc.close()
     other = next(iter((await factory.tenant()).sites))
-    assert (await client.get("/console/desk/roll-call.pdf", params={"site": other})).status_code == 404
+    assert (await console.get("/console/desk/roll-call.pdf", params={"site": other})).status_code == 404
+    # a roll call started (marks cleared) and closed: both in the operators' trail, the missing named
+    import re
+
+    from sqlalchemy import select
+
+    from gatehouse.events.models import Event
+
+    csrf = re.search(r'name="csrf" value="([^"]+)"', (await console.get("/console/desk/roll-call",
+                                                                        params={"site": site})).text).group(1)
+    assert (await console.post("/console/desk/roll-call/start", data={"csrf": csrf, "site": site})).status_code == 303
+    marks = (await console.get("/console/desk/roll-call.json", params={"site": site})).json()
+    assert [m["accountedFor"] for m in marks] == [False, False]
+    assert (await console.post(f"/console/desk/roll-call/{ada}", data={"csrf": csrf, "site": site, "accounted": "1"})
+            ).status_code == 303
+    assert (await console.post("/console/desk/roll-call/close", data={"csrf": csrf, "site": site})).status_code == 303
+    async with db.read() as s:
+        trail = {e.type: e for e in (await s.execute(select(Event).where(Event.object_id == site))).scalars()}
+    import json
+
+    closed = json.loads(trail["roll_call.closed"].data)
+    assert "roll_call.started" in trail and closed["accountedFor"] == 1 and closed["onSite"] == 2
+    assert closed["missing"] == [f"Zoë Visitor ({_zoe})"] and trail["roll_call.closed"].account_id is None
+    await console.aclose()

@@ -51,6 +51,9 @@ async def test_what_the_site_requires_is_asked_for_and_checked(client, factory):
     trail = (await client.get("/v1/audit-events", params={"objectId": wo, "type": "access_ticket.identity_checked"},
                               headers=caller.headers)).json()["content"]
     assert trail[0]["data"]["documentType"] == "passport" and "X123" not in str(trail)
+    escort = (await client.get("/v1/audit-events", params={"objectId": wo, "type": "access_ticket.escort_confirmed"},
+                               headers=caller.headers)).json()["content"]
+    assert [e["data"]["escortBadgeNumber"] for e in escort] == ["E-7"] and escort[0]["data"]["escort"]
     customer_view = (await client.get(f"{API}/access-tickets/{wo}", headers=caller.headers)).json()
     assert "identityCheck" not in customer_view and "X123" not in str(customer_view)
 

@@ -27,12 +27,15 @@ async def _site(request: Request, person, site: str | None) -> str | None:  # ty
 
 @router.get("/desk/roll-call")
 async def roll_call_page(request: Request, person: OperatorDep,
-                         site: Annotated[str | None, Query(max_length=6)] = None) -> Response:
+                         site: Annotated[str | None, Query(max_length=6)] = None,
+                         notice: Annotated[str, Query(max_length=10)] = "") -> Response:
     chosen = await _site(request, person, site)
     if chosen is None:
         return page(request, "error.html", status=404, person=person, message="No such site of yours.")
     people = await roll_call.on_site(db_of(request), op_of(person), chosen)
-    return page(request, "roll_call.html", person=person, site=chosen, people=people,
+    said = {"started": "A new roll call: every mark cleared.",
+            "closed": "Roll call closed: who was and was not accounted for is in the audit trail."}.get(notice, "")
+    return page(request, "roll_call.html", person=person, site=chosen, people=people, notice=said,
                 sites=sorted(person.sites), accounted=sum(p["accountedFor"] for p in people))
 
 
@@ -65,6 +68,30 @@ async def roll_call_json(request: Request, person: OperatorDep,
     except NotFound:
         return JSONResponse({"error": "No such site of yours."}, status_code=404)
     return JSONResponse(people, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/desk/roll-call/start")
+async def start(request: Request, person: OperatorDep, site: Annotated[str, Form(max_length=6)],
+                csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """A new roll call: every mark cleared, the start in the trail."""
+    check_csrf(person, csrf)
+    try:
+        await roll_call.start(db_of(request), op_of(person), site)
+    except NotFound as exc:
+        return page(request, "error.html", status=404, person=person, message=exc.message)
+    return RedirectResponse(f"/console/desk/roll-call?site={site}&notice=started", status_code=303)
+
+
+@router.post("/desk/roll-call/close")
+async def close(request: Request, person: OperatorDep, site: Annotated[str, Form(max_length=6)],
+                csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """The roll call over: who was and was not accounted for, recorded."""
+    check_csrf(person, csrf)
+    try:
+        await roll_call.close(db_of(request), op_of(person), site)
+    except NotFound as exc:
+        return page(request, "error.html", status=404, person=person, message=exc.message)
+    return RedirectResponse(f"/console/desk/roll-call?site={site}&notice=closed", status_code=303)
 
 
 @router.post("/desk/roll-call/{ticket_id}")

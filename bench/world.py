@@ -1,0 +1,48 @@
+"""A fresh database (SQLite file or a new PostgreSQL database) migrated and seeded with the demo's
+world, for the figures that need their own (the console roster, the roll call)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+
+def demo_world(kind: str, pg: str, prefix: str):  # type: ignore[no-untyped-def]
+    """(settings, data folder, the demo's credentials)."""
+    from gatehouse.config import Settings
+    from gatehouse.demo import seed_demo
+    from gatehouse.kit.db import Database
+    from gatehouse.migrations.runner import upgrade
+
+    data = Path(tempfile.mkdtemp(prefix=f"gh-bench-{prefix}-{kind}-"))
+    url = ""
+    if kind == "postgres":
+        import asyncpg
+
+        name = f"gh_bench_{prefix.replace('-', '_')}_{int(time.time())}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(pg)
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.close()
+
+        asyncio.run(create())
+        url = pg.rsplit("/", 1)[0] + "/" + name
+    settings = Settings(database_url=url, data_dir=data)
+    upgrade(settings)
+
+    async def seed():  # type: ignore[no-untyped-def]
+        db = Database(settings)
+        try:
+            return await seed_demo(db, data / "demo-credentials.json")
+        finally:
+            await db.dispose()
+
+    return settings, data, asyncio.run(seed())
+
+
+def server_env(settings, data: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"GATEHOUSE_DATABASE_URL": settings.effective_database_url, "GATEHOUSE_DATA_DIR": str(data),
+            "GATEHOUSE_ACCESS_LOG": "false", "GATEHOUSE_LOG_LEVEL": "WARNING", "GATEHOUSE_WORKER": "external"}
