@@ -240,8 +240,11 @@ def desk_times(action: Action, now: datetime) -> dict[str, datetime | None]:
     return {}
 
 
+ON_SITE_STATUS = Status.IN_PROGRESS.value  # the roll call's query says is_on_site in SQL
+
+
 def is_on_site(ticket: WorkOrder) -> bool:
-    """Checked in and not out since: who the roll call lists."""
+    """Checked in and not out since: who the roll call lists (operators/roll_call.ON_SITE in SQL)."""
     return (ticket.status == Status.IN_PROGRESS and ticket.checked_in_at is not None
             and (ticket.checked_out_at is None or ticket.checked_out_at < ticket.checked_in_at))
 

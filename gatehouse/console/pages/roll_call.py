@@ -64,10 +64,10 @@ async def roll_call_json(request: Request, person: OperatorDep,
                          site: Annotated[str, Query(max_length=6)]) -> Response:
     """What the page polls: the marks of every guard, and who arrived or left since."""
     try:
-        people = await roll_call.on_site(db_of(request), op_of(person), site)
+        body = await roll_call.on_site_json(db_of(request), op_of(person), site)
     except NotFound:
         return JSONResponse({"error": "No such site of yours."}, status_code=404)
-    return JSONResponse(people, headers={"Cache-Control": "no-store"})
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/desk/roll-call/start")
