@@ -104,6 +104,26 @@ class CsrfRefused(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A console form's fields once its CSRF token was checked (`posted`)."""
+
+    form: Any
+
+    def text(self, name: str, limit: int = 200) -> str:
+        return str(self.form.get(name, "")).strip()[:limit]
+
+    def all(self, name: str) -> list[str]:
+        """A field sent several times (checkboxes), each once, in order."""
+        return sorted({v for v in self.form.getlist(name) if isinstance(v, str)})
+
+
+async def posted(request: Request, person: Person) -> Posted:
+    form = await request.form()
+    check_csrf(person, str(form.get("csrf", "")))
+    return Posted(form)
+
+
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, template, context, status_code=status)
 

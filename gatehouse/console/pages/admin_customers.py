@@ -14,7 +14,7 @@ from gatehouse.accounts import service as accounts
 from gatehouse.accounts.models import PERMISSIONS, MasterAccount
 from gatehouse.console import people, web
 from gatehouse.console.auth import Person
-from gatehouse.console.web import AdminDep, check_csrf, db_of, page
+from gatehouse.console.web import AdminDep, db_of, page, posted
 from gatehouse.kit.errors import GatehouseError
 
 router = web.router()
@@ -43,9 +43,8 @@ async def _customers(request: Request, person: Person, *, q: str = "", p: int = 
 
 @router.post("/admin/customers")
 async def create_master(request: Request, person: AdminDep) -> Response:
-    form = await request.form()
-    check_csrf(person, str(form.get("csrf", "")))
-    master_id, name = str(form.get("master_id", "")).strip(), str(form.get("name", "")).strip()
+    form = await posted(request, person)
+    master_id, name = form.text("master_id", 40), form.text("name")
     try:
         async with db_of(request).write() as session:
             await accounts.create_master_account(session, master_id, name)
@@ -75,10 +74,9 @@ async def customer(request: Request, person: AdminDep, master_id: str,
 @router.post("/admin/customers/{master_id}/{action}")
 async def customer_action(request: Request, person: AdminDep, master_id: str, action: str) -> Response:
     """create-account, auto-approve, invite, grant, totp: one form each on the master account's page."""
-    form = await request.form()
-    check_csrf(person, str(form.get("csrf", "")))
+    form = await posted(request, person)
+    value = form.text
     master_id = master_id[:40]
-    value = lambda name: str(form.get(name, "")).strip()
     db = db_of(request)
     try:
         async with db.read() as session:
@@ -87,7 +85,7 @@ async def customer_action(request: Request, person: AdminDep, master_id: str, ac
             mine = {a.id for a in await tenancy.accounts_of_master(session, master_id)}
         if action in ("auto-approve", "invite", "grant") and value("account_id") not in mine:
             raise web.PageNotFound("No such account of this customer.")
-        perms = {p for p in form.getlist("permissions") if isinstance(p, str)}
+        perms = set(form.all("permissions"))
         if action == "create-account":
             async with db.write() as session:
                 await accounts.create_account(session, value("account_id"), master_id, value("name"),

@@ -14,7 +14,7 @@ from gatehouse.accounts import service as accounts
 from gatehouse.accounts.models import OPERATOR_ROLES, SignInPolicy
 from gatehouse.console import people, web
 from gatehouse.console.auth import Person
-from gatehouse.console.web import AdminDep, check_csrf, db_of, page
+from gatehouse.console.web import AdminDep, db_of, page, posted
 from gatehouse.events import service as events
 from gatehouse.events.types import EventType
 from gatehouse.kit.errors import BadRequest, GatehouseError
@@ -47,11 +47,8 @@ async def operators_page(request: Request, person: AdminDep, q: Annotated[str, Q
 @router.post("/admin/operators/{action}")
 async def operators_action(request: Request, person: AdminDep, action: str) -> Response:
     """create (and invite), set (roles and sites of one), totp (the operators' policy)."""
-    form = await request.form()
-    check_csrf(person, str(form.get("csrf", "")))
-    chosen_sites = sorted({s for s in form.getlist("sites") if isinstance(s, str)})
-    roles = sorted({r for r in form.getlist("roles") if isinstance(r, str)})
-    value = lambda name: str(form.get(name, "")).strip()
+    form = await posted(request, person)
+    chosen_sites, roles, value = form.all("sites"), form.all("roles"), form.text
     try:
         async with db_of(request).write() as session:
             for code in chosen_sites:
@@ -96,8 +93,7 @@ async def outbox_page(request: Request, person: AdminDep,
 
 @router.post("/admin/outbox/{message_id}/retry")
 async def retry(request: Request, person: AdminDep, message_id: int) -> Response:
-    form = await request.form()
-    check_csrf(person, str(form.get("csrf", "")))
+    await posted(request, person)
     try:
         async with db_of(request).write() as session:
             done = await outbox.retry(session, message_id)

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from gatehouse.accounts.models import Account
 from gatehouse.console import web
 from gatehouse.console.auth import Person
-from gatehouse.console.web import AdminDep, check_csrf, db_of, page
+from gatehouse.console.web import AdminDep, db_of, page, posted
 from gatehouse.kit.errors import GatehouseError
 from gatehouse.sites import repository as site_repo
 from gatehouse.sites import service as sites
@@ -40,9 +40,8 @@ async def sites_page(request: Request, person: AdminDep, q: Annotated[str, Query
 
 @router.post("/admin/sites")
 async def create_site(request: Request, person: AdminDep) -> Response:
-    form = await request.form()
-    check_csrf(person, str(form.get("csrf", "")))
-    value = lambda name, n=200: str(form.get(name, "")).strip()[:n]
+    form = await posted(request, person)
+    value = form.text
     code = value("code", 6).upper()
     try:
         async with db_of(request).write() as session:
@@ -84,16 +83,15 @@ async def site_page(request: Request, person: AdminDep, code: str,
 @router.post("/admin/sites/{code}/{action}")
 async def site_action(request: Request, person: AdminDep, code: str, action: str) -> Response:
     """settings, location, grant: one form each on the site's page."""
-    form = await request.form()
-    check_csrf(person, str(form.get("csrf", "")))
+    form = await posted(request, person)
+    value = form.text
     code = code[:6]
-    value = lambda name, n=200: str(form.get(name, "")).strip()[:n]
     try:
         async with db_of(request).write() as session:
             await sites.get_site(session, code)  # 404 for an unknown code, before anything
             if action == "settings":
                 await sites.set_site(session, code, arrival_instructions=value("arrival", 5000),
-                                     rules_markdown=str(form.get("rules", "")).replace("\r\n", "\n").strip()[:120_000]
+                                     rules_markdown=form.text("rules", 120_000).replace("\r\n", "\n")
                                      or None, require_pre_check_in=value("pre_check_in") == "1",
                                      require_identity_check=value("identity") == "1",
                                      require_escort_confirmation=value("escort") == "1")

@@ -74,24 +74,23 @@ async def roll_call_json(request: Request, person: OperatorDep,
 async def start(request: Request, person: OperatorDep, site: Annotated[str, Form(max_length=6)],
                 csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     """A new roll call: every mark cleared, the start in the trail."""
-    check_csrf(person, csrf)
-    try:
-        await roll_call.start(db_of(request), op_of(person), site)
-    except NotFound as exc:
-        return page(request, "error.html", status=404, person=person, message=exc.message)
-    return RedirectResponse(f"/console/desk/roll-call?site={site}&notice=started", status_code=303)
+    return await _step(request, person, site, csrf, roll_call.start, "started")
 
 
 @router.post("/desk/roll-call/close")
 async def close(request: Request, person: OperatorDep, site: Annotated[str, Form(max_length=6)],
                 csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     """The roll call over: who was and was not accounted for, recorded."""
+    return await _step(request, person, site, csrf, roll_call.close, "closed")
+
+
+async def _step(request: Request, person, site: str, csrf: str, step, said: str) -> Response:  # type: ignore[no-untyped-def]
     check_csrf(person, csrf)
     try:
-        await roll_call.close(db_of(request), op_of(person), site)
+        await step(db_of(request), op_of(person), site)
     except NotFound as exc:
         return page(request, "error.html", status=404, person=person, message=exc.message)
-    return RedirectResponse(f"/console/desk/roll-call?site={site}&notice=closed", status_code=303)
+    return RedirectResponse(f"/console/desk/roll-call?site={site}&notice={said}", status_code=303)
 
 
 @router.post("/desk/roll-call/{ticket_id}")
