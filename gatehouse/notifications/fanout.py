@@ -24,12 +24,27 @@ CHANNEL = "mail"
 TICKET_EVENTS = MAILED  # events/types.py
 
 
-async def approver_emails(session: AsyncSession, account_id: str,
-                          permission: str = "visitor-access:approve") -> list[str]:
-    rows = await session.execute(
-        select(User.email, AccountMembership.permissions).join(AccountMembership, AccountMembership.user_id == User.id)
-        .where(AccountMembership.account_id == account_id, User.email.is_not(None), User.disabled.is_(False)))
-    return sorted(email for email, perms in rows if permission in perms.split())
+# Statements written once; each runs on the lean reader (the lean create) or in the change's own
+# session (SessionRows), so both write paths ask the same question the same way (issue 21)
+APPROVERS = (select(User.email, AccountMembership.permissions)
+             .join(AccountMembership, AccountMembership.user_id == User.id)
+             .where(AccountMembership.account_id == bindparam("account_id"), User.email.is_not(None),
+                    User.disabled.is_(False)))
+USER_EMAIL = select(User.email).where(User.id == bindparam("user_id"))
+
+
+async def approver_emails(runner, account_id: str, permission: str = "visitor-access:approve"  # type: ignore[no-untyped-def]
+                          ) -> list[str]:
+    return sorted(r["email"] for r in await runner.rows(APPROVERS, account_id=account_id)
+                  if permission in r["permissions"].split())
+
+
+async def requester_email(runner, event: Recorded, ticket: WorkOrder) -> str | None:  # type: ignore[no-untyped-def]
+    """A denial is mailed to whoever asked too (SPEC §10)."""
+    if event.type != EventType.TICKET_DENIED or ticket.created_by_user_id is None:
+        return None
+    found = await runner.rows(USER_EMAIL, user_id=ticket.created_by_user_id)
+    return found[0]["email"] if found else None
 
 
 def _wanted(event: Recorded) -> bool:
@@ -81,24 +96,16 @@ async def on_event(session: AsyncSession, event: Recorded) -> None:
     ticket = await session.get(WorkOrder, event.object_id)
     if ticket is None:
         return
-    requester_email = None
-    if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
-        requester_email = (await session.execute(select(User.email).where(User.id == ticket.created_by_user_id))
-                           ).scalar()
-    approvers = (await approver_emails(session, ticket.account_id, lifecycle.approver_permission(ticket))
+    rows = SessionRows(session)
+    approvers = (await approver_emails(rows, ticket.account_id, lifecycle.approver_permission(ticket))
                  if _needs_approvers(event) else [])
     if event.type in TO_SITE_OPERATORS:  # the desk of the site hears of it too
-        approvers = await site_operator_emails(SessionRows(session), ticket.site_code)
-    for address, payload in _mails(event, ticket, requester_email, approvers):
+        approvers = await site_operator_emails(rows, ticket.site_code)
+    for address, payload in _mails(event, ticket, await requester_email(rows, event, ticket), approvers):
         await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
     row = notification_row(event, ticket)
     if row is not None:  # the polling API's copy, in the same transaction
         session.add(AccountNotification(**row))
-
-
-# approver_emails' rule, for the lean reader (kit/leanread.py): same joins, same filters
-_APPROVERS_SQL = ("SELECT u.email, m.permissions FROM users u JOIN account_memberships m ON m.user_id = u.id "
-                  "WHERE m.account_id = {p} AND u.email IS NOT NULL AND u.disabled = {f}")
 
 
 async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: ignore[no-untyped-def]
@@ -106,25 +113,20 @@ async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: 
     ticket = known.get("ticket")
     if ticket is None or ticket.id != event.object_id or not _wanted(event):
         return []
-    requester_email = None
-    if event.type == "access_ticket.denied" and ticket.created_by_user_id is not None:
-        row = await reader.fetchrow("SELECT email FROM users WHERE id = ?", "SELECT email FROM users WHERE id = $1",
-                                    ticket.created_by_user_id)
-        requester_email = row[0] if row else None
     approvers: list[str] = []
     if _needs_approvers(event):
         memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
         permission = lifecycle.approver_permission(ticket)
         key = ("approvers", ticket.account_id, permission)
         if key not in memo:
-            rows = await reader.fetch(_APPROVERS_SQL.format(p="?", f="0"), _APPROVERS_SQL.format(p="$1", f="false"),
-                                      ticket.account_id)
-            memo[key] = sorted(r[0] for r in rows if permission in r[1].split())
+            memo[key] = await approver_emails(reader, ticket.account_id, permission)
         approvers = memo[key]
     if event.type in TO_SITE_OPERATORS:
         approvers = await site_operator_emails(reader, ticket.site_code)
     planned: list[Planned | Statement] = [Planned(CHANNEL, address, payload)
-                                          for address, payload in _mails(event, ticket, requester_email, approvers)]
+                                          for address, payload in _mails(event, ticket,
+                                                                         await requester_email(reader, event, ticket),
+                                                                         approvers)]
     row = notification_row(event, ticket)
     if row is not None:  # the polling API's copy, in the same transaction
         planned.append(insert(AccountNotification.__table__, row))

@@ -16,6 +16,7 @@ from gatehouse.comments.service import present as present_comment
 from gatehouse.events.service import Planned, Recorded
 from gatehouse.events.types import SECURITY
 from gatehouse.facility_access.service import ticket_view
+from gatehouse.kit.leanread import SessionRows
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
 from gatehouse.webhooks.service import SITE_SUBSCRIBABLE, body_of
@@ -52,16 +53,16 @@ def _hears(event_types: str, event_type: str) -> bool:
 async def on_event(session: AsyncSession, event: Recorded) -> None:
     if event.type not in SITE_SUBSCRIBABLE:  # an account's endpoints never hear SECURITY: those events have no account
         return
-    endpoints = [e for e in await repository.subscribed(session, event.account_id, event.site_code)
-                 if _hears(e.event_types, event.type)]
+    endpoints = [eid for eid, types in await repository.subscribed(SessionRows(session), event.account_id,
+                                                                    event.site_code) if _hears(types, event.type)]
     if not endpoints:
         return
     data = await _data(session, event)
     if data is None:
         return
     body = body_of(event.type, event.id, fmt_iso_ms(event.occurred_at), data)
-    for endpoint in endpoints:
-        await enqueue(session, repository.CHANNEL, {"type": event.type, "body": body}, target=endpoint.id,
+    for endpoint_id in endpoints:
+        await enqueue(session, repository.CHANNEL, {"type": event.type, "body": body}, target=endpoint_id,
                       event_id=event.id)
 
 
@@ -75,7 +76,7 @@ async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: 
     memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
     key = ("webhooks", event.account_id, event.site_code)
     if key not in memo:
-        memo[key] = await repository.subscribed_lean(reader, event.account_id, event.site_code)
+        memo[key] = await repository.subscribed(reader, event.account_id, event.site_code)
     endpoints = [eid for eid, types in memo[key] if _hears(types, event.type)]
     if not endpoints:
         return []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.webhooks.models import WebhookEndpoint
@@ -45,26 +45,20 @@ async def count(session: AsyncSession, *, account_id: str | None, site_code: str
     return (await session.execute(select(func.count()).select_from(WebhookEndpoint).where(clause))).scalar() or 0
 
 
-async def subscribed(session: AsyncSession, account_id: str | None, site_code: str | None) -> Sequence[WebhookEndpoint]:
-    """Enabled endpoints that hear an event of this account or at this site (one indexed query)."""
-    clauses = []
-    if account_id:
-        clauses.append(WebhookEndpoint.account_id == account_id)
-    if site_code:
-        clauses.append(WebhookEndpoint.site_code == site_code)
-    if not clauses:
+# written once, run on the lean reader (the lean create) or in the change's session (SessionRows)
+SUBSCRIBED = (select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+              .where(WebhookEndpoint.enabled.is_(True), or_(WebhookEndpoint.account_id == bindparam("account_id"),
+                                                            WebhookEndpoint.site_code == bindparam("site_code")))
+              .order_by(WebhookEndpoint.id))
+
+
+async def subscribed(runner, account_id: str | None, site_code: str | None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """[(endpoint id, event_types JSON)] of the enabled endpoints that hear an event of this account
+    or at this site (a NULL never equals: an event without an account reaches only site endpoints)."""
+    if not account_id and not site_code:
         return []
-    return (await session.execute(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True), or_(*clauses))
-                                  )).scalars().all()
-
-
-async def subscribed_lean(reader, account_id: str | None, site_code: str | None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """`subscribed` through the lean reader: [(endpoint id, event_types JSON)] (a NULL never equals)."""
-    sql = ("SELECT id, event_types FROM webhook_endpoints WHERE enabled = {t} AND (account_id = {a} OR site_code = {s})"
-           " ORDER BY id")
-    rows = await reader.fetch(sql.format(t="1", a="?", s="?"), sql.format(t="true", a="$1", s="$2"),
-                              account_id, site_code)
-    return [(r[0], r[1]) for r in rows]
+    return [(r["id"], r["event_types"]) for r in await runner.rows(SUBSCRIBED, account_id=account_id,
+                                                                     site_code=site_code)]
 
 
 async def endpoint_by_id(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint | None:
