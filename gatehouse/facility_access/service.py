@@ -245,10 +245,7 @@ async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, sit
                        request_type: str | None = None) -> dict:
     from gatehouse.kit.wire import fmt_datetime
 
-    if site is not None:
-        async with db.read() as session:  # an ungranted site lists nothing
-            granted = await granted_site(session, account_id, site) is not None
-    if site is not None and not granted:
+    if site is not None and await granted_site(reader, account_id, site) is None:  # an ungranted site lists nothing
         rows, total = [], 0
     else:
         rows, total = await reads.ticket_page(reader, account_id, site=site, status=status, created_by=created_by,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from gatehouse.auth.dependencies import CanRead
 from gatehouse.kit.db import SessionDep
 from gatehouse.kit.errors import ErrorDetail, NotFound, ValidationFailed, error_responses
+from gatehouse.kit.leanread import SessionRows
 from gatehouse.sites.repository import granted_site, granted_sites, visible_locations
 from gatehouse.sites.schemas import LocationOut, SiteOut
 
@@ -40,7 +41,7 @@ async def list_locations(
     if not site.strip():
         raise ValidationFailed([ErrorDetail(field="site", code="MISSING_FIELD",
                                             message="Mandatory query parameter 'site' is null or empty.")])
-    if await granted_site(session, ctx.account_id, site) is None:
+    if await granted_site(SessionRows(session), ctx.account_id, site) is None:
         raise NotFound("Resource not found.", code="SITE_NOTFOUND", details=[ErrorDetail(  # the real API's words
             field="site", code="SITE_NOTFOUND", message=f"Query parameter 'site' ('{site}') is not a site granted to "
                                                         "the account.")])

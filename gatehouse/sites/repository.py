@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.sites.models import AccountLocation, AccountSite, Location, Site
@@ -18,12 +18,21 @@ async def granted_sites(session: AsyncSession, account_id: str) -> list[Site]:
     return list(rows.scalars())
 
 
-async def granted_site(session: AsyncSession, account_id: str, site_code: str) -> Site | None:
-    row = await session.execute(
-        select(Site).join(AccountSite, AccountSite.site_code == Site.code)
-        .where(AccountSite.account_id == account_id, Site.code == site_code)
-    )
-    return row.scalar_one_or_none()
+# written once; run on the lean reader (the create and list paths) or in a session (SessionRows)
+GRANTED_SITE = (select(Site.code, Site.address, Site.timezone).join(AccountSite, AccountSite.site_code == Site.code)
+                .where(AccountSite.account_id == bindparam("account_id"), Site.code == bindparam("site_code")))
+# every location of a site, with whether the account holds a grant on it (`granted` not null)
+SITE_LOCATIONS = (select(Location.id, Location.name, Location.parent_id, AccountLocation.location_id.label("granted"),
+                         Location.kind)
+                  .outerjoin(AccountLocation, and_(AccountLocation.location_id == Location.id,
+                                                   AccountLocation.account_id == bindparam("account_id")))
+                  .where(Location.site_code == bindparam("site_code")).order_by(Location.id))
+
+
+async def granted_site(runner, account_id: str, site_code: str) -> dict | None:  # type: ignore[no-untyped-def]
+    """The site (code, address, timezone) if the account is granted it, else None."""
+    found = await runner.rows(GRANTED_SITE, account_id=account_id, site_code=site_code)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +92,14 @@ class GrantedSite:
 async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedSite | None:  # type: ignore[no-untyped-def]
     """`granted_site` and `visible_locations` in two queries through the lean reader (the create
     path, SPEC §7): the site if granted, and every location of it with whether the account holds it."""
-    site = await reader.fetchrow(
-        "SELECT s.code, s.address, s.timezone FROM sites s JOIN account_sites a ON a.site_code = s.code "
-        "WHERE a.account_id = ? AND s.code = ?",
-        "SELECT s.code, s.address, s.timezone FROM sites s JOIN account_sites a ON a.site_code = s.code "
-        "WHERE a.account_id = $1 AND s.code = $2", account_id, site_code)
+    site = await granted_site(reader, account_id, site_code)
     if site is None:
         return None
-    sql = ("SELECT l.id, l.name, l.parent_id, al.location_id, l.kind FROM locations l LEFT JOIN account_locations al "
-           "ON al.location_id = l.id AND al.account_id = {a} WHERE l.site_code = {s} ORDER BY l.id")
-    rows = await reader.fetch(sql.format(a="?", s="?"), sql.format(a="$1", s="$2"), account_id, site_code)
-    locations = _visible([(r[0], r[1], r[2]) for r in rows], {r[0] for r in rows if r[3] is not None})
-    return GrantedSite(site[0], site[1], site[2], locations, {r[1]: r[0] for r in rows if r[4] == POP_POE})
+    rows = await reader.rows(SITE_LOCATIONS, account_id=account_id, site_code=site_code)
+    locations = _visible([(r["id"], r["name"], r["parent_id"]) for r in rows],
+                         {r["id"] for r in rows if r["granted"] is not None})
+    return GrantedSite(site["code"], site["address"], site["timezone"], locations,
+                       {r["name"]: r["id"] for r in rows if r["kind"] == POP_POE})
 
 
 async def all_sites(session: AsyncSession) -> list[dict]:
