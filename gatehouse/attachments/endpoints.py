@@ -130,7 +130,7 @@ async def download_work_order_file(
     if WORK_ORDER_ID.match(ticketId):
         # One lean query, done before a byte is streamed: a slow reader never holds a database
         # connection (a few of them would exhaust the pool).
-        found = await service.repository.work_order_file_lean(db.reader, ctx.account_id, ticketId, id)
+        found = await service.repository.work_order_file(db.reader, ctx.account_id, ticketId, id)
     if found is None:
         raise service.attachment_not_found()
     filename, blob = found

@@ -316,10 +316,10 @@ async def ticket_action(request: Request, p: PortalDep, ticket_id: str, action: 
 @router.get("/a/{account_id}/requests/{ticket_id}/files/{file_id}")
 async def download_file(request: Request, p: PortalDep, ticket_id: str, file_id: str) -> Response:
     need(p, "tickets:read")
-    async with db_of(request).read() as session:  # closed before streaming
-        found = await attachments.work_order_file(session, p.account.id, ticket_id[:20], file_id[:40])
+    # one lean read, done before a byte is streamed (no connection held by a slow reader)
+    found = await attachments.work_order_file(request.app.state.reader, p.account.id, ticket_id[:20], file_id[:40])
     if found is None:
         raise PageNotFound("No such file.")
-    attachment, blob = found
-    d = files.download(request.app.state.storage, blob, attachment.filename, None, None)
+    filename, blob = found
+    d = files.download(request.app.state.storage, blob, filename, None, None)
     return StreamingResponse(d.body, status_code=d.status, headers=d.headers, media_type=d.media_type)
