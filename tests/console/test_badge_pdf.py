@@ -10,7 +10,7 @@ import zxingcpp
 
 from gatehouse.accounts import service as accounts
 from gatehouse.console.auth import set_password
-from tests.console.signin import sign_in
+from tests.console.signin import browser_sign_in, sign_in
 from tests.console.test_desk import shots  # noqa: F401 - the screenshots folder
 from tests.facility_access.conftest import request_for
 
@@ -90,11 +90,7 @@ async def test_the_tablets_camera_takes_the_photo_the_desk_and_the_badge_show(se
                 await context.grant_permissions(["camera"], origin=base)
                 page = await context.new_page()
                 outside = await _offline(page, base)
-                await page.goto(f"{base}/console/login")
-                await page.fill("#email", email)
-                await page.fill("#password", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/console/desk**")
+                await browser_sign_in(page, base, email, PASSWORD)
                 await page.goto(f"{base}/console/desk/tickets/{wo}")
                 await page.click("[data-camera]")  # the camera opens
                 await page.wait_for_selector("[data-camera] >> text=Take the picture")

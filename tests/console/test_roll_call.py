@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from tests.console.signin import browser_sign_in
 from tests.console.test_desk import PASSWORD, _browser, _guard, _offline, pytestmark, shots  # noqa: F401
 from tests.facility_access.conftest import request_for
 from tests.harness.test_attack_defects import real_server
@@ -67,11 +68,7 @@ async def test_two_guards_share_the_roll_call(settings, factory, db, client, sho
                 for who in ("one", "two"):
                     page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
                     outside = await _offline(page, base)
-                    await page.goto(f"{base}/console/login")
-                    await page.fill("#email", f"{who}.{site.lower()}@operator.example")
-                    await page.fill("#password", PASSWORD)
-                    await page.click("button[type=submit]")
-                    await page.wait_for_url(f"{base}/console/desk**")
+                    await browser_sign_in(page, base, f"{who}.{site.lower()}@operator.example", PASSWORD)
                     await page.click(f"text=Roll call: who is on site at {site} now")
                     pages.append((page, outside))
                 (first, out1), (second, out2) = pages
@@ -105,11 +102,7 @@ async def test_a_walk_in_from_the_desk_shows_the_decision_without_a_reload(setti
             try:
                 page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
                 outside = await _offline(page, base)
-                await page.goto(f"{base}/console/login")
-                await page.fill("#email", f"walk.{site.lower()}@operator.example")
-                await page.fill("#password", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/console/desk**")
+                await browser_sign_in(page, base, f"walk.{site.lower()}@operator.example", PASSWORD)
                 await page.click("text=Walk-in: a visitor without a request")
                 await page.select_option("#w-account", tenant.account_id)  # the picker submits itself
                 await page.wait_for_selector("#w-first")
@@ -160,11 +153,7 @@ async def test_the_desk_records_the_identity_check_and_the_escort(settings, fact
             try:
                 page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
                 outside = await _offline(page, base)
-                await page.goto(f"{base}/console/login")
-                await page.fill("#email", f"id.{site.lower()}@operator.example")
-                await page.fill("#password", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/console/desk**")
+                await browser_sign_in(page, base, f"id.{site.lower()}@operator.example", PASSWORD)
                 await page.goto(f"{base}/console/desk/tickets/{wo}")
                 async def fill(expiry: str) -> None:  # the panel comes back fresh after each answer
                     await page.fill("#badge_number", "B-55")
@@ -212,11 +201,7 @@ async def test_the_desk_keeps_what_visitors_are_told(settings, factory, db, clie
             try:
                 page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
                 outside = await _offline(page, base)
-                await page.goto(f"{base}/console/login")
-                await page.fill("#email", f"rules.{site.lower()}@operator.example")
-                await page.fill("#password", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/console/desk**")
+                await browser_sign_in(page, base, f"rules.{site.lower()}@operator.example", PASSWORD)
                 await page.click("text=What visitors are told")
                 await page.fill("#arrival", "Gate B, then the blue door.")
                 await page.fill("#rules", "# House rules\n\n- No **tailgating**\n- <script>alert(1)</script>")

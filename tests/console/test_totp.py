@@ -16,6 +16,7 @@ from gatehouse.accounts import service as accounts
 from gatehouse.accounts.models import User
 from gatehouse.console.models import TotpFactor
 from gatehouse.console.auth import set_password
+from tests.console.signin import browser_sign_in
 from tests.console.test_desk import PASSWORD, _browser, _offline, pytestmark, shots  # noqa: F401
 from tests.harness.test_attack_defects import real_server
 
@@ -36,11 +37,7 @@ async def test_enrol_then_sign_in_with_a_code_and_a_recovery_code(settings, fact
             try:
                 page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
                 outside = await _offline(page, base)
-                await page.goto(f"{base}/console/login")
-                await page.fill("#email", email)
-                await page.fill("#password", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(re.compile(r".*/console/a/.*"))
+                await browser_sign_in(page, base, email, PASSWORD, lands="/console/a/**")
                 await page.goto(f"{base}/console/totp")
                 secret = await page.inner_text("#totp-secret")
                 await page.fill("#totp-code", "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
