@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 from joserfc import jwt
@@ -79,25 +80,44 @@ async def provider_of(db: Database, scope: str) -> SsoProvider | None:
         return await session.get(SsoProvider, scope[:40])
 
 
+MAX_ANSWER = 1024 * 1024  # a provider's configuration, keys or tokens: never more than this
+
+
 async def _get_json(url: str, allow_private: bool, **kwargs: Any) -> dict[str, Any]:
-    """A GET (or a form POST with `data`) to the provider, never to an address it may not reach."""
+    """A GET (or a form POST with `data`) to the provider, never to an address it may not reach:
+    the name is resolved and checked, then that very address is connected to (TLS and the Host
+    header still name the host), as webhook deliveries do (SPEC §11)."""
     reason = check_url(url, allow_private=allow_private)
     if reason:
         raise SsoRefused(f"The identity provider's address {reason}.")
     parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
-        await resolve(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80),
-                      allow_private=allow_private)
+        address = await resolve(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                allow_private=allow_private)
+        netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
+        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        headers = {**kwargs.pop("headers", {}), "host": parts.netloc.rsplit("@", 1)[-1]}
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-            r = await (client.post(url, **kwargs) if "data" in kwargs else client.get(url, **kwargs))
+            method = "POST" if "data" in kwargs else "GET"
+            async with client.stream(method, target, headers=headers, extensions=extensions, **kwargs) as r:
+                body = bytearray()
+                async for chunk in r.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER:
+                        raise SsoRefused("The identity provider's answer is too large.")
     except (Refused, httpx.HTTPError) as exc:
         raise SsoRefused(f"The identity provider could not be reached: {exc}") from None
     if r.status_code != 200:
-        raise SsoRefused(f"The identity provider answered {r.status_code}: {r.text[:200]}")
+        raise SsoRefused(f"The identity provider answered {r.status_code}: {bytes(body[:200]).decode(errors='replace')}")
     try:
-        return r.json()
+        found = json.loads(body)
     except ValueError:
         raise SsoRefused("The identity provider's answer is not JSON.") from None
+    if not isinstance(found, dict):
+        raise SsoRefused("The identity provider's answer is not a JSON object.")
+    return found
 
 
 async def _issuer(issuer: str, allow_private: bool, *, refresh: bool = False) -> _Issuer:
