@@ -52,7 +52,10 @@ def wait_healthy(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
-def serve(args: list[str], env: dict, port: int, health: str) -> subprocess.Popen:
+def serve(args: list[str], env: dict, port: int, health: str, cpus: str | None = None) -> subprocess.Popen:
+    """`cpus`: pin the server to these cores (taskset), so that a figure is the server's alone."""
+    if cpus:
+        args = ["taskset", "-c", cpus, *args]
     proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_healthy(f"http://127.0.0.1:{port}{health}", proc)
     return proc
@@ -71,7 +74,8 @@ def load(spec: dict) -> dict:
         from bench.wrk import run as wrk_run
 
         return wrk_run(spec)
-    out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], capture_output=True, text=True,
+    pin = ["taskset", "-c", spec["client_cpus"]] if spec.get("client_cpus") else []  # the client on its own core
+    out = subprocess.run([*pin, sys.executable, "-m", "bench.load", json.dumps(spec)], capture_output=True, text=True,
                          cwd=ROOT, timeout=600)
     if out.returncode != 0:
         raise SystemExit(out.stderr)

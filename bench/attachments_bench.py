@@ -117,7 +117,9 @@ def runs(repeats: int, spec: dict) -> list[dict]:
     return out
 
 
-def bench_backend(kind: str, repeats: int, moto_endpoint: str | None) -> dict:
+def bench_backend(kind: str, repeats: int, moto_endpoint: str | None, pin: bool = False) -> dict:
+    """`pin`: the server on core 0 and the upload client on core 1 (taskset), and the baseline measured
+    on core 0 too: the upload figure is then the server's, as the baseline is (issue 26)."""
     env = Env("sqlite", "")
     procs = []
     rows: list[dict] = []
@@ -128,7 +130,8 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None) -> dict:
         creds = env.setup()
         port, bare_port = free_port(), free_port()
         base = f"http://127.0.0.1:{port}"
-        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), gh_env, port, "/healthz")
+        gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), gh_env, port, "/healthz",
+                   cpus="0" if pin else None)
         procs.append(gh)
         h = {"Authorization": f"Bearer {token_for(base, creds['Random User'])}", **ACCOUNT_HEADERS}
         wo = httpx.post(f"{base}/v1/facility-access/visitors/access-requests", content=create_body(1),
@@ -138,12 +141,18 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None) -> dict:
         upload_file.write_bytes(data)
         up_spec = {"url": f"{base}/v1/attachments?requestId={wo}&file_name=bench.pdf", "method": "POST",
                    "headers": h, "multipart": {"field": "file", "filename": "bench.pdf", "path": str(upload_file)},
-                   "concurrency": 1, "duration": 30, "max_requests": 4}
+                   "concurrency": 1, "duration": 30, "max_requests": 4, **({"client_cpus": "1"} if pin else {})}
         load({**up_spec, "max_requests": 2})  # warm-up: imports, pools, first-use paths
         up_runs = runs(repeats, up_spec)
         up = statistics.median(r["rps"] for r in up_runs) * 10
         if kind == "local":
-            base_up = fsync_write_baseline(env.dir / "blobs" / "baseline.bin", data, max(5, repeats))
+            mine = os.sched_getaffinity(0)
+            if pin:
+                os.sched_setaffinity(0, {0})  # where the server runs
+            try:
+                base_up = fsync_write_baseline(env.dir / "blobs" / "baseline.bin", data, max(5, repeats))
+            finally:
+                os.sched_setaffinity(0, mine)
             base_name = "SHA-256 + write + fsync, same disk"
         else:
             base_up = s3_write_baseline(moto_endpoint, data, max(5, repeats))  # type: ignore[arg-type]
@@ -197,6 +206,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["local", "s3", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure; the median is reported")
+    parser.add_argument("--pin", action="store_true", help="server and baseline on core 0, the client on core 1")
     args = parser.parse_args()
     started = datetime.now(timezone.utc)
     moto = None
@@ -207,13 +217,13 @@ def main() -> None:
         if "s3" in kinds:
             moto, endpoint = start_moto()
         for kind in kinds:
-            results.append(bench_backend(kind, args.repeats, endpoint))
+            results.append(bench_backend(kind, args.repeats, endpoint, args.pin))
     finally:
         if moto is not None:
             moto.terminate()
             moto.wait()
     print(f"\nGatehouse attachments bench {started:%Y-%m-%d %H:%M} UTC, median of {args.repeats} runs, "
-          f"one uvicorn worker, SQLite, loopback")
+          f"one uvicorn worker, SQLite, loopback" + (", server and baseline on core 0, client on core 1" if args.pin else ""))
     print(f"{'backend':<7} {'figure':<40} {'Gatehouse':>12} {'baseline':>12} {'ratio':>7}  target")
     for res in results:
         for r in res["figures"]:
