@@ -54,7 +54,12 @@ FINGERPRINT = select(
 _built: dict[str, tuple[tuple, bytes]] = {}
 
 
-async def on_site(db: Database, op: Operator, site: str) -> list[dict]:
+# one person of that list: a guard's mark checks the person alone, not the whole site (5,000 rows)
+ON_SITE_ONE = ON_SITE.where(WorkOrder.id == bindparam("ticket_id"))
+
+
+async def on_site(db: Database, op: Operator, site: str, ticket_id: str | None = None) -> list[dict]:
+    """Everyone on site now, or (`ticket_id`) that one person if on site."""
     if site not in op.sites:
         raise _site_not_found(site)
     zone = await db.reader.rows(SITE_ZONE, site=site)
@@ -62,7 +67,9 @@ async def on_site(db: Database, op: Operator, site: str) -> list[dict]:
         raise _site_not_found(site)
     timezone = zone[0]["timezone"]
     out = []
-    for r in await db.reader.rows(ON_SITE, site=site, status=lifecycle.ON_SITE_STATUS):
+    found = (await db.reader.rows(ON_SITE, site=site, status=lifecycle.ON_SITE_STATUS) if ticket_id is None else
+             await db.reader.rows(ON_SITE_ONE, site=site, status=lifecycle.ON_SITE_STATUS, ticket_id=ticket_id))
+    for r in found:
         # a mark counts for this stay only: a new check-in starts unmarked
         fresh = r["marked_at"] is not None and r["marked_at"] >= r["checked_in_at"]
         out.append({"kind": "badge-holder" if r["badge_holder_id"] else "visitor", "ticketId": r["id"],
@@ -91,7 +98,7 @@ async def on_site_json(db: Database, op: Operator, site: str) -> bytes:
 
 async def mark(db: Database, op: Operator, site: str, ticket_id: str, accounted_for: bool) -> dict:
     """One guard's mark, seen by the others at their next poll; a person not on site is 404."""
-    people = {p["ticketId"]: p for p in await on_site(db, op, site)}
+    people = {p["ticketId"]: p for p in await on_site(db, op, site, ticket_id)}
     if ticket_id not in people:
         raise NotFound("No one with this ticket is on site.", code="NOT_ON_SITE")
     now = utcnow()
