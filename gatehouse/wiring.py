@@ -10,49 +10,37 @@ import importlib
 import logging
 import signal
 from collections.abc import Callable
+from typing import Any
 
 from gatehouse.attachments.storage import Storage, open_storage
 from gatehouse.config import Settings
 from gatehouse.events import service as events
 from gatehouse.events.types import EventType
 from gatehouse.kit.db import Database
+from gatehouse.kit.leanread import Rows
 from gatehouse.kit.metrics import EVENTS, start_server
 from gatehouse.worker.runner import Worker
 from gatehouse.worker.schedules import default_jobs
 
 
 def install_fanouts() -> None:
+    """The planners of every event, on both write paths (events/service.py), in this order."""
     from gatehouse.attachments import linking
     from gatehouse.facility_access import staged
-    from gatehouse.notifications.fanout import on_event as mail_fanout
+    from gatehouse.notifications.fanout import plan as mail
+    from gatehouse.watchlist.fanout import plan as screening
+    from gatehouse.webhooks.fanout import plan as webhooks
 
     staged.install(linking)  # tickets name staged files; attachments links them
-    from gatehouse.webhooks.fanout import on_event as webhook_fanout
-
-    events.subscribe(mail_fanout)
-    events.subscribe(webhook_fanout)
+    events.subscribe(mail)
+    events.subscribe(webhooks)
     events.subscribe(count_event)
     # screening at create: a hit is a hold and its own event, in the create's transaction (SPEC §14)
-    from gatehouse.watchlist.fanout import on_event as watchlist_screen
-    from gatehouse.watchlist.fanout import plan as watchlist_plan
-
-    events.subscribe(watchlist_screen)
-    # the same channels for changes written by the lean write path (kit/leanwrite.py)
-    from gatehouse.notifications.fanout import plan as mail_plan
-    from gatehouse.webhooks.fanout import plan as webhook_plan
-
-    events.subscribe_planner(mail_plan)
-    events.subscribe_planner(webhook_plan)
-    events.subscribe_planner(count_planned)
-    events.subscribe_planner(watchlist_plan)
+    events.subscribe(screening)
 
 
-async def count_event(_session, event) -> None:  # type: ignore[no-untyped-def]
+async def count_event(_rows: Rows, event: events.Recorded, _known: dict[str, Any]) -> list[events.Made]:
     """Tickets created and status changes for Prometheus: every event, by type."""
-    EVENTS.labels(event.type).inc()
-
-
-async def count_planned(_reader, event, _known) -> list:  # type: ignore[no-untyped-def]
     EVENTS.labels(event.type).inc()
     return []
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.attachments.models import Attachment, StagedAttachment
+from gatehouse.events.service import NewRow
 from gatehouse.facility_access.staged import StagedRef
 from gatehouse.kit.db import utcnow
-from gatehouse.kit.errors import ErrorDetail
+from gatehouse.kit.errors import ErrorDetail, ValidationFailed
+from gatehouse.kit.leanread import Rows
 
 
 async def check_staged_refs(session: AsyncSession, user_id: int, refs: Sequence[StagedRef]) -> list[ErrorDetail]:
@@ -34,17 +37,24 @@ async def check_staged_refs(session: AsyncSession, user_id: int, refs: Sequence[
     ]
 
 
-async def link_staged(session: AsyncSession, user_id: int, refs: Sequence[StagedRef], work_order_ids: Sequence[str],
-                      created_by: str) -> None:
-    if not refs:
-        return
-    rows = {s.id: s for s in (await session.execute(
-        select(StagedAttachment).where(StagedAttachment.id.in_({r.id for r in refs}),
-                                       StagedAttachment.user_id == user_id)
-    )).scalars()}
-    now = utcnow()
-    for wo in work_order_ids:
-        for ref in refs:
-            staged = rows[ref.id]
-            session.add(Attachment(id=uuid.uuid4().hex, work_order_id=wo, blob_id=staged.blob_id,
-                                   filename=staged.name, created_by=created_by, user_id=user_id, created_at=now))
+# written once; run in the create's own transaction (kit.leanread.Rows)
+STAGED_OF_USER = (select(StagedAttachment.id, StagedAttachment.blob_id, StagedAttachment.name)
+                  .where(StagedAttachment.id == bindparam("id"), StagedAttachment.user_id == bindparam("user_id")))
+
+
+async def link_rows(rows: Rows, user_id: int, refs: Sequence[StagedRef], work_order_ids: Sequence[str],
+                    created_by: str, now: datetime) -> list[NewRow]:
+    """The attachment records of each new work order, read in the create's transaction: a staged
+    file deleted since the check refuses the create as the check would have."""
+    found: dict[str, dict] = {}
+    for ref in refs:
+        hit = await rows.rows(STAGED_OF_USER, id=ref.id, user_id=user_id)
+        if not hit:
+            raise ValidationFailed([ErrorDetail(
+                field=ref.field, code="ATTACHMENT_NOTFOUND",
+                message=f"Payload '{ref.field}' is not an attachment id of yours that is still available.")])
+        found[ref.id] = hit[0]
+    return [NewRow(Attachment.__table__, {"id": uuid.uuid4().hex, "work_order_id": wo, "blob_id": found[r.id]["blob_id"],
+                                          "filename": found[r.id]["name"], "created_by": created_by,
+                                          "user_id": user_id, "created_at": now})
+            for wo in work_order_ids for r in refs]

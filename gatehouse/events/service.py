@@ -1,6 +1,7 @@
 """`record()`: the one function through which every change writes its event, in the caller's
-transaction (a rolled-back change leaves no event; a committed one always has one). Fan-outs
-registered by the channels (mail, webhooks) add their outbox rows in that same transaction."""
+transaction (a rolled-back change leaves no event; a committed one always has one). The channels'
+planners (mail, webhooks, screening, metrics) add what the event makes in that same transaction,
+on either write path."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events.models import Event
@@ -18,6 +20,7 @@ from gatehouse.events.types import EventType
 from gatehouse.kit import context
 from gatehouse.kit.context import SYSTEM, Actor
 from gatehouse.kit.db import utcnow
+from gatehouse.kit.leanread import Rows, SessionRows
 from gatehouse.kit.leanwrite import Statement, insert
 from gatehouse.kit.wire import fmt_iso_ms
 
@@ -38,21 +41,6 @@ class Recorded:
     data: dict[str, Any] = field(default_factory=dict)
     correlation_id: str = ""
     ip: str = ""
-
-
-FanOut = Callable[[AsyncSession, Recorded], Awaitable[None]]
-_fanouts: list[FanOut] = []
-
-
-def subscribe(fanout: FanOut) -> None:
-    """Channels (mail, webhooks) register here at start-up; `record` calls each in the transaction."""
-    if fanout not in _fanouts:
-        _fanouts.append(fanout)
-
-
-def unsubscribe(fanout: FanOut) -> None:
-    if fanout in _fanouts:
-        _fanouts.remove(fanout)
 
 
 def new_event(type: str, *, object_id: str = "", account_id: str | None = None, site_code: str | None = None,
@@ -85,19 +73,29 @@ async def record(session: AsyncSession, type: str, *, object_id: str = "", accou
 
 
 async def record_event(session: AsyncSession, event: Recorded) -> Recorded:
-    """An event built by `new_event`, written with its fan-outs' rows in the session's transaction."""
+    """An event built by `new_event`, written with what its planners make, in the session's
+    transaction (the ORM write path; `statements_of` is the lean one's)."""
+    from gatehouse.worker.outbox import enqueue
+
     session.add(Event(**event_row(event)))
-    for fanout in list(_fanouts):
-        await fanout(session, event)
+    await session.flush()  # the change's rows are what the planners read
+    for made in await plan(SessionRows(session), event, {}):
+        if isinstance(made, Planned):
+            await enqueue(session, made.channel, made.payload, target=made.target, event_id=event.id)
+        elif isinstance(made, NewRow):
+            await session.execute(made.table.insert(), [made.values])
+        else:
+            await record_event(session, made)
     return event
 
 
-# --- the lean write path's fan-outs (kit/leanwrite.py) ------------------------------------------
-# A change written by the lean path has no ORM session: each channel is asked beforehand which
-# outbox rows the event makes, from facts the change already holds (`known`: e.g. the new ticket
-# and a function building its wire shape) and reads of its own through the lean reader, kept in
-# known["memo"] for the change's other events; the change then writes those rows in its one
-# transaction with the event.
+# --- the one fan-out: planners ------------------------------------------------------------------
+# Each channel (mail, webhooks, the watchlist's screening, metrics) is a planner: asked, inside the
+# change's transaction, what an event makes — outbox rows, rows of its own, further events — with a
+# reader of that transaction (`Rows`) and the facts the change already holds (`known`: the lean
+# create passes the new ticket, its wire shape's builder and a memo its tickets share; the ORM path
+# passes nothing and the planner reads). Both write paths then write what was planned their way:
+# `record_event` through the session, `statements_of` as the lean writer's statements.
 
 
 @dataclass(frozen=True)
@@ -109,39 +107,58 @@ class Planned:
     payload: dict[str, Any]
 
 
-Planner = Callable[[Any, Recorded, dict[str, Any]], Awaitable[list[Planned]]]
+@dataclass(frozen=True)
+class NewRow:
+    """A row of a planner's own table (the notifications API's copy, a security hold)."""
+
+    table: Table
+    values: dict[str, Any]
+
+
+Made = Planned | NewRow | Recorded  # a Recorded: a further event of the same change (a watchlist hit)
+Planner = Callable[[Rows, Recorded, dict[str, Any]], Awaitable[list[Made]]]
 _planners: list[Planner] = []
 
 
-def subscribe_planner(planner: Planner) -> None:
+def subscribe(planner: Planner) -> None:
+    """Channels register here at start-up; every event of every write path is planned by each."""
     if planner not in _planners:
         _planners.append(planner)
 
 
-async def plan(reader: Any, event: Recorded, known: dict[str, Any]) -> list[Planned]:
-    """Every channel's outbox rows for `event`, in subscription order."""
-    out: list[Planned] = []
+def unsubscribe(planner: Planner) -> None:
+    if planner in _planners:
+        _planners.remove(planner)
+
+
+async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]:
+    """What every channel makes of `event`, in subscription order."""
+    out: list[Made] = []
     for planner in list(_planners):
-        out.extend(await planner(reader, event, known))
+        out.extend(await planner(rows, event, known))
     return out
 
 
-async def lean_statements(reader: Any, event: Recorded, known: dict[str, Any]) -> tuple[list[Statement], bool]:
-    """`record` for the lean writer: the trail's row and the channels' outbox rows as statements,
-    and whether there are outbox rows (the writer then wakes the workers)."""
+async def statements_of(rows: Rows, event: Recorded, known: dict[str, Any]) -> tuple[list[Statement], bool]:
+    """`record_event` for the lean writer, inside its transaction: the trail's row and what the
+    planners make, as statements; and whether they queue outbox rows (the writer wakes workers)."""
     from gatehouse.worker.models import OutboxMessage
     from gatehouse.worker.outbox import outbox_row
 
     out = [insert(Event.__table__, event_row(event))]
-    planned = await plan(reader, event, known)
-    # a planner returns outbox rows, and may add rows of its own (the notifications API's copy)
-    rows = [p for p in planned if isinstance(p, Planned)]
-    out += [p for p in planned if isinstance(p, Statement)]  # type: ignore[misc]
-    out += [insert(OutboxMessage.__table__, outbox_row(p.channel, p.payload, target=p.target, event_id=event.id,
-                                                       now=event.occurred_at)) for p in rows]
-    # a planner's own statements may queue too (an event it raised, with that event's rows)
-    into_outbox = f"INSERT INTO {OutboxMessage.__tablename__} "
-    return out, bool(rows) or any(s.into.startswith(into_outbox) for s in out)
+    queued = False
+    for made in await plan(rows, event, known):
+        if isinstance(made, Planned):
+            out.append(insert(OutboxMessage.__table__, outbox_row(made.channel, made.payload, target=made.target,
+                                                                  event_id=event.id, now=event.occurred_at)))
+            queued = True
+        elif isinstance(made, NewRow):
+            out.append(insert(made.table, made.values))
+        else:
+            more, more_queued = await statements_of(rows, made, known)
+            out += more
+            queued = queued or more_queued
+    return out, queued
 
 
 def present(row: Event) -> dict[str, Any]:

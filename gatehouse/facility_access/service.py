@@ -7,13 +7,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.repository import account_auto_approves
 from gatehouse.auth.principal import AccountContext
 from gatehouse.events import service as events
+from gatehouse.events.service import Recorded
 from gatehouse.facility_access import badges, idempotency, lifecycle, reads, repository, staged, terminate
 from gatehouse.facility_access.badge_schemas import ApproveIn
 from gatehouse.facility_access.lifecycle import Action, Status
@@ -24,11 +24,10 @@ from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
 from gatehouse.facility_access.staged import StagedRef
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed
-from gatehouse.kit.leanread import LeanReader
+from gatehouse.kit.leanread import LeanReader, Rows
 from gatehouse.kit.leanwrite import Conflicted, Statement
 from gatehouse.kit.leanwrite import insert as lean_insert
 from gatehouse.kit.sitetime import site_today
-from gatehouse.sites.models import Site
 from gatehouse.sites.repository import granted_site
 
 
@@ -123,10 +122,9 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
         raise refusal(problems)
     status = lifecycle.initial_status(requester_approves="visitor-access:approve" in ctx.permissions,
                                       auto_approve=auto_approve)
-    insert = _insert if has_files else _insert_lean  # linking staged files reads and decides
     for attempt in range(3):
         try:
-            return await insert(db, ctx, plans, refs_by_request, status, now, claim)
+            return await _insert(db, ctx, plans, refs_by_request, status, now, claim)
         except (IntegrityError, Conflicted):
             if attempt == 2:  # three random-id collisions in a row: not a collision
                 raise
@@ -177,15 +175,17 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
     return ticket, locations
 
 
-async def _insert_lean(db: Database, ctx: AccountContext, plans: list[Planned], _refs: list[list[StagedRef]],
-                       status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
+async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_by_request: list[list[StagedRef]],
+                  status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
     """The whole create as rows built here, written in one transaction by the lean writer
-    (kit/leanwrite.py): tickets, locations, history, trail events, the channels' outbox rows
-    (events.plan), counters and the idempotency record. A random id taken meanwhile: Conflicted."""
+    (kit/leanwrite.py): tickets, locations, history, counters and the idempotency record; then,
+    inside that transaction, what reads: the staged files' records and what each event makes
+    (events.statements_of: trail rows, outbox rows, screening). A random id taken meanwhile: Conflicted."""
     ids = await repository.free_ids(db.reader, len(plans))
     statements: list[Statement] = []
-    outbox = False
     counts = lifecycle.CountDeltas()
+    made: list[tuple[Recorded, dict[str, Any]]] = []
+    by_request: dict[int, list[str]] = {}
     memo: dict[Any, Any] = {}  # the channels' reads, shared by this create's tickets (same account)
     for plan, wo_id in zip(plans, ids, strict=True):
         row, locations = _rows(ctx, plan, wo_id, status, now)
@@ -197,36 +197,27 @@ async def _insert_lean(db: Database, ctx: AccountContext, plans: list[Planned], 
         statements.append(lean_insert(TicketEvent.__table__, history))
         site_locations = [WorkOrderLocation(**loc) for loc in locations]
         view = partial(render_ticket, ticket, plan.site.address, site_locations, ())  # built if a webhook hears it
-        trail, queued = await events.lean_statements(db.reader, event, {"ticket": ticket, "view": view, "memo": memo,
-                                                                        "timezone": plan.site.timezone})
-        statements += trail
-        outbox = outbox or queued
+        made.append((event, {"ticket": ticket, "view": view, "memo": memo, "timezone": plan.site.timezone}))
+        by_request.setdefault(plan.request_index, []).append(wo_id)
     statements += counts.statements()
     response = {"workOrder": [{"workOrderId": wo_id} for wo_id in ids]}
     if claim is not None:
         statements.append(idempotency.complete_statement(claim, response))
-    await db.lean.run(statements, outbox=outbox)
-    return response
 
-
-async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_by_request: list[list[StagedRef]],
-                  status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
-    ids = await repository.free_ids(db.reader, len(plans))
-    async with db.write() as session:
-        by_request: dict[int, list[str]] = {}
-        for plan, wo_id in zip(plans, ids, strict=True):
-            row, locations = _rows(ctx, plan, wo_id, status, now)
-            ticket = WorkOrder(**row)
-            session.add(ticket)
-            session.add_all([WorkOrderLocation(**loc) for loc in locations])
-            await lifecycle.record_created(session, ticket, actor_user_id=ctx.user_id)
-            by_request.setdefault(plan.request_index, []).append(wo_id)
-        await session.flush()
+    async def in_transaction(rows: Rows) -> tuple[list[Statement], bool]:
+        out: list[Statement] = []
         for index, wo_ids in by_request.items():
-            await staged.links().link_staged(session, ctx.user_id, refs_by_request[index], wo_ids, ctx.display_name)
-        response = {"workOrder": [{"workOrderId": wo_id} for wo_id in ids]}
-        if claim is not None:
-            await idempotency.complete(session, claim, response)
+            if refs_by_request[index]:
+                out += [lean_insert(r.table, r.values) for r in await staged.links().link_rows(
+                    rows, ctx.user_id, refs_by_request[index], wo_ids, ctx.display_name, now)]
+        queued = False
+        for event, known in made:
+            trail, event_queued = await events.statements_of(rows, event, known)
+            out += trail
+            queued = queued or event_queued
+        return out, queued
+
+    await db.lean.run(statements, plan=in_transaction)
     return response
 
 
@@ -352,14 +343,3 @@ async def deny_ticket(db: Database, ctx: AccountContext, ticket_id: str, reason:
 
 
 
-async def ticket_view(session: AsyncSession, ticket_id: str) -> tuple[dict, Site] | None:
-    """The ticket as the API shows it, unscoped, for the worker's channels (mail, webhooks): they act
-    on events whose account and site were scoped when the change was made."""
-    row = (await session.execute(select(WorkOrder, Site).join(Site, Site.code == WorkOrder.site_code)
-                                 .where(WorkOrder.id == ticket_id))).first()
-    if row is None:
-        return None
-    ticket, site = row
-    body = render_ticket(ticket, site.address, await repository.ticket_locations(session, ticket.id),
-                         await repository.ticket_comments(session, ticket.id))
-    return body, site

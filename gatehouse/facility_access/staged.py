@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.events.service import NewRow
 from gatehouse.kit.errors import ErrorDetail
+from gatehouse.kit.leanread import Rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +27,8 @@ class StagedLinks(Protocol):
     async def check_staged_refs(self, session: AsyncSession, user_id: int, refs: Sequence[StagedRef]
                                 ) -> list[ErrorDetail]: ...
 
-    async def link_staged(self, session: AsyncSession, user_id: int, refs: Sequence[StagedRef],
-                          work_order_ids: Sequence[str], created_by: str) -> None: ...
+    async def link_rows(self, rows: Rows, user_id: int, refs: Sequence[StagedRef], work_order_ids: Sequence[str],
+                        created_by: str, now: datetime) -> list[NewRow]: ...
 
 
 _links: StagedLinks | None = None

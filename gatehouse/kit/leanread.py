@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import Boolean, DateTime, Select
+from sqlalchemy import Boolean, DateTime, Select, bindparam, select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
@@ -45,15 +45,82 @@ def _sqlite_datetime(value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+class Rows(Protocol):
+    """What a repository's statement runs on: the lean reader, an ORM session (`SessionRows`), or the
+    lean writer's open transaction (`TxRows`). `cache_key` names the database (per-process copies)."""
+
+    cache_key: str
+
+    async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]: ...
+
+    async def get(self, model: Any, ident: Any) -> Any: ...
+
+
+_BY_ID: dict[Any, Select] = {}
+
+
+def by_id(model: Any) -> Select:
+    """`SELECT <the model's columns> WHERE <its one primary key> = :ident`, built once per model."""
+    stmt = _BY_ID.get(model)
+    if stmt is None:
+        table = model.__table__
+        (pk,) = table.primary_key.columns
+        stmt = _BY_ID[model] = select(table).where(pk == bindparam("ident"))
+    return stmt
+
+
+def _as_rows(is_sqlite: bool, stmt: Select, found: Sequence[Any]) -> list[dict[str, Any]]:
+    keys = [c.key for c in stmt.selected_columns]
+    if not is_sqlite:
+        return [dict(zip(keys, r, strict=True)) for r in found]
+    convert = compiled(stmt, True)[2]
+    return [{k: (f(v) if f is not None and v is not None else v) for k, f, v in zip(keys, convert, r, strict=True)}
+            for r in found]
+
+
 class SessionRows:
     """`rows(stmt, **params)` over an ORM session: a repository's statement, written once, runs on
     the lean reader or inside a transaction alike."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
+        self.cache_key = str(session.bind.url)
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in await self.session.execute(stmt, params)]
+
+    async def get(self, model: Any, ident: Any) -> Any:
+        return await self.session.get(model, ident)
+
+
+class TxRows:
+    """Reads inside the lean writer's open transaction (kit/leanwrite.py), on its own connection:
+    sqlite3's (called on the event loop: the write lock is held, and a point read is microseconds)
+    or asyncpg's."""
+
+    def __init__(self, is_sqlite: bool, conn: Any, cache_key: str) -> None:
+        self.is_sqlite = is_sqlite
+        self.conn = conn
+        self.cache_key = cache_key
+
+    async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
+        sql, names, _convert = compiled(stmt, self.is_sqlite)
+        args = [_sqlite_arg(params[n]) if self.is_sqlite else params[n] for n in names]
+        found = self.conn.execute(sql, args).fetchall() if self.is_sqlite else await self.conn.fetch(sql, *args)
+        return _as_rows(self.is_sqlite, stmt, found)
+
+    async def get(self, model: Any, ident: Any) -> Any:
+        found = await self.rows(by_id(model), ident=ident)
+        return model(**found[0]) if found else None
+
+
+def _sqlite_arg(value: Any) -> Any:
+    # what SQLAlchemy's SQLite types store, so a bound date-time compares with the stored text
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 class LeanReader:
@@ -105,13 +172,14 @@ class LeanReader:
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
         """A Core statement's rows as dicts, on the raw driver (no ORM, no thread hop on SQLite)."""
-        sql, names, convert = compiled(stmt, self.is_sqlite)
+        sql, names, _convert = compiled(stmt, self.is_sqlite)
         found = await self.fetch(sql, sql, *(params[n] for n in names))
-        keys = [c.key for c in stmt.selected_columns]
-        if not self.is_sqlite:
-            return [dict(zip(keys, r, strict=True)) for r in found]
-        return [{k: (f(v) if f is not None and v is not None else v) for k, f, v in zip(keys, convert, r, strict=True)}
-                for r in found]
+        return _as_rows(self.is_sqlite, stmt, found)
+
+    async def get(self, model: Any, ident: Any) -> Any:
+        """A transient instance of `model` (not in any session) with the row's values, or None."""
+        found = await self.rows(by_id(model), ident=ident)
+        return model(**found[0]) if found else None
 
     async def connections_lost(self) -> None:
         """Every connection of the pool is replaced at its next use (asyncpg's expire_connections)."""

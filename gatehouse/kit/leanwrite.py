@@ -1,20 +1,21 @@
 """The hot write path's own way to the database (SPEC §7: create ≥ 5% of a bare endpoint): a
-transaction whose rows were all built beforehand, sent straight to the driver in one go.
+transaction whose rows are built in Python and sent straight to the driver.
 
 Profiled with py-spy before this existed, a create through the ORM spent its time in the unit of
 work (PostgreSQL: two thirds of the event loop) and, on SQLite, in a dozen aiosqlite thread hops,
-each waiting for the busy event loop while the one write lock was held. Here, on SQLite, the whole
-transaction (BEGIN IMMEDIATE ... COMMIT) is ONE call on a worker thread, under the same in-process
-write lock as the ORM's writers; on PostgreSQL it is ONE statement (the inserts as data-modifying
-CTEs) on the lean reader's asyncpg pool, prepared once per shape by its statement cache. Only
-inserts and upserts of rows the caller built: anything that must read and decide inside the
-transaction stays on the ORM path (`Database.write()`)."""
+each waiting for the busy event loop while the one write lock was held. Here, on SQLite, the
+transaction is BEGIN IMMEDIATE, the change's reads on the event loop, then every insert and COMMIT
+in ONE call on a worker thread, under the same in-process write lock as the ORM's writers; on
+PostgreSQL the inserts are ONE statement (data-modifying CTEs) on the lean reader's asyncpg pool,
+prepared once per shape by its statement cache, after the change's reads in the same transaction.
+Only inserts and upserts: anything that must update and decide stays on the ORM path
+(`Database.write()`)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -24,7 +25,7 @@ from sqlalchemy import Integer, Table
 
 from gatehouse.config import Settings
 from gatehouse.kit.connlost import is_connection_lost
-from gatehouse.kit.leanread import LeanReader
+from gatehouse.kit.leanread import LeanReader, TxRows
 
 # The channel PostgreSQL NOTIFYs when outbox rows commit (workers LISTEN on it): kit/db.py LISTENs,
 # this module's one-statement writes notify in their SELECT.
@@ -46,6 +47,10 @@ class Statement(NamedTuple):
     sql: str  # with ? placeholders; rewritten to $1.. for PostgreSQL
     args: tuple[Any, ...]
     into: str = ""  # an insert's "INSERT INTO t (columns)": inserts with the same one are merged
+
+
+# reads inside the writer's transaction -> (more statements, whether they queue outbox rows)
+Plan = Callable[[TxRows], Awaitable[tuple[list[Statement], bool]]]
 
 
 class Conflicted(Exception):
@@ -120,6 +125,24 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+async def _on_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn` on a worker thread, awaited to its end even if the caller is cancelled meanwhile: the
+    connection and the write lock are not let go while the thread still uses them."""
+    fut = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(fut)
+            break
+        except asyncio.CancelledError:
+            if fut.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
 class LeanWriter:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -134,43 +157,66 @@ class LeanWriter:
             self._conn = conn
         return self._conn
 
-    def _run_sqlite(self, statements: Sequence[Statement]) -> None:
+    async def run(self, statements: Sequence[Statement], *, outbox: bool = False, plan: Plan | None = None) -> None:
+        """All the statements in one transaction: committed together or not at all. `plan`, when
+        given, is called inside that transaction with a reader of it (`TxRows`) and returns more
+        statements and whether they queue outbox rows: who is told of a change is read in the
+        change's own transaction (an endpoint or approver added meanwhile is not missed). `outbox`:
+        the rows include outbox messages, so workers are woken (NOTIFY on PostgreSQL, in-process
+        signal here) once it has committed."""
+        if self._db.is_sqlite:
+            async with self._db.write_lock():
+                queued = await self._run_sqlite(list(statements), plan)
+        else:
+            queued = await self._run_pg(list(statements), outbox, plan)
+        if outbox or queued:
+            for wake in self._db.on_outbox_commit:
+                wake()
+
+    async def _run_sqlite(self, statements: list[Statement], plan: Plan | None) -> bool:
         conn = self._sqlite()
-        conn.execute("BEGIN IMMEDIATE")
+        queued = False
+        await _on_thread(conn.execute, "BEGIN IMMEDIATE")  # may wait for another process's writer
         try:
-            for sql, args, _into in statements:
-                conn.execute(sql, tuple(_sqlite_value(a) for a in args))
-            conn.execute("COMMIT")
+            if plan is not None:
+                more, queued = await plan(TxRows(True, conn, self._db.reader.cache_key))
+                statements += more
+            await _on_thread(self._execute_sqlite, conn, merged(statements))
         except BaseException as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                await _on_thread(conn.execute, "ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError):
                 raise Conflicted(str(exc)) from exc
             raise
+        return queued
 
-    async def run(self, statements: Sequence[Statement], *, outbox: bool = False) -> None:
-        """All the statements in one transaction: committed together or not at all. `outbox`: the
-        rows include outbox messages, so workers are woken (NOTIFY on PostgreSQL, in-process
-        signal here) once it has committed."""
-        statements = merged(statements)
-        if self._db.is_sqlite:
-            async with self._db.write_lock():
-                await asyncio.to_thread(self._run_sqlite, statements)
-        else:
-            import asyncpg
+    @staticmethod
+    def _execute_sqlite(conn: sqlite3.Connection, statements: Sequence[Statement]) -> None:
+        for sql, args, _into in statements:
+            conn.execute(sql, tuple(_sqlite_value(a) for a in args))
+        conn.execute("COMMIT")
 
-            pool = await self._db.reader.pg_pool()
-            sql, args = _combined(statements, OUTBOX_NOTIFY if outbox else None)
-            try:
+    async def _run_pg(self, statements: list[Statement], outbox: bool, plan: Plan | None) -> bool:
+        import asyncpg
+
+        pool = await self._db.reader.pg_pool()
+        queued = False
+        try:
+            if plan is None:  # one statement: atomic without BEGIN/COMMIT, one round trip
+                sql, args = _combined(merged(statements), OUTBOX_NOTIFY if outbox else None)
                 await pool.execute(sql, *args)
-            except asyncpg.IntegrityConstraintViolationError as exc:
-                raise Conflicted(str(exc)) from exc
-            except Exception as exc:
-                if is_connection_lost(exc):  # not retried here: the middleware answers 503 + Retry-After
-                    await self._db.reader.connections_lost()
-                raise
-        if outbox:
-            for wake in self._db.on_outbox_commit:
-                wake()
+                return False
+            async with pool.acquire() as conn, conn.transaction():
+                more, queued = await plan(TxRows(False, conn, self._db.reader.cache_key))
+                sql, args = _combined(merged(statements + more), OUTBOX_NOTIFY if outbox or queued else None)
+                await conn.execute(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise Conflicted(str(exc)) from exc
+        except Exception as exc:
+            if is_connection_lost(exc):  # not retried here: the middleware answers 503 + Retry-After
+                await self._db.reader.connections_lost()
+            raise
+        return queued
 
     async def close(self) -> None:
         if self._conn is not None:

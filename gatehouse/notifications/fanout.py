@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import AccountMembership, OperatorSite, User
-from gatehouse.events.service import Planned, Recorded
+from gatehouse.events.service import Made, NewRow, Planned, Recorded
 from gatehouse.events.types import MAILED, EventType
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
-from gatehouse.kit.leanread import SessionRows
-from gatehouse.kit.leanwrite import Statement, insert
+from gatehouse.kit.leanread import Rows
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.notifications.inbox import notification_row
 from gatehouse.notifications.models import AccountNotification
@@ -33,13 +34,12 @@ APPROVERS = (select(User.email, AccountMembership.permissions)
 USER_EMAIL = select(User.email).where(User.id == bindparam("user_id"))
 
 
-async def approver_emails(runner, account_id: str, permission: str = "visitor-access:approve"  # type: ignore[no-untyped-def]
-                          ) -> list[str]:
+async def approver_emails(runner: Rows, account_id: str, permission: str = "visitor-access:approve") -> list[str]:
     return sorted(r["email"] for r in await runner.rows(APPROVERS, account_id=account_id)
                   if permission in r["permissions"].split())
 
 
-async def requester_email(runner, event: Recorded, ticket: WorkOrder) -> str | None:  # type: ignore[no-untyped-def]
+async def requester_email(runner: Rows, event: Recorded, ticket: WorkOrder) -> str | None:
     """A denial is mailed to whoever asked too (SPEC §10)."""
     if event.type != EventType.TICKET_DENIED or ticket.created_by_user_id is None:
         return None
@@ -61,7 +61,7 @@ SITE_OPERATOR_EMAILS = (select(User.email).join(OperatorSite, OperatorSite.user_
 TO_SITE_OPERATORS = frozenset({EventType.TICKET_OVERSTAYED, EventType.WATCHLIST_HIT})
 
 
-async def site_operator_emails(runner, site_code: str) -> list[str]:  # type: ignore[no-untyped-def]
+async def site_operator_emails(runner: Rows, site_code: str) -> list[str]:
     return sorted(r["email"] for r in await runner.rows(SITE_OPERATOR_EMAILS, site_code=site_code))
 
 
@@ -90,47 +90,32 @@ def _mails(event: Recorded, ticket: WorkOrder, requester_email: str | None, appr
     return out
 
 
-async def on_event(session: AsyncSession, event: Recorded) -> None:
+async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]:
+    """The mail rows of an event, and the notifications API's copy, in the change's transaction:
+    the lean create passes the new ticket in `known`; otherwise it is read."""
     if not _wanted(event):
-        return
-    ticket = await session.get(WorkOrder, event.object_id)
-    if ticket is None:
-        return
-    rows = SessionRows(session)
-    approvers = (await approver_emails(rows, ticket.account_id, lifecycle.approver_permission(ticket))
-                 if _needs_approvers(event) else [])
-    if event.type in TO_SITE_OPERATORS:  # the desk of the site hears of it too
-        approvers = await site_operator_emails(rows, ticket.site_code)
-    for address, payload in _mails(event, ticket, await requester_email(rows, event, ticket), approvers):
-        await enqueue(session, CHANNEL, payload, target=address, event_id=event.id)
-    row = notification_row(event, ticket)
-    if row is not None:  # the polling API's copy, in the same transaction
-        session.add(AccountNotification(**row))
-
-
-async def plan(reader, event: Recorded, known: dict) -> list[Planned]:  # type: ignore[no-untyped-def]
-    """The lean write path's mail rows: the new ticket is in `known`, the approvers are read."""
-    ticket = known.get("ticket")
-    if ticket is None or ticket.id != event.object_id or not _wanted(event):
         return []
+    ticket = known.get("ticket")
+    if ticket is None or ticket.id != event.object_id:
+        ticket = await rows.get(WorkOrder, event.object_id)
+        if ticket is None:
+            return []
     approvers: list[str] = []
     if _needs_approvers(event):
         memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
         permission = lifecycle.approver_permission(ticket)
         key = ("approvers", ticket.account_id, permission)
         if key not in memo:
-            memo[key] = await approver_emails(reader, ticket.account_id, permission)
+            memo[key] = await approver_emails(rows, ticket.account_id, permission)
         approvers = memo[key]
-    if event.type in TO_SITE_OPERATORS:
-        approvers = await site_operator_emails(reader, ticket.site_code)
-    planned: list[Planned | Statement] = [Planned(CHANNEL, address, payload)
-                                          for address, payload in _mails(event, ticket,
-                                                                         await requester_email(reader, event, ticket),
-                                                                         approvers)]
+    if event.type in TO_SITE_OPERATORS:  # the desk of the site hears of it too
+        approvers = await site_operator_emails(rows, ticket.site_code)
+    made: list[Made] = [Planned(CHANNEL, address, payload) for address, payload in
+                        _mails(event, ticket, await requester_email(rows, event, ticket), approvers)]
     row = notification_row(event, ticket)
     if row is not None:  # the polling API's copy, in the same transaction
-        planned.append(insert(AccountNotification.__table__, row))
-    return planned  # type: ignore[return-value]
+        made.append(NewRow(AccountNotification.__table__, row))
+    return made
 
 
 async def webhook_disabled(session: AsyncSession, endpoint) -> None:  # type: ignore[no-untyped-def]

@@ -185,10 +185,6 @@ def hold_row(ticket_id: str, hit: Hit, at: datetime) -> dict[str, Any]:
             "decision_reason": None}
 
 
-def screen_key(session: AsyncSession) -> str:
-    return str(session.bind.url)
-
-
 async def screen(session: AsyncSession, ticket: Any, today: date, where: str) -> SecurityHold | None:
     """Screen a ticket's visitor in this transaction, unless it was screened into a hold already:
     a hit writes the hold and its event (mail and webhooks to the site's security in the same
@@ -196,7 +192,8 @@ async def screen(session: AsyncSession, ticket: Any, today: date, where: str) ->
     held = await repository.hold_of(session, ticket.id)
     if held is not None:
         return held
-    index = await current_index(SessionRows(session), screen_key(session))
+    rows = SessionRows(session)
+    index = await current_index(rows, rows.cache_key)
     hit = index.screen(ticket.visitor_first_name, ticket.visitor_last_name, ticket.visitor_email,
                        ticket.site_code, today)
     if hit is None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.accounts.models import Account
+from gatehouse.kit.leanread import Rows
+from gatehouse.sites.models import Site
 from gatehouse.webhooks.models import WebhookEndpoint
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 
@@ -52,13 +55,43 @@ SUBSCRIBED = (select(WebhookEndpoint.id, WebhookEndpoint.event_types)
               .order_by(WebhookEndpoint.id))
 
 
-async def subscribed(runner, account_id: str | None, site_code: str | None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+# The owners' rows, locked for as long as the change's transaction: a change takes them (KEY SHARE,
+# as its own foreign keys do) before it reads who hears it, and an endpoint's create or update takes
+# its owner's FOR UPDATE, which waits for those. So an endpoint either committed before the change
+# read the subscriptions (and hears it), or after the change committed (and owes nothing). On
+# SQLite both are writers of its one write transaction at a time, and FOR ... is not compiled.
+_ACCOUNT = Account.__table__
+_SITE = Site.__table__
+HOLD_ACCOUNT = select(_ACCOUNT.c.id).where(_ACCOUNT.c.id == bindparam("account_id")).with_for_update(key_share=True)
+HOLD_SITE = select(_SITE.c.code).where(_SITE.c.code == bindparam("site_code")).with_for_update(key_share=True)
+HOLD_BOTH = (select(_ACCOUNT.c.id, _SITE.c.code).select_from(_ACCOUNT.join(_SITE, true())).where(_ACCOUNT.c.id == bindparam("account_id"),
+                                                       _SITE.c.code == bindparam("site_code"))
+             .with_for_update(key_share=True))
+
+
+async def subscribed(runner: Rows, account_id: str | None, site_code: str | None) -> list[tuple[str, str]]:
     """[(endpoint id, event_types JSON)] of the enabled endpoints that hear an event of this account
-    or at this site (a NULL never equals: an event without an account reaches only site endpoints)."""
+    or at this site (a NULL never equals: an event without an account reaches only site endpoints),
+    read in the change's transaction after holding the owners' rows."""
     if not account_id and not site_code:
         return []
+    if account_id and site_code:
+        await runner.rows(HOLD_BOTH, account_id=account_id, site_code=site_code)
+    elif account_id:
+        await runner.rows(HOLD_ACCOUNT, account_id=account_id)
+    else:
+        await runner.rows(HOLD_SITE, site_code=site_code)
     return [(r["id"], r["event_types"]) for r in await runner.rows(SUBSCRIBED, account_id=account_id,
                                                                      site_code=site_code)]
+
+
+async def hold_owner(session: AsyncSession, *, account_id: str | None, site_code: str | None) -> None:
+    """An endpoint's create or update: its owner's row FOR UPDATE (see HOLD_ACCOUNT), so changes
+    planned from now on see it, and those already planning commit first."""
+    if account_id:
+        await session.execute(select(_ACCOUNT.c.id).where(_ACCOUNT.c.id == account_id).with_for_update())
+    elif site_code:
+        await session.execute(select(_SITE.c.code).where(_SITE.c.code == site_code).with_for_update())
 
 
 async def endpoint_by_id(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint | None:

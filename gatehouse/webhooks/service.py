@@ -75,6 +75,7 @@ async def create(db: Database, owner: Owner, *, site_code: str | None, url: str,
                  description: str, enabled: bool, created_by: str, allow_private: bool) -> dict[str, Any]:
     _check(url, event_types, allow_private, site=owner.account_id is None)
     async with db.write() as session:
+        await repository.hold_owner(session, account_id=owner.account_id, site_code=site_code)
         if await repository.count(session, account_id=owner.account_id, site_code=site_code) >= MAX_PER_OWNER:
             raise Conflict(f"At most {MAX_PER_OWNER} webhooks per {'account' if owner.account_id else 'site'}.",
                            code="WEBHOOK_LIMIT")
@@ -108,6 +109,8 @@ async def update(db: Database, owner: Owner, endpoint_id: str, changes: dict[str
         e = await repository.get(session, owner, endpoint_id, lock=True)
         if e is None:
             raise not_found()
+        if "eventTypes" in changes or changes.get("enabled"):  # it may hear more from now on
+            await repository.hold_owner(session, account_id=e.account_id, site_code=e.site_code)
         if "url" in changes:
             e.url = changes["url"]
         if "eventTypes" in changes:

@@ -1,6 +1,7 @@
-"""The create path's two writers store the same rows: the lean writer (kit/leanwrite.py, a create
-without attachments) and the ORM session (a create that links staged files). Both are driven
-through the API, and every table a create writes is compared column by column."""
+"""One create path (issue 21): every create is written by the lean writer (kit/leanwrite.py), the
+staged files' records and the events' planned rows read and written inside its transaction. A
+create with a staged file and one without are compared table by table; an event recorded by the
+ORM write path (a cancel) is planned by the same planners into the same kinds of rows."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from gatehouse.attachments.models import Attachment
 from gatehouse.events.models import Event
 from gatehouse.facility_access.models import TicketCount, TicketEvent, WorkOrder, WorkOrderLocation
 from gatehouse.kit.leanwrite import insert
@@ -62,28 +64,41 @@ async def _rows(db, wo: str) -> dict:  # type: ignore[no-untyped-def]
                 "history": [plain(x) for x in history], "events": [plain(x) for x in events], "outbox": out}
 
 
-async def test_lean_and_orm_writers_store_the_same_rows(factory, client, db, receivers):
+async def test_creates_with_and_without_files_store_the_same_rows_by_one_path(factory, client, db, receivers):
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
     hook = await client.post("/v1/webhooks", json={"url": receivers().url, "eventTypes": ["*"]},
                              headers=caller.headers)
     assert hook.status_code == 201, hook.text
     body = request_for(tenant)
-    lean = await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
-    assert lean.status_code == 200, lean.text
+    plain = await client.post(f"{API}/visitors/access-requests", json=[body], headers=caller.headers)
+    assert plain.status_code == 200, plain.text
     staged = await client.post("/v1/attachments/file", files={"uploadFile": ("scan.png", PNG)},
                                headers=caller.token_headers)
     assert staged.status_code == 201, staged.text
     with_file = {**body, "attachments": [{"id": staged.json()["attachmentId"], "name": "scan.png"}]}
-    orm = await client.post(f"{API}/visitors/access-requests", json=[with_file], headers=caller.headers)
-    assert orm.status_code == 200, orm.text
-    a = await _rows(db, lean.json()["workOrder"][0]["workOrderId"])
-    b = await _rows(db, orm.json()["workOrder"][0]["workOrderId"])
+    filed = await client.post(f"{API}/visitors/access-requests", json=[with_file], headers=caller.headers)
+    assert filed.status_code == 200, filed.text
+    a = await _rows(db, plain.json()["workOrder"][0]["workOrderId"])
+    filed_id = filed.json()["workOrder"][0]["workOrderId"]
+    b = await _rows(db, filed_id)
     assert a["outbox"] and {row["channel"] for row, _ in a["outbox"]} == {"mail", "webhook"}
     assert a == b
     async with db.read() as s:
         counted = (await s.execute(select(TicketCount.n).where(TicketCount.account_id == tenant.account_id))).scalars()
-        assert sum(counted) == 2  # each writer counted its ticket once
+        assert sum(counted) == 2  # each create counted its ticket once
+        files = (await s.execute(select(Attachment.filename).where(Attachment.work_order_id == filed_id))).all()
+        assert [f for (f,) in files] == ["scan.png"]
+    # the ORM write path: a cancel's event is planned by the same planners (its mail and webhook rows)
+    cancelled = await client.put(f"{API}/access-tickets/{filed_id}/cancel", json={},
+                                 headers=caller.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    async with db.read() as s:
+        event = (await s.execute(select(Event.id).where(Event.object_id == filed_id,
+                                                         Event.type == "access_ticket.cancelled"))).scalar_one()
+        channels = {c for (c,) in (await s.execute(select(OutboxMessage.channel).where(
+            OutboxMessage.event_id == event))).all()}
+    assert channels == {"mail", "webhook"}
 
 
 def test_inserts_into_one_table_merge_in_order_and_others_stay_in_place():
