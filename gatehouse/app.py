@@ -103,9 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_console(app)
     install_openapi(app)
-    observe = None
-    if settings.metrics_port is not None:
-        from gatehouse.kit.metrics import observe_request as observe
+    from gatehouse.kit.metrics import observe_request
+
+    observe = observe_request if settings.metrics_port is not None else None
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log, load=load, observe=observe)
     logging.getLogger("gatehouse").setLevel(settings.log_level.upper())
     return app

@@ -105,23 +105,23 @@ async def seed_demo(db: Database, credentials_path: Path) -> dict[str, DemoCrede
                 await accounts.create_account(s, account_id, master_id, name)
         for account_id, site_code, loc in LOCATION_GRANTS:
             await sites.grant_location(s, account_id, site_code, loc)
-        for name, master_id, account_id, perms in USERS:
+        for name, master, account, perms in USERS:
             user = (await s.execute(select(User).where(User.display_name == name))).scalar_one_or_none()
             if user is None:
-                if master_id is None:
+                if master is None:
                     user = await accounts.create_operator(s, name, DEMO_OPERATOR_SITES[name],
                                                           roles=DEMO_OPERATOR_ROLES[name])
                 else:
-                    user = await accounts.create_user(s, name, master_id)
-            if master_id is None:  # an older demo folder's operators get today's roles
+                    user = await accounts.create_user(s, name, master)
+            if master is None:  # an older demo folder's operators get today's roles
                 user.operator_roles = accounts.checked_roles(DEMO_OPERATOR_ROLES[name])
             if user.email is None:
                 user.email = EMAILS[name]
-            if account_id:
-                await accounts.grant_account(s, name, account_id, perms, default=True)
+            if account:
+                await accounts.grant_account(s, name, account, perms, default=True)
             creds[name] = await _ensure_app(s, user.id, saved.get(name))
-            creds[name].master_account_id = master_id
-            creds[name].account_id = account_id
+            creds[name].master_account_id = master
+            creds[name].account_id = account
             creds[name].email = user.email
     await _ensure_watchlist(db)
     for name, cred in creds.items():
@@ -165,7 +165,7 @@ async def _ensure_console_password(db: Database, name: str, saved: str | None) -
     return password
 
 
-async def _ensure_app(session, user_id: int, saved: dict | None) -> DemoCredential:  # type: ignore[no-untyped-def]
+async def _ensure_app(session, user_id: int, saved: dict | None) -> DemoCredential:
     """Keep the secrets a previous run printed; recreate what is missing."""
     if saved and saved.get("client_id") and saved.get("client_secret"):
         app = (await session.execute(select(App).where(App.client_id == saved["client_id"]))).scalar_one_or_none()

@@ -43,6 +43,8 @@ if [ "$(.tools/bin/ruff --version 2>/dev/null)" != "ruff 0.17.6" ]; then
 fi
 .tools/bin/ruff check --quiet gatehouse  # the rules pyproject.toml selects: pyflakes, imports, pyupgrade, bugbear, ruff
 .tools/bin/ruff check --quiet --select F,E9 tests bench
+# Types: the [tool.mypy] settings in pyproject.toml (pydantic plugin, unused ignores are errors)
+.venv/bin/python -m mypy
 
 # Debian's chromium for the browser tests (Playwright drives it; no browser download)
 if ! command -v chromium >/dev/null 2>&1; then

@@ -59,7 +59,7 @@ async def operators(session: AsyncSession) -> list[dict]:
             for u in ops]
 
 
-async def account_auto_approves(reader, account_id: str) -> bool:  # type: ignore[no-untyped-def]
+async def account_auto_approves(reader, account_id: str) -> bool:
     """Whether the account's new requests are approved at once (the lean reader: the create path)."""
     row = await reader.fetchrow("SELECT auto_approve FROM accounts WHERE id = ?",
                                 "SELECT auto_approve FROM accounts WHERE id = $1", account_id)

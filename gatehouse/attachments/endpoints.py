@@ -3,10 +3,10 @@ paths: `WO` + 7 digits is a work order, a hyphenated uuid is a staged file, anyt
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from gatehouse.attachments import service
 from gatehouse.attachments.filetypes import MEDIA_TYPES
@@ -49,17 +49,14 @@ def _multipart(*names: str) -> dict:
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _FILE_CONTENT = {media: _BINARY for media in ["application/octet-stream",
                                                *sorted({m.split(";")[0] for m in MEDIA_TYPES.values()})]}
-_FILE_RESPONSES = {
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file, with the media type of its extension", "content": _FILE_CONTENT},
     206: {"description": "Part of the file (Range)", "content": _FILE_CONTENT},
     304: {"description": "Not modified (If-None-Match)"},
 }
 
 
-def _send(d: service.Download) -> Response:
-    if d.body is None:
-        return Response(status_code=d.status, headers=d.headers)
-    return StreamingResponse(d.body, status_code=d.status, headers=d.headers, media_type=d.media_type)
+_send = service.response_of
 
 
 @router.post(
@@ -73,7 +70,7 @@ async def upload_work_order_attachment(
     ctx: CanWriteAttachments, db: DatabaseDep, storage: StorageDep, settings: SettingsDep, request: Request,
     requestId: Annotated[str, Query(max_length=20, description="The work order, e.g. WO9271561.")],
     file_name: Annotated[str, Query(max_length=100, description="Name of the file; decides its type.")],
-):  # type: ignore[no-untyped-def]
+):
     return await service.upload_to_work_order(db, storage, settings, ctx, request, requestId, file_name)
 
 
@@ -88,7 +85,7 @@ async def upload_work_order_attachment(
 async def upload_staged_attachment(
     principal: CurrentCustomer, db: DatabaseDep, storage: StorageDep, settings: SettingsDep, request: Request,
     purpose: Annotated[str | None, Query(max_length=20, json_schema_extra={"enum": list(service.PURPOSES)})] = None,
-):  # type: ignore[no-untyped-def]
+):
     return await service.upload_staged(db, storage, settings, principal, request, purpose)
 
 
@@ -103,7 +100,7 @@ async def get_attachments(
     attachmentId: Annotated[str, Path(max_length=40, description="WO1234567, or a staged attachment uuid.")],
     master_account_id: Annotated[str | None, Header(alias="Master-Account-Id")] = None,
     account_id: Annotated[str | None, Header(alias="Account-Id")] = None,
-):  # type: ignore[no-untyped-def]
+):
     if WORK_ORDER_ID.match(attachmentId):
         ctx = await get_account_context(principal, master_account_id or "", account_id or "")
         if "tickets:read" not in ctx.permissions:
@@ -125,7 +122,7 @@ async def download_work_order_file(
     ticketId: Annotated[str, Path(max_length=20)], id: Annotated[str, Path(max_length=40)],
     range_: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
-):  # type: ignore[no-untyped-def]
+):
     found = None
     if WORK_ORDER_ID.match(ticketId):
         # One lean query, done before a byte is streamed: a slow reader never holds a database
@@ -149,7 +146,7 @@ async def download_staged_file(
     attachmentId: Annotated[str, Path(max_length=40)],
     range_: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
-):  # type: ignore[no-untyped-def]
+):
     found = None
     if service.UUID_RE.match(attachmentId):
         async with db.read() as session:  # closed before streaming, as above
@@ -169,7 +166,7 @@ async def download_staged_file(
 async def delete_staged_attachment(
     principal: CurrentCustomer, db: DatabaseDep, storage: StorageDep,
     attachmentId: Annotated[str, Path(max_length=40)],
-):  # type: ignore[no-untyped-def]
+):
     if not service.UUID_RE.match(attachmentId):
         raise service.attachment_not_found()
     return await service.delete_staged(db, storage, principal, attachmentId)

@@ -69,7 +69,7 @@ class ContentSniffer:
         self.tail = bytearray()
         self.ext = ""
         self.detect = False
-        self.decoder = None
+        self.decoder: codecs.IncrementalDecoder | None = None
         if extension is not None:
             self.set_extension(extension)
 
@@ -136,7 +136,8 @@ class ContentSniffer:
             return OOXML if _zip_lists_content_types(self.tail, self.size, self.found_content_types) else None
         if self.ok_text:
             try:
-                self.decoder.decode(b"", final=True)  # type: ignore[union-attr]
+                if self.decoder is not None:
+                    self.decoder.decode(b"", final=True)
                 return "txt"
             except UnicodeDecodeError:
                 pass

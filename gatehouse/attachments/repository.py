@@ -28,7 +28,7 @@ WORK_ORDER_FILE = (select(Attachment.filename, Blob.storage_key, Blob.size, Blob
                           WorkOrder.account_id == bindparam("account_id"), Blob.state == bindparam("state")))
 
 
-async def work_order_file(runner, account_id: str, ticket_id: str, attachment_id: str):  # type: ignore[no-untyped-def]
+async def work_order_file(runner, account_id: str, ticket_id: str, attachment_id: str):
     """(filename, the blob's fields) of a committed file of one of the account's tickets, or None."""
     found = await runner.rows(WORK_ORDER_FILE, attachment_id=attachment_id, ticket_id=ticket_id,
                               account_id=account_id, state="committed")

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from gatehouse.attachments import repository
 from gatehouse.attachments.filetypes import (
@@ -35,7 +36,7 @@ from gatehouse.config import Settings
 from gatehouse.events import service as events
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access import repository as tickets
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.errors import (
     ErrorDetail,
     Forbidden,
@@ -102,7 +103,7 @@ class _Heartbeat:
         async with self.db.write() as session:
             done = await session.execute(update(Blob).where(Blob.id == self.blob_id, Blob.state == "pending")
                                          .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
-        if done.rowcount != 1:
+        if affected(done) != 1:
             raise _discarded()
         self.last = time.monotonic()
 
@@ -157,7 +158,7 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
                       "content_type": MEDIA_TYPES.get(extension, "application/octet-stream")}
             done = await session.execute(update(Blob).where(Blob.id == blob_id, Blob.state == "pending")
                                          .values(**values).execution_options(synchronize_session=False))
-            if done.rowcount != 1:
+            if affected(done) != 1:
                 raise _discarded()
             blob = Blob(id=blob_id, storage_key=key, **values)
             return await make_record(session, blob, got.part_filename)
@@ -166,13 +167,13 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
         raise
 
 
-async def _discard(db: Database, storage: Storage, key: str, blob_id: str, writer, object_written: bool) -> None:  # type: ignore[no-untyped-def]
+async def _discard(db: Database, storage: Storage, key: str, blob_id: str, writer, object_written: bool) -> None:
     try:
         async with db.write() as session:  # only ever a blob this upload still owns
             gone = await session.execute(delete(Blob).where(Blob.id == blob_id, Blob.state == "pending"))
         if writer is not None and not object_written:
             await writer.abort()
-        elif gone.rowcount == 1:
+        elif affected(gone) == 1:
             await storage.delete(key)
     except Exception:
         log.warning("could not discard pending blob %s; the sweep will", blob_id, exc_info=True)
@@ -305,6 +306,13 @@ class Download:
     media_type: str
 
 
+def response_of(d: Download) -> Response:
+    """The answer of a download: the file streamed, or (304) its headers only."""
+    if d.body is None:
+        return Response(status_code=d.status, headers=d.headers)
+    return StreamingResponse(d.body, status_code=d.status, headers=d.headers, media_type=d.media_type)
+
+
 def _disposition(name: str) -> str:
     ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
@@ -369,7 +377,7 @@ async def sweep_pending_blobs(db: Database, storage: Storage, grace: timedelta =
         async with db.write() as session:
             mine = await session.execute(update(Blob).where(Blob.id == blob_id, stale_pending | (Blob.state == "sweeping"))
                                          .values(state="sweeping").execution_options(synchronize_session=False))
-        if mine.rowcount != 1:
+        if affected(mine) != 1:
             continue
         await storage.delete(key)
         async with db.write() as session:

@@ -9,7 +9,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 S3_PART_SIZE = 5 * 1024 * 1024  # the S3 minimum; also the per-upload buffer bound
@@ -160,14 +160,14 @@ class S3Storage:
         self.prefix = parsed.path.strip("/")
         self.endpoint = query.get("endpoint")
         self.region = query.get("region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        self._client = None
-        self._ctx = None
+        self._client: Any = None
+        self._ctx: Any = None
         self._lock = asyncio.Lock()
 
     def full_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    async def client(self):  # type: ignore[no-untyped-def]
+    async def client(self):
         # One client per process, made on first use: no per-request construction.
         if self._client is None:
             async with self._lock:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from gatehouse.attachments.filetypes import ContentSniffer
-from gatehouse.attachments.storage import BlobWriter
 from gatehouse.kit.errors import BadRequest, ErrorDetail, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 # multipart framing around the file: boundaries, part headers, small extra fields
@@ -149,7 +149,13 @@ class _Parts:
                 self.problem = exc
 
 
-async def receive(request: Request, writer: BlobWriter, *, part_names: Collection[str], max_bytes: int,
+class ChunkSink(Protocol):
+    """Where the file's bytes go, in order (a storage writer, or one wrapped by a heartbeat)."""
+
+    async def write(self, chunk: bytes) -> None: ...
+
+
+async def receive(request: Request, writer: ChunkSink, *, part_names: Collection[str], max_bytes: int,
                   sniffer: ContentSniffer, on_filename: Callable[[str], None] | None = None,
                   guards: Mapping[str, Callable[[str], None]] | None = None) -> Received:
     """`on_filename` sees the file part's own filename before its content (and may refuse it).

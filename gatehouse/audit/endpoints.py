@@ -39,7 +39,7 @@ Cursor = Annotated[str | None, Query(max_length=40, description="The nextCursor 
             responses=error_responses(400, 401, 403))
 async def account_events(ctx: CanReadAudit, db: DatabaseDep, since: Since = None, until: Until = None,
                          type_: Type = None, object_id: ObjectId = None, size: Size = 100,
-                         cursor: Cursor = None):  # type: ignore[no-untyped-def]
+                         cursor: Cursor = None):
     where = service.event_filter(since, until, type_, object_id, account_id=ctx.account_id)
     return await service.page(db, where, cursor, size)
 
@@ -49,6 +49,6 @@ async def account_events(ctx: CanReadAudit, db: DatabaseDep, since: Since = None
             responses=error_responses(400, 401, 403))
 async def operator_events(op: CurrentOperator, db: DatabaseDep, since: Since = None, until: Until = None,
                           type_: Type = None, object_id: ObjectId = None, size: Size = 100,
-                          cursor: Cursor = None):  # type: ignore[no-untyped-def]
+                          cursor: Cursor = None):
     where = service.event_filter(since, until, type_, object_id, sites=op.operator_sites)
     return await service.page(db, where, cursor, size)

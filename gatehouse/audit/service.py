@@ -46,7 +46,7 @@ def decode_cursor(cursor: str | None) -> int:
 
 
 def event_filter(since: str | None, until: str | None, type_: str | None, object_id: str | None,
-            **scope) -> repository.EventFilter:  # type: ignore[no-untyped-def]
+            **scope) -> repository.EventFilter:
     if type_ is not None and type_ not in TYPES:
         raise ValidationFailed([ErrorDetail(field="type", code="INVALID_VALUE",
                                             message=f"Query parameter 'type' must be one of: {', '.join(sorted(TYPES))}.")])
@@ -54,7 +54,7 @@ def event_filter(since: str | None, until: str | None, type_: str | None, object
                                   type=type_, object_id=object_id, **scope)
 
 
-async def page(db, where: repository.EventFilter, cursor: str | None, size: int,  # type: ignore[no-untyped-def]
+async def page(db, where: repository.EventFilter, cursor: str | None, size: int,
                newest_first: bool = False) -> dict:
     after = decode_cursor(cursor)
     async with db.read() as session:

@@ -31,7 +31,7 @@ def _where(url: str) -> str:
 
 async def key(session: AsyncSession) -> bytes:
     """The installation's HMAC key, made by whichever process needs it first (one row, never twice)."""
-    where = _where(str(session.bind.url))
+    where = _where(str(session.get_bind().engine.url))
     found = _keys.get(where)
     if found is not None:
         return found

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, User
 from gatehouse.auth.models import AccessToken, App, SignInThrottle
+from gatehouse.kit.db import affected
 from gatehouse.kit.epoch import SecurityEpoch
 
 
@@ -37,7 +38,7 @@ async def drop_tokens_of_app(session: AsyncSession, app_id: int) -> None:
 
 
 async def purge_expired_tokens(session: AsyncSession, now: datetime) -> int:
-    tokens = (await session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))).rowcount or 0
+    tokens = affected(await session.execute(delete(AccessToken).where(AccessToken.expires_at <= now)))
     # sign-in counters with nothing left to count, and locks long over
     await session.execute(delete(SignInThrottle).where(
         (SignInThrottle.locked_until.is_(None) & (SignInThrottle.failed_attempts == 0))
@@ -57,7 +58,7 @@ MEMBERSHIPS = (select(AccountMembership.account_id, Account.master_account_id, A
                .where(AccountMembership.user_id == bindparam("user_id")))
 
 
-async def app_with_user(runner, client_id: str) -> tuple[SimpleNamespace, SimpleNamespace] | None:  # type: ignore[no-untyped-def]
+async def app_with_user(runner, client_id: str) -> tuple[SimpleNamespace, SimpleNamespace] | None:
     """(app, user) as plain records: what a token request needs of both, in one query."""
     found = await runner.rows(APP_BY_CLIENT_ID, client_id=client_id)
     if not found:
@@ -72,11 +73,11 @@ async def app_with_user(runner, client_id: str) -> tuple[SimpleNamespace, Simple
     return app, user
 
 
-async def operator_sites_of(runner, user_id: int) -> frozenset[str]:  # type: ignore[no-untyped-def]
+async def operator_sites_of(runner, user_id: int) -> frozenset[str]:
     return frozenset(r["site_code"] for r in await runner.rows(OPERATOR_SITES, user_id=user_id))
 
 
-async def memberships_of(runner, user_id: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+async def memberships_of(runner, user_id: int) -> list[tuple[str, str, str]]:
     return [(r["account_id"], r["master_account_id"], r["permissions"])
             for r in await runner.rows(MEMBERSHIPS, user_id=user_id)]
 
@@ -85,7 +86,7 @@ async def security_epoch(session: AsyncSession) -> int | None:
     return (await session.execute(select(SecurityEpoch.value).where(SecurityEpoch.id == 1))).scalar()
 
 
-async def token_with_epoch(session: AsyncSession, digest: str):  # type: ignore[no-untyped-def]
+async def token_with_epoch(session: AsyncSession, digest: str):
     """The token row and the security epoch in ONE statement, so from one snapshot: a revocation
     (which deletes the row and bumps the epoch in one transaction) is wholly visible or not at all."""
     return (await session.execute(
@@ -94,7 +95,7 @@ async def token_with_epoch(session: AsyncSession, digest: str):  # type: ignore[
         .join(SecurityEpoch, SecurityEpoch.id == 1).where(AccessToken.token_hash == digest))).first()
 
 
-async def accounts_held(session: AsyncSession, user_id: int):  # type: ignore[no-untyped-def]
+async def accounts_held(session: AsyncSession, user_id: int):
     """(account id, master account id, account name, permissions) of each account the user holds."""
     return (await session.execute(
         select(AccountMembership.account_id, Account.master_account_id, Account.name, AccountMembership.permissions)

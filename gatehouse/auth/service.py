@@ -8,6 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -215,20 +216,21 @@ def _client_locked(retry: int) -> TooManyRequests:
                            code="CLIENT_LOCKED", headers={"Retry-After": str(retry)})
 
 
-async def _locked(db: Database, settings: Settings, client_id: str, user: User) -> None:
+async def _locked(db: Database, settings: Settings, client_id: str, user: Any) -> None:
     LOCKOUTS.labels("app").inc()
     async with db.write() as session:
         await events.record(session, "auth.locked_out", object_id=client_id, actor=_caller(client_id, user),
                             data={"clientId": client_id, "seconds": settings.lockout_seconds})
 
 
-def _caller(client_id: str, user: User | None) -> Actor:
+def _caller(client_id: str, user: Any) -> Actor:
+    """`user`: a User, the lean read's row of one, or None."""
     if user is None:
         return Actor("user", "unknown", client_id[:64])
     return Actor("operator" if user.kind == "operator" else "user", user.display_name, client_id, user.id)
 
 
-async def _refused(db: Database, client_id: str, user: User | None, reason: str) -> None:
+async def _refused(db: Database, client_id: str, user: Any, reason: str) -> None:
     """Every refused token request is in the trail (never the secret)."""
     REFUSALS.labels("token", reason).inc()
     async with db.write() as session:
@@ -236,7 +238,7 @@ async def _refused(db: Database, client_id: str, user: User | None, reason: str)
                             data={"clientId": client_id[:64], "reason": reason})
 
 
-async def load_principal(runner, app_id: int, user, expires_at: datetime,  # type: ignore[no-untyped-def]
+async def load_principal(runner, app_id: int, user, expires_at: datetime,
                          client_id: str = "", strict: bool = False) -> Principal:
     """`runner`: the lean reader, or an ORM session's SessionRows (the same statements)."""
     memberships: dict[str, Membership] = {}

@@ -41,9 +41,9 @@ for sub, name in ((master_app, "master-account"), (account_app, "account"), (use
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _listing(query):  # type: ignore[no-untyped-def]
+def _listing(query):
     """Run a repository listing in a read transaction (the SQL lives in the repositories)."""
-    async def fn(db: Database):  # type: ignore[no-untyped-def]
+    async def fn(db: Database):
         async with db.read() as s:
             return await query(s)
     return fn

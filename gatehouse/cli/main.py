@@ -30,7 +30,7 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _upgrade(settings) -> None:  # type: ignore[no-untyped-def]
+def _upgrade(settings) -> None:
     from gatehouse.migrations.runner import upgrade
 
     try:
@@ -130,7 +130,7 @@ def demo(
 
     write_samples(data_dir / "samples")
 
-    async def seed():  # type: ignore[no-untyped-def]
+    async def seed():
         db = Database(settings)
         try:
             return await seed_demo(db, cred_path)

@@ -22,5 +22,5 @@ _body = JsonBody(CommentIn, name="CommentRequest")
     responses=error_responses(400, 401, 403, 404, 409, 413, 415),
     openapi_extra=_body.openapi_extra,
 )
-async def add_comment(ctx: CanRequest, db: DatabaseDep, body: Annotated[CommentIn, Depends(_body)]):  # type: ignore[no-untyped-def]
+async def add_comment(ctx: CanRequest, db: DatabaseDep, body: Annotated[CommentIn, Depends(_body)]):
     return await comment_as_customer(db, ctx, body.requestId, body.comment)

@@ -6,7 +6,7 @@ from pydantic import BaseModel, StringConstraints
 
 from gatehouse.kit.wire import ApiModel, LongText
 
-CommentText = LongText(4000, 1)
+CommentText = Annotated[str, LongText(4000, 1)]
 
 
 class CommentIn(ApiModel):

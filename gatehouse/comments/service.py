@@ -32,7 +32,7 @@ async def add_comment(session: AsyncSession, ticket: WorkOrder, text: str, autho
     return present(comment)
 
 
-def present(comment) -> dict:  # type: ignore[no-untyped-def]
+def present(comment) -> dict:
     """A comment's wire shape (API, operator API, webhooks)."""
     return {"comment": comment.comment, "commentedBy": comment.commented_by,
             "commentedOn": fmt_datetime(comment.created_at)}

@@ -164,7 +164,7 @@ def _roles(user: User) -> frozenset[str]:
     return frozenset((user.operator_roles or "").split()) if user.kind == "operator" else frozenset()
 
 
-async def _sites(session, user: User) -> frozenset[str]:  # type: ignore[no-untyped-def]
+async def _sites(session, user: User) -> frozenset[str]:
     if user.kind != "operator":
         return frozenset()
     rows = await session.execute(select(OperatorSite.site_code).where(OperatorSite.user_id == user.id))
@@ -198,7 +198,7 @@ async def person_for(db: Database, token: str | None) -> Person | None:
                   must_enrol)
 
 
-async def totp_required(session, user: User) -> bool:  # type: ignore[no-untyped-def]
+async def totp_required(session, user: User) -> bool:
     """Whether a policy asks this person for a second factor (SPEC §16): operators' one, or their
     master account's."""
     from gatehouse.accounts.models import MasterAccount, SignInPolicy
@@ -210,7 +210,7 @@ async def totp_required(session, user: User) -> bool:  # type: ignore[no-untyped
     return bool(master and master.require_totp)
 
 
-async def _must_enrol(session, user: User) -> bool:  # type: ignore[no-untyped-def]
+async def _must_enrol(session, user: User) -> bool:
     return await totp_required(session, user) and await session.get(TotpFactor, user.id) is None
 
 

@@ -96,7 +96,7 @@ async def invite(db: Database, account_id: str, own: frozenset[str], inviter: st
                                      data={"permissions": sorted(permissions)})
 
 
-async def send_invitation(session, user: User, inviter: str, where: str, *,  # type: ignore[no-untyped-def]
+async def send_invitation(session, user: User, inviter: str, where: str, *,
                           account_id: str | None = None, data: dict | None = None) -> str:
     """The invitation row and its mail, in the caller's transaction (a customer admin's or an
     operator admin's): the link is made when the mail is built, so the outbox holds no credential."""
@@ -112,7 +112,7 @@ async def send_invitation(session, user: User, inviter: str, where: str, *,  # t
     return invitation.id
 
 
-async def _member(session, account_id: str, user_id: int) -> User:  # type: ignore[no-untyped-def]
+async def _member(session, account_id: str, user_id: int) -> User:
     row = (await session.execute(select(User).join(AccountMembership, AccountMembership.user_id == User.id)
                                  .where(AccountMembership.account_id == account_id, User.id == user_id))).scalar()
     if row is None:

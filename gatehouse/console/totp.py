@@ -16,7 +16,7 @@ from gatehouse.config import Settings
 from gatehouse.console.models import ConsoleSession, TotpFactor, TotpRecoveryCode
 from gatehouse.events import service as events
 from gatehouse.kit import lockout
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.errors import BadRequest
 
 ISSUER = "Gatehouse"
@@ -106,15 +106,16 @@ async def second_step(db: Database, settings: Settings, session_token_hash: str,
     async with db.write() as session:
         factor = await session.get(TotpFactor, user.id, with_for_update=True)
         step = _step_matching(factor.secret, code) if factor is not None else None
-        ok = step is not None and step > factor.last_step  # type: ignore[union-attr]
-        if ok:
-            factor.last_step = step  # type: ignore[union-attr,assignment]
+        ok = False
+        if factor is not None and step is not None and step > factor.last_step:
+            factor.last_step = step
+            ok = True
         elif factor is not None and len(code.strip()) >= 10:
             used = await session.execute(update(TotpRecoveryCode).where(
                 TotpRecoveryCode.user_id == user.id, TotpRecoveryCode.code_hash == _hash(code),
                 TotpRecoveryCode.used_at.is_(None)).values(used_at=utcnow()).execution_options(
                 synchronize_session=False))
-            ok = used.rowcount == 1
+            ok = affected(used) == 1
         if ok:
             await lockout.succeeded(session, SignInThrottle, key, attempt)
             await session.execute(update(ConsoleSession).where(ConsoleSession.token_hash == session_token_hash)

@@ -241,7 +241,7 @@ async def zones(request: Request, p: Portal) -> dict[str, str]:
 
 
 
-class FormValues(dict):  # type: ignore[type-arg]
+class FormValues(dict):
     """A submitted form as a dict of first values, keeping every value for getlist."""
 
     def __init__(self, multi: Any) -> None:

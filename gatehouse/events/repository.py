@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events.models import Event
+from gatehouse.kit.db import affected, dialect_of
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class EventFilter:
     type: str | None = None
     object_id: str | None = None
 
-    def apply(self, stmt):  # type: ignore[no-untyped-def]
+    def apply(self, stmt):
         if self.account_id is not None:
             stmt = stmt.where(Event.account_id == self.account_id)
         if self.sites is not None:
@@ -66,8 +67,8 @@ async def stream(session: AsyncSession, where: EventFilter, batch: int = 2000) -
 
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int = 5000) -> int:
     """The one DELETE the append-only trigger lets through (PostgreSQL: for this transaction only)."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         await session.execute(text("SET LOCAL gatehouse.purge = 'on'"))
     ids = select(Event.seq).where(Event.occurred_at < cutoff).order_by(Event.seq).limit(limit)
     result = await session.execute(delete(Event).where(Event.seq.in_(ids.scalar_subquery())))
-    return result.rowcount or 0
+    return affected(result)

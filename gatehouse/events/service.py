@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import FromClause, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events.models import Event
@@ -21,7 +21,8 @@ from gatehouse.kit import context
 from gatehouse.kit.context import SYSTEM, Actor
 from gatehouse.kit.db import utcnow
 from gatehouse.kit.leanread import Rows, SessionRows
-from gatehouse.kit.leanwrite import Statement, insert
+from gatehouse.kit.leanwrite import Statement
+from gatehouse.kit.leanwrite import insert as lean_insert
 from gatehouse.kit.wire import fmt_iso_ms
 
 TYPES = frozenset(EventType)  # events/types.py: the one vocabulary
@@ -83,7 +84,7 @@ async def record_event(session: AsyncSession, event: Recorded) -> Recorded:
         if isinstance(made, Planned):
             await enqueue(session, made.channel, made.payload, target=made.target, event_id=event.id)
         elif isinstance(made, NewRow):
-            await session.execute(made.table.insert(), [made.values])
+            await session.execute(insert(cast(Table, made.table)), [made.values])
         else:
             await record_event(session, made)
     return event
@@ -111,7 +112,7 @@ class Planned:
 class NewRow:
     """A row of a planner's own table (the notifications API's copy, a security hold)."""
 
-    table: Table
+    table: FromClause  # a model's __table__
     values: dict[str, Any]
 
 
@@ -145,15 +146,15 @@ async def statements_of(rows: Rows, event: Recorded, known: dict[str, Any]) -> t
     from gatehouse.worker.models import OutboxMessage
     from gatehouse.worker.outbox import outbox_row
 
-    out = [insert(Event.__table__, event_row(event))]
+    out = [lean_insert(Event.__table__, event_row(event))]
     queued = False
     for made in await plan(rows, event, known):
         if isinstance(made, Planned):
-            out.append(insert(OutboxMessage.__table__, outbox_row(made.channel, made.payload, target=made.target,
+            out.append(lean_insert(OutboxMessage.__table__, outbox_row(made.channel, made.payload, target=made.target,
                                                                   event_id=event.id, now=event.occurred_at)))
             queued = True
         elif isinstance(made, NewRow):
-            out.append(insert(made.table, made.values))
+            out.append(lean_insert(made.table, made.values))
         else:
             more, more_queued = await statements_of(rows, made, known)
             out += more

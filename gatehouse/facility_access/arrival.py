@@ -52,7 +52,7 @@ def ensure_arrival(ticket: WorkOrder, arrival: Arrival, *, require_identity: boo
                        f"{ticket.escort_last_name}) is not present.", code="ESCORT_NOT_PRESENT")
 
 
-def recorded(ticket: WorkOrder, arrival: Arrival, now) -> dict:  # type: ignore[no-untyped-def]
+def recorded(ticket: WorkOrder, arrival: Arrival, now) -> dict:
     """The columns a check-in writes of its arrival checks."""
     out: dict = {}
     doc = arrival.document

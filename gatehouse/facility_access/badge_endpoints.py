@@ -33,7 +33,7 @@ ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415)
 @router.post("/v1/facility-access/perm-badges", response_model=CreateResponse, responses=ERRORS,
              summary="Request a permanent badge (New Badge: one work order)", openapi_extra=_new.openapi_extra)
 async def request_permanent_badge(ctx: CanRequestBadge, db: DatabaseDep,
-                                  body: Annotated[PermBadgeIn, Depends(_new)]):  # type: ignore[no-untyped-def]
+                                  body: Annotated[PermBadgeIn, Depends(_new)]):
     return await badges.request_badge(db, ctx, body)
 
 
@@ -41,7 +41,7 @@ async def request_permanent_badge(ctx: CanRequestBadge, db: DatabaseDep,
             summary="Modify a permanent badge: add sites, change its details (Modify Badge)",
             openapi_extra=_modify.openapi_extra)
 async def modify_permanent_badge(ctx: CanRequestBadge, db: DatabaseDep,
-                                 body: Annotated[PermBadgeModifyIn, Depends(_modify)]):  # type: ignore[no-untyped-def]
+                                 body: Annotated[PermBadgeModifyIn, Depends(_modify)]):
     return await badges.modify_badge(db, ctx, body)
 
 
@@ -50,7 +50,7 @@ async def modify_permanent_badge(ctx: CanRequestBadge, db: DatabaseDep,
              openapi_extra=_terminate.openapi_extra)
 async def terminate_permanent_badge(ctx: CanRequestBadge, db: DatabaseDep,
                                     body: Annotated[PermBadgeTerminateIn, Depends(_terminate)]
-                                    ):  # type: ignore[no-untyped-def]
+                                    ):
     return await badges.terminate_badge(db, ctx, body)
 
 
@@ -63,7 +63,7 @@ async def list_permanent_badges(
                                         description="Active, Pending, Expired, Terminated or Deactivated.")] = None,
     size: Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")] = 25,
     page: Annotated[int, Query(ge=0, le=10_000_000, description="Page number, from 0.")] = 0,
-):  # type: ignore[no-untyped-def]
+):
     if status is not None and status not in HolderStatus._value2member_map_:
         raise ValidationFailed([ErrorDetail(field="status", code="INVALID_VALUE",
                                             message="Query parameter 'status' has an unexpected value.")])

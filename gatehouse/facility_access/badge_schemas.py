@@ -13,47 +13,47 @@ from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate
 class PermBadgeIn(ApiModel):
     """New Badge: one work order for the person's access at every listed site."""
 
-    firstName: Text(20, 1)
-    lastName: Text(20, 1)
+    firstName: Annotated[str, Text(20, 1)]
+    lastName: Annotated[str, Text(20, 1)]
     email: Email
-    company: Text(120, 1)
-    phone: Text(40) = ""
+    company: Annotated[str, Text(120, 1)]
+    phone: Annotated[str, Text(40)] = ""
     badgeStartDate: WireDate
     badgeExpirationDate: WireDate | None = Field(None, description="Optional; may be years ahead.")
-    emailNotifications: LongText(32768) | None = ""
+    emailNotifications: Annotated[str, LongText(32768)] | None = ""
     sites: Annotated[list[SiteIn], Field(min_length=1, max_length=10)]
 
 
 class PermBadgeModifyIn(ApiModel):
     """Modify Badge: the holder (by email) gets the added sites and the new details once approved."""
 
-    firstName: Text(20, 1)
-    lastName: Text(20, 1)
+    firstName: Annotated[str, Text(20, 1)]
+    lastName: Annotated[str, Text(20, 1)]
     email: Email
-    company: Text(120) | None = None
-    phone: Text(40) | None = None
+    company: Annotated[str, Text(120)] | None = None
+    phone: Annotated[str, Text(40)] | None = None
     badgeStartDate: WireDate | None = None
     badgeExpirationDate: WireDate | None = None
-    emailNotifications: LongText(32768) | None = ""
+    emailNotifications: Annotated[str, LongText(32768)] | None = ""
     addSites: Annotated[list[SiteIn], Field(max_length=10)] = []  # noqa: RUF012 - pydantic copies a default per instance
 
 
 class PermBadgeTerminateIn(ApiModel):
     """Terminate All Access: the holder's access ends on badgeExpirationDate (default today)."""
 
-    firstName: Text(20, 1)
-    lastName: Text(20, 1)
+    firstName: Annotated[str, Text(20, 1)]
+    lastName: Annotated[str, Text(20, 1)]
     email: Email
-    company: Text(120) | None = None
+    company: Annotated[str, Text(120)] | None = None
     badgeExpirationDate: WireDate | None = None
-    emailNotifications: LongText(32768) | None = ""
+    emailNotifications: Annotated[str, LongText(32768)] | None = ""
 
 
 class LocationDecisionIn(ApiModel):
-    site: Text(6, 6)
-    location: Text(100, 1)
+    site: Annotated[str, Text(6, 6)]
+    location: Annotated[str, Text(100, 1)]
     decision: Literal["approve", "deny"]
-    reason: LongText(4000) = ""
+    reason: Annotated[str, LongText(4000)] = ""
 
 
 class ApproveIn(ApiModel):

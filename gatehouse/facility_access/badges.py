@@ -28,7 +28,7 @@ from gatehouse.facility_access.models import BadgeHolder, TicketEvent, WorkOrder
 from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START, render_location
 from gatehouse.facility_access.rules import SiteInfo, load_sites, normalise_emails, refusal
 from gatehouse.facility_access.schemas import SiteIn
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.errors import Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gatehouse.kit.sitetime import site_today
 from gatehouse.kit.wire import fmt_date, fmt_datetime
@@ -262,7 +262,7 @@ async def decide(session: AsyncSession, ctx: AccountContext, ticket: WorkOrder, 
         raise lifecycle.conflict(ticket.id, Status(ticket.status), Action.APPROVE if deny_reason is None
                                  else Action.DENY)
     locs = await repository.ticket_locations(session, ticket.id)
-    wanted: dict[tuple[str, str], tuple[str, str]] = {}
+    wanted: dict[tuple[str, str], tuple[Decision, str]] = {}
     if body is not None and body.locations:
         by_key = {(loc.site_code or ticket.site_code, loc.location_name) for loc in locs}
         problems = []
@@ -324,7 +324,8 @@ async def holders_page(db: Database, account_id: str, *, site: str | None, statu
             .order_by(WorkOrderLocation.id))).all()
     places: dict[str, list[tuple[str, WorkOrderLocation]]] = {}
     for holder_id, home, loc in rows:
-        places.setdefault(holder_id, []).append((loc.site_code or home, loc))
+        if holder_id is not None:
+            places.setdefault(holder_id, []).append((loc.site_code or home, loc))
     out = []
     for h in holders:
         mine = places.get(h.id, [])
@@ -374,13 +375,14 @@ async def deactivate_unused(db: Database, *, days: int) -> int:
             BadgeHolder.deactivated_at.is_(None), BadgeHolder.terminated_on.is_(None),
             BadgeHolder.activated_at.is_not(None)))).scalars().all()
     for h in candidates:
-        if not lifecycle.inactive_badge_due(h.last_check_in or h.activated_at, now, days):  # type: ignore[arg-type]
+        since = h.last_check_in or h.activated_at
+        if since is None or not lifecycle.inactive_badge_due(since, now, days):
             continue
         async with db.write() as session:
             claimed = await session.execute(update(BadgeHolder).where(
                 BadgeHolder.id == h.id, BadgeHolder.deactivated_at.is_(None)).values(deactivated_at=now, updated_at=now)
                 .execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:
+            if affected(claimed) != 1:
                 continue  # another process took it
             tickets = (await session.execute(select(WorkOrder).where(
                 WorkOrder.badge_holder_id == h.id, WorkOrder.status.in_([Status.APPROVED.value,

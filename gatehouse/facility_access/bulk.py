@@ -24,7 +24,7 @@ from gatehouse.auth.principal import AccountContext
 from gatehouse.facility_access import service
 from gatehouse.facility_access.models import BulkImport
 from gatehouse.kit import csvout
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.errors import BadRequest, Conflict, GatehouseError, NotFound, ValidationFailed
 
 MAX_ROWS = 2000
@@ -242,7 +242,8 @@ def group_rows(rows: list[Row]) -> list[dict[str, Any]]:
     for members in groups.values():
         for i in range(0, len(members), GROUP_MAX):
             chunk = members[i:i + GROUP_MAX]
-            request = {**chunk[0].request, "visitors": [r.request["visitors"][0] for r in chunk]}  # type: ignore[index]
+            first = chunk[0].request or {}
+            request = {**first, "visitors": [(r.request or {})["visitors"][0] for r in chunk]}
             out.append({"rows": [r.number for r in chunk], "request": request})
     return out
 
@@ -368,4 +369,4 @@ async def purge_old_imports(db: Database) -> int:
     (the work orders it made stay, under the normal retention)."""
     async with db.write() as session:
         done = await session.execute(delete(BulkImport).where(BulkImport.created_at < utcnow() - IMPORT_KEPT))
-    return done.rowcount or 0
+    return affected(done)

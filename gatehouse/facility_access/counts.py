@@ -74,7 +74,7 @@ async def _bump(session: AsyncSession, account_id: str, site_code: str, status: 
     await session.execute(_bump_stmt(session, account_id, site_code, status, requester, delta))
 
 
-def _bump_stmt(session, account_id: str, site_code: str, status: str, requester: str, delta: int):  # type: ignore[no-untyped-def]
+def _bump_stmt(session, account_id: str, site_code: str, status: str, requester: str, delta: int):
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(TicketCount).values(account_id=account_id, site_code=site_code, status=status,
                                       requester=requester, n=delta)

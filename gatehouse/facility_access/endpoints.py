@@ -75,7 +75,7 @@ async def create_access_requests(
     db: DatabaseDep,
     body: Annotated[list[AccessRequestIn], Depends(_create_body_with_rules)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
-):  # type: ignore[no-untyped-def]
+):
     response, replayed = await service.create_with_key(db, ctx, body, idempotency_key, ctx.principal.app_id)
     return JSONResponse(response, headers={"Idempotent-Replayed": "true"}) if replayed else response
 
@@ -86,7 +86,7 @@ async def create_access_requests(
     summary="Retrieve a visitor access ticket",
     responses=error_responses(400, 401, 403, 404),
 )
-async def get_access_ticket(ctx: CanRead, reader: ReaderDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+async def get_access_ticket(ctx: CanRead, reader: ReaderDep, ticketId: TicketId):
     # serialised once, here: the dict is built by the presenter, not re-validated through the model
     return JsonBytes(await service.get_ticket_detail(reader, ctx.account_id, ticketId))
 
@@ -98,7 +98,7 @@ async def get_access_ticket(ctx: CanRead, reader: ReaderDep, ticketId: TicketId)
     responses=error_responses(400, 401, 403),
 )
 async def list_visitor_access(ctx: CanRead, db: DatabaseDep, reader: ReaderDep,
-                              query: Annotated[ListQuery, Depends()]):  # type: ignore[no-untyped-def]
+                              query: Annotated[ListQuery, Depends()]):
     return JsonBytes(await service.list_tickets(db, reader, ctx.account_id, **query.filters()))
 
 
@@ -110,7 +110,7 @@ async def list_visitor_access(ctx: CanRead, db: DatabaseDep, reader: ReaderDep,
     openapi_extra=_edit_body.openapi_extra,
 )
 async def edit_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: TicketId,
-                             body: Annotated[EditIn, Depends(_edit_body)]):  # type: ignore[no-untyped-def]
+                             body: Annotated[EditIn, Depends(_edit_body)]):
     return await service.edit_ticket(db, ctx, ticketId, body)
 
 
@@ -122,7 +122,7 @@ async def edit_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: TicketI
     openapi_extra=_cancel_body.openapi_extra,
 )
 async def cancel_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: TicketId,
-                               body: Annotated[CancelIn, Depends(_cancel_body)]):  # type: ignore[no-untyped-def]
+                               body: Annotated[CancelIn, Depends(_cancel_body)]):
     return await service.cancel_ticket(db, ctx, ticketId, body)
 
 
@@ -134,7 +134,7 @@ async def cancel_access_ticket(ctx: CanRequest, db: DatabaseDep, ticketId: Ticke
     openapi_extra={**_approve_body.openapi_extra, **ADDITION},
 )
 async def approve_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: TicketId,
-                                body: Annotated[ApproveIn, Depends(_approve_body)]):  # type: ignore[no-untyped-def]
+                                body: Annotated[ApproveIn, Depends(_approve_body)]):
     return await service.approve_ticket(db, ctx, ticketId, body)
 
 
@@ -146,5 +146,5 @@ async def approve_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: Tick
     openapi_extra={**_deny_body.openapi_extra, **ADDITION},
 )
 async def deny_access_ticket(ctx: CanApprove, db: DatabaseDep, ticketId: TicketId,
-                             body: Annotated[DenyIn, Depends(_deny_body)]):  # type: ignore[no-untyped-def]
+                             body: Annotated[DenyIn, Depends(_deny_body)]):
     return await service.deny_ticket(db, ctx, ticketId, body.reason)

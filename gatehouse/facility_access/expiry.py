@@ -34,7 +34,7 @@ SYSTEM = "system"
 EXPIRED_REASON = lifecycle.EXPIRE_CANCEL_REASON
 
 
-def _candidates(code: str, today: date, batch: int):  # type: ignore[no-untyped-def]
+def _candidates(code: str, today: date, batch: int):
     return (select(WorkOrder).where(WorkOrder.site_code == code, WorkOrder.status.in_(EXPIRING),
                                     WorkOrder.badge_end < today)
             .order_by(WorkOrder.badge_end, WorkOrder.id).limit(batch))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.facility_access.models import IdempotencyKey
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.errors import Conflict, ErrorDetail, Unprocessable, ValidationFailed
 from gatehouse.kit.leanwrite import Statement
 
@@ -73,7 +73,7 @@ async def claim(db: Database, app_id: int, key: str, fp: str) -> Claim:
                 update(IdempotencyKey).where(IdempotencyKey.app_id == app_id, IdempotencyKey.key == key,
                                              IdempotencyKey.claimed_until == row.claimed_until)
                 .values(claimed_until=now + CLAIM_TTL).execution_options(synchronize_session=False))
-            if taken.rowcount != 1:
+            if affected(taken) != 1:
                 raise Conflict("A request with this Idempotency-Key is still being processed; retry later.",
                                code="IDEMPOTENCY_KEY_IN_USE")
             return Claim(app_id, key)
@@ -107,5 +107,5 @@ async def release(db: Database, claim_: Claim) -> None:
 async def purge_expired(db: Database) -> int:
     async with db.write() as session:
         result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= utcnow() - KEY_TTL))
-        return result.rowcount or 0
+        return affected(result)
 

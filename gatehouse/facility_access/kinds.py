@@ -5,7 +5,8 @@ what differs is only how the body reaches the create's rules and how its problem
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -47,7 +48,7 @@ def _modify_path(path: str) -> str:
 
 
 async def _create(db, ctx: AccountContext, requests: list[AccessRequestIn], key: str | None, kind: Kind,
-                  rename) -> JSONResponse | dict:  # type: ignore[no-untyped-def]
+                  rename) -> JSONResponse | dict:
     try:
         response, replayed = await service.create_with_key(db, ctx, requests, key, ctx.principal.app_id, kind)
     except GatehouseError as exc:
@@ -57,8 +58,8 @@ async def _create(db, ctx: AccountContext, requests: list[AccessRequestIn], key:
     return JSONResponse(response, headers={"Idempotent-Replayed": "true"}) if replayed else response
 
 
-async def _with_rules(request: Request, db, ctx: AccountContext, body: JsonBody, kind: Kind,  # type: ignore[no-untyped-def]
-                      to_create=lambda raw: raw):  # type: ignore[no-untyped-def]
+async def _with_rules(request: Request, db, ctx: AccountContext, body: JsonBody, kind: Kind,
+                      to_create=lambda raw: raw):
     """As the create: a body whose types fail still gets the rules' problems on what did parse."""
     try:
         return await body(request)
@@ -100,25 +101,26 @@ async def _pop_poe_body_with_rules(request: Request, ctx: CanRequestPopPoe, db: 
     return await _with_rules(request, db, ctx, _pop_poe_body, POP_POE)
 
 
-MODIFY = dict(
-    response_model=CreateResponse,
-    summary="Modify visitor access: add sites and locations for visitors (one work order per visitor and site)",
-    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422),
-    openapi_extra={**_modify_body.openapi_extra, "parameters": [IDEMPOTENCY]},
-)
+def _modify_route(method: Callable[..., Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """The modify call's route, for PUT and for POST (the real API takes both)."""
+    return method("/v1/facility-access/visitors", response_model=CreateResponse,
+                  summary="Modify visitor access: add sites and locations for visitors (one work order per visitor "
+                          "and site)",
+                  responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422),
+                  openapi_extra={**_modify_body.openapi_extra, "parameters": [IDEMPOTENCY]})
 
 
-@router.put("/v1/facility-access/visitors", **MODIFY)  # type: ignore[arg-type]
+@_modify_route(router.put)
 async def modify_visitor_access(
     ctx: CanRequest, db: DatabaseDep, body: Annotated[ModifyVisitorIn, Depends(_modify_body_with_rules)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
-):  # type: ignore[no-untyped-def]
+):
     as_create = body.model_copy(update={"sites": body.addSites})
     return await _create(db, ctx, [as_create], idempotency_key, MODIFY_VISITOR, _modify_path)
 
 
 # the real API takes POST on the same path as the same call
-router.post("/v1/facility-access/visitors", **MODIFY)(modify_visitor_access)  # type: ignore[arg-type]
+_modify_route(router.post)(modify_visitor_access)
 
 
 @router.post(
@@ -132,7 +134,7 @@ async def create_pop_poe_requests(
     request: Request, ctx: CanRequestPopPoe, db: DatabaseDep,
     body: Annotated[list[PopPoeRequestIn], Depends(_pop_poe_body_with_rules)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
-):  # type: ignore[no-untyped-def]
+):
     rename = one_object_path if getattr(request.state, "one_object", False) else None
     return await _create(db, ctx, list(body), idempotency_key, POP_POE, rename)
 
@@ -144,7 +146,7 @@ async def create_pop_poe_requests(
     responses=error_responses(400, 401, 403),
 )
 async def list_pop_poe_requests(ctx: CanRead, db: DatabaseDep, reader: ReaderDep,
-                                query: Annotated[ListQuery, Depends()]):  # type: ignore[no-untyped-def]
+                                query: Annotated[ListQuery, Depends()]):
     return JsonBytes(await service.list_tickets(db, reader, ctx.account_id, request_type=POP_POE.request_type,
                                                 **query.filters()))
 
@@ -159,5 +161,5 @@ async def list_pop_poe_requests(ctx: CanRead, db: DatabaseDep, reader: ReaderDep
 async def terminate_visitor_access(
     ctx: CanRequest, db: DatabaseDep, body: Annotated[TerminateVisitorsIn, Depends(_terminate_body)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)] = None,
-):  # type: ignore[no-untyped-def]
+):
     return await terminate.terminate_visitors(db, ctx, body, idempotency_key)

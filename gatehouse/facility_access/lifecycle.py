@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -24,7 +25,7 @@ from gatehouse.facility_access.holders import (  # noqa: F401 - the lifecycle's,
     inactive_badge_due,
 )
 from gatehouse.facility_access.models import TicketEvent, WorkOrder, WorkOrderLocation
-from gatehouse.kit.db import utcnow
+from gatehouse.kit.db import affected, dialect_of, utcnow
 from gatehouse.kit.errors import Conflict
 
 
@@ -178,7 +179,7 @@ async def apply(
     if now is None:
         # Wait for whatever holds the row (a comment or upload committing on PostgreSQL), THEN take
         # the time: closedOn is never before anything that was added while the ticket was open.
-        if session.bind.dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             await session.execute(select(WorkOrder.id).where(WorkOrder.id == ticket.id).with_for_update())
         now = utcnow()
     values = {"status": target.value, "updated_at": now, "modified_by": actor, **desk_times(action, now),
@@ -189,7 +190,7 @@ async def apply(
         update(WorkOrder).where(WorkOrder.id == ticket.id, WorkOrder.status == current.value).values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         # Someone else moved it first: report against what it is now.
         raise Conflict(f"Work order {ticket.id} was changed concurrently; retry.", code="CONCURRENT_UPDATE")
     for key, value in values.items():
@@ -243,18 +244,18 @@ def desk_times(action: Action, now: datetime) -> dict[str, datetime | None]:
 ON_SITE_STATUS = Status.IN_PROGRESS.value  # the roll call's query says is_on_site in SQL
 
 
-def is_on_site(ticket: WorkOrder) -> bool:
+def is_on_site(ticket: WorkOrder | SimpleNamespace) -> bool:
     """Checked in and not out since: who the roll call lists (operators/roll_call.ON_SITE in SQL)."""
     return (ticket.status == Status.IN_PROGRESS and ticket.checked_in_at is not None
             and (ticket.checked_out_at is None or ticket.checked_out_at < ticket.checked_in_at))
 
 
-def is_no_show(ticket: WorkOrder, site_now: datetime, window: Window) -> bool:
+def is_no_show(ticket: WorkOrder | SimpleNamespace, site_now: datetime, window: Window) -> bool:
     """Approved, its window over, never checked in (SPEC §14); its status still follows §3."""
     return ticket.status == Status.APPROVED and ticket.checked_in_at is None and site_now > window[1]
 
 
-def is_overstayed(ticket: WorkOrder, site_now: datetime, window: Window, grace: timedelta) -> bool:
+def is_overstayed(ticket: WorkOrder | SimpleNamespace, site_now: datetime, window: Window, grace: timedelta) -> bool:
     """On site past the day's window end (its end time on today's date) by more than the grace."""
     if not is_on_site(ticket):
         return False
@@ -283,7 +284,7 @@ def ensure_approvable(ticket: WorkOrder, site_today: date) -> None:
 Window = tuple[datetime, datetime]  # a ticket's access window, naive site-local date-times
 
 
-def access_window(ticket: WorkOrder, locs: Collection[WorkOrderLocation]) -> Window:
+def access_window(ticket: WorkOrder | SimpleNamespace, locs: Collection[WorkOrderLocation | SimpleNamespace]) -> Window:
     """From the earliest location start (date and time) to the latest location end, in site time
     (SPEC §3: one window per location; the ticket's is their union). Without locations, the badge
     dates from 00:00 to 23:59. A permanent badge's locations count once approved."""
@@ -340,9 +341,12 @@ def desk_actions(ticket: WorkOrder, site_now: datetime, window: Window,
             return False
         return True
 
+    def check_in() -> None:
+        ensure_not_held(ticket.id, hold)
+        ensure_can_check_in(ticket, site_now, window, "", early)
+
     offered = {
-        "check-in": allowed(lambda: (ensure_not_held(ticket.id, hold),
-                                     ensure_can_check_in(ticket, site_now, window, "", early))),
+        "check-in": allowed(check_in),
         "check-out": target_of(ticket.status, Action.CHECK_OUT) is not None,
         "complete": allowed(lambda: ensure_can_complete(ticket, site_now, window)),
         "comment": ticket.status in OPEN,
@@ -419,7 +423,7 @@ class Decision(StrEnum):
 LocationApproval = Literal["Pending", "Approved", "Denied"]
 
 
-def approver_permission(ticket: WorkOrder) -> str:
+def approver_permission(ticket: WorkOrder | SimpleNamespace) -> str:
     """Who decides a ticket: permanent badge requests their own approvers, everything else visitor
     approvers (the API's check and the "approval needed" mail ask the same)."""
     return ("permanent-badge:approve" if getattr(ticket, "request_type", "") == "Permanent Badge"

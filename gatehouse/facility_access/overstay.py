@@ -14,7 +14,7 @@ from gatehouse.facility_access import lifecycle, repository
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit import context
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.sitetime import site_now
 from gatehouse.sites.models import Site
 
@@ -40,7 +40,7 @@ async def report_overstays(db: Database, *, grace_minutes: int = 30) -> int:
                 WorkOrder.id == ticket.id, WorkOrder.overstay_reported_at.is_(None),
                 WorkOrder.checked_in_at == ticket.checked_in_at).values(overstay_reported_at=now)
                 .execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:
+            if affected(claimed) != 1:
                 continue  # reported by another process, or the visitor left meanwhile
             await events.record(session, "access_ticket.overstayed", object_id=ticket.id,
                                 account_id=ticket.account_id, site_code=ticket.site_code, at=now,

@@ -18,7 +18,8 @@ MAX_REQUESTS = 10
 @cache
 def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     info = model.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+    field_type: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    return TypeAdapter(field_type)
 
 
 def _fields(model: type[BaseModel], item: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, time
+from types import SimpleNamespace
+from typing import Any
 
 from gatehouse.facility_access.lifecycle import NO_EXPIRY
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
@@ -30,7 +32,7 @@ def title_of(first: str, last: str, site: str, locations: Sequence[str], badge_s
     return head + places + tail
 
 
-def render_location(loc: WorkOrderLocation) -> dict:
+def render_location(loc: WorkOrderLocation | SimpleNamespace) -> dict:
     """A location of a ticket with its window: dates and daily times (SPEC §3; the times are additions
     the real API takes per location); a permanent badge's also its own approval status (§13)."""
     out = {"location": loc.location_name, "accessStartDate": fmt_date(loc.access_start),
@@ -43,7 +45,8 @@ def render_location(loc: WorkOrderLocation) -> dict:
     return out
 
 
-def _sites(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation]) -> list[dict]:
+def _sites(ticket: WorkOrder | SimpleNamespace, address: str,
+           locations: Sequence[WorkOrderLocation | SimpleNamespace]) -> list[dict]:
     """The detail's `site`: one entry for a visitor ticket; a permanent badge's locations may be at
     several sites, each with its own address (the reads give it with the location)."""
     out: dict[str, dict] = {ticket.site_code: {"site": ticket.site_code, "locations": [], "address": address}}
@@ -62,8 +65,9 @@ def _end(day: date | str) -> str:
 DEFAULT_START, DEFAULT_END = time(0, 0), time(23, 59)
 
 
-def render_ticket(ticket: WorkOrder, address: str, locations: Sequence[WorkOrderLocation], comments: Sequence
-                  ) -> dict:
+def render_ticket(ticket: WorkOrder | SimpleNamespace, address: str,
+                  locations: Sequence[WorkOrderLocation | SimpleNamespace], comments: Sequence[Any]) -> dict:
+    """A ticket and its locations: ORM objects, or a lean read's rows of them (SimpleNamespace)."""
     return {
         "ticketId": ticket.id, "ticketType": "Security", "ticketStatus": ticket.status,
         "requester": ticket.requester, "ticketCreatedDate": fmt_datetime(ticket.created_at),

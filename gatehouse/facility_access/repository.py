@@ -86,7 +86,7 @@ async def ticket_history(session: AsyncSession, ticket_id: str) -> Sequence:
                                   .order_by(TicketEvent.id))).scalars().all()
 
 
-async def taken_ids(reader, ids: Sequence[str]) -> set[str]:  # type: ignore[no-untyped-def]
+async def taken_ids(reader, ids: Sequence[str]) -> set[str]:
     """Which of these work order ids exist (the lean reader: one indexed lookup)."""
     marks = ", ".join("?" * len(ids))
     dollars = ", ".join(f"${i + 1}" for i in range(len(ids)))
@@ -132,7 +132,7 @@ def _new_ids(n: int) -> list[str]:
     return list(ids)
 
 
-async def free_ids(reader, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+async def free_ids(reader, n: int) -> list[str]:
     """n random ids not yet taken (with a million tickets, one id in ten is): the few taken ones are
     drawn again, so the insert's own unique check only meets a race (retried by the caller)."""
     ids: list[str] = []

@@ -127,8 +127,7 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
                 add(f"{p}.visitors[{j}].visitorEmail", "DUPLICATE_VISITOR", "repeats a visitor of this request")
             seen_emails.add(key)
         start, end = getattr(req, "visitorBadgeStartDate", None), getattr(req, "visitorBadgeEndDate", None)
-        dated = start is not None and end is not None
-        if not dated:
+        if start is None or end is None:
             pass
         elif end < start:
             add(f"{p}.visitorBadgeEndDate", "INVALID_DATE_RANGE",
@@ -153,7 +152,7 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
             if extended is None and "isExtendedVisitorBadge" not in getattr(req, "invalid_fields", ()):
                 add(f"{p}.isExtendedVisitorBadge", "MISSING_FIELD",
                     "is mandatory for an unescorted visitor (visitorType false)")
-            elif extended and dated and end >= start and (end - start).days > EXTENDED_BADGE_MAX_DAYS:
+            elif extended and start is not None and end is not None and end >= start and (end - start).days > EXTENDED_BADGE_MAX_DAYS:
                 add(f"{p}.visitorBadgeEndDate", "EXTENDED_BADGE_TOO_LONG",
                     f"must be at most {EXTENDED_BADGE_MAX_DAYS} days after visitorBadgeStartDate for an "
                     "extended visitor badge")
@@ -196,7 +195,7 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
                         f"('{loc.location}') is not a PoP/POE room of site {s.site}" if kind == POP_POE else
                         f"('{loc.location}') is not a location of site {s.site} granted to the account")
                 a_start, a_end = loc.accessStartDate, loc.accessEndDate
-                if not dated:
+                if start is None or end is None:
                     pass
                 elif a_start < start or a_start > end:
                     add(f"{lp}.accessStartDate", "ACCESS_DATE_OUT_OF_RANGE",
@@ -204,7 +203,7 @@ def validate(requests: Sequence[AccessRequestIn], sites: dict[str, SiteInfo], pr
                 if a_end < a_start:
                     add(f"{lp}.accessEndDate", "INVALID_DATE_RANGE",
                         f"({a_end}) must not be before accessStartDate ({a_start})")
-                elif dated and a_end > end:
+                elif start is not None and end is not None and a_end > end:
                     add(f"{lp}.accessEndDate", "ACCESS_DATE_OUT_OF_RANGE",
                         f"({a_end}) must not be after visitorBadgeEndDate ({end})")
                 else:

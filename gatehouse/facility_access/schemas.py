@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, StrictBool, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from gatehouse.facility_access.lifecycle import LocationApproval, Status
 from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate, WireTime
 
-ADDITION = {"x-gatehouse-addition": True}
+ADDITION: dict[str, JsonValue] = {"x-gatehouse-addition": True}
 
 # The request kinds of FacilityAccess-v1 (SPEC §13) and their categories.
 RequestType = Literal["Visitor Access", "Permanent Badge", "PoP/POE Room Access"]
@@ -37,17 +37,17 @@ Email = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterVali
 
 
 class VisitorIn(ApiModel):
-    visitorFirstName: Text(20, 1)
-    visitorLastName: Text(20, 1)
+    visitorFirstName: Annotated[str, Text(20, 1)]
+    visitorLastName: Annotated[str, Text(20, 1)]
     visitorEmail: Email
-    visitorPhone: Text(40) = ""
-    company: Text(120) | None = Field(None, description="The visitor's own company: the work order's "
+    visitorPhone: Annotated[str, Text(40)] = ""
+    company: Annotated[str, Text(120)] | None = Field(None, description="The visitor's own company: the work order's "
                                       "representingCompany instead of the request's company.",
                                       json_schema_extra=ADDITION)
 
 
 class LocationIn(ApiModel):
-    location: Text(100, 1)
+    location: Annotated[str, Text(100, 1)]
     accessStartDate: WireDate
     accessEndDate: WireDate
     accessStartTime: WireTime | None = Field(None, description="HH:mm or HH:mm:ss, site time; default 00:00.")
@@ -55,15 +55,15 @@ class LocationIn(ApiModel):
 
 
 class SiteIn(ApiModel):
-    site: Text(6, 6)
+    site: Annotated[str, Text(6, 6)]
     locations: Annotated[list[LocationIn], Field(min_length=1, max_length=10)]
 
 
 class AttachmentRefIn(ApiModel):
     """A staged attachment (seed 002) to link to every created work order."""
 
-    id: Text(36, 1)
-    name: Text(100, 1)
+    id: Annotated[str, Text(36, 1)]
+    name: Annotated[str, Text(100, 1)]
 
 
 class AccessRequestIn(ApiModel):
@@ -71,18 +71,18 @@ class AccessRequestIn(ApiModel):
                                                description="Up to 10 visitor/site combinations.")]
     sites: Annotated[list[SiteIn], Field(min_length=1, max_length=10)]
     visitorType: StrictBool = Field(True, description="true = Escorted visitor, false = Unescorted visitor.")
-    escortFirstName: Text(20) | None = None
-    escortLastName: Text(20) | None = None
-    visitorHostFirstName: Text(20, 1)
-    visitorHostLastName: Text(20, 1)
-    visitorHostCompany: Text(120, 1)
+    escortFirstName: Annotated[str, Text(20)] | None = None
+    escortLastName: Annotated[str, Text(20)] | None = None
+    visitorHostFirstName: Annotated[str, Text(20, 1)]
+    visitorHostLastName: Annotated[str, Text(20, 1)]
+    visitorHostCompany: Annotated[str, Text(120, 1)]
     visitorHostEmail: Email | None = Field(None, description="The host, mailed when the visitor checks in.",
                                            json_schema_extra=ADDITION)
     visitorBadgeStartDate: WireDate
     visitorBadgeEndDate: WireDate
-    company: Text(120, 1)
-    emailNotifications: LongText(32768) | None = ""
-    notes: LongText(32768) | None = ""
+    company: Annotated[str, Text(120, 1)]
+    emailNotifications: Annotated[str, LongText(32768)] | None = ""
+    notes: Annotated[str, LongText(32768)] | None = ""
     isExtendedVisitorBadge: StrictBool | None = None
     isBulkRequest: StrictBool = Field(description="Deprecated; stored and echoed as bulkRequest.")
     attachments: Annotated[list[AttachmentRefIn], Field(max_length=5, json_schema_extra=ADDITION)] = []  # noqa: RUF012 - pydantic copies a default per instance
@@ -98,34 +98,35 @@ class ModifyVisitorIn(AccessRequestIn):
     """Visitor *modify* (SPEC §13): the visit fields of a create, and `addSites` instead of `sites`:
     access added at those sites for those visitors, under the create's rules."""
 
-    sites: Annotated[list[SiteIn], Field(max_length=10)] = Field(  # type: ignore[assignment]
+    sites: Annotated[list[SiteIn], Field(max_length=10)] = Field(
         [], description="Not used: send addSites.")
     addSites: Annotated[list[SiteIn], Field(min_length=1, max_length=10)]
-    isBulkRequest: StrictBool = False  # type: ignore[assignment]  # the real API's modify does not ask for it
+    isBulkRequest: StrictBool = False  # the real API's modify does not ask for it
 
 
 class PopPoeVisitorIn(VisitorIn):
-    contactType: Text(40) = ""
+    contactType: Annotated[str, Text(40)] = ""
 
 
 class PopPoeRequestIn(AccessRequestIn):
     """PoP/POE room access (SPEC §13): the visitor-request fields, a contact type per visitor, the
     customer's own reference and details; the locations are the site's PoP/POE rooms."""
 
+    # narrows the base's visitors to PoP/POE visitors (a list is invariant to mypy; pydantic validates these)
     visitors: Annotated[list[PopPoeVisitorIn], Field(min_length=1, max_length=10)]  # type: ignore[assignment]
-    customerExternalReference: Text(40) = ""
-    details: LongText(32768) = ""
-    isBulkRequest: StrictBool = False  # type: ignore[assignment]
+    customerExternalReference: Annotated[str, Text(40)] = ""
+    details: Annotated[str, LongText(32768)] = ""
+    isBulkRequest: StrictBool = False
 
 
 PopPoeRequestsIn = PopPoeRequestIn | Annotated[list[PopPoeRequestIn], Field(min_length=1, max_length=10)]
 
 
 class TerminateVisitorIn(ApiModel):
-    visitorFirstName: Text(20, 1)
-    visitorLastName: Text(20, 1)
+    visitorFirstName: Annotated[str, Text(20, 1)]
+    visitorLastName: Annotated[str, Text(20, 1)]
     visitorEmail: Email
-    visitorPhone: Text(40) = ""
+    visitorPhone: Annotated[str, Text(40)] = ""
 
 
 class TerminateVisitorsIn(ApiModel):
@@ -134,8 +135,8 @@ class TerminateVisitorsIn(ApiModel):
 
     visitors: Annotated[list[TerminateVisitorIn], Field(min_length=1, max_length=10)]
     visitorBadgeEndDate: WireDate | None = None
-    emailNotifications: LongText(32768) | None = ""
-    notes: LongText(32768) | None = ""
+    emailNotifications: Annotated[str, LongText(32768)] | None = ""
+    notes: Annotated[str, LongText(32768)] | None = ""
 
 
 class WorkOrderRef(BaseModel):
@@ -245,8 +246,9 @@ class TicketPageOut(BaseModel):
 class EditIn(ApiModel):
     """Only these two are editable; "" clears a field. Explicit null is refused."""
 
-    visitorPhone: Text(40) = None  # type: ignore[assignment]
-    emailNotifications: LongText(32768) = None  # type: ignore[assignment]
+    # absent: unchanged; a str when given (an explicit null is refused), so the type is not Optional
+    visitorPhone: Annotated[str, Text(40)] = None  # type: ignore[assignment]
+    emailNotifications: Annotated[str, LongText(32768)] = None  # type: ignore[assignment]
 
 
 class EditOut(BaseModel):
@@ -275,7 +277,7 @@ class CancelOut(BaseModel):
 
 
 class DenyIn(ApiModel):
-    reason: LongText(4000, 1)
+    reason: Annotated[str, LongText(4000, 1)]
 
 
 class StatusChangeOut(BaseModel):

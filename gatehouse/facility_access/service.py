@@ -237,7 +237,8 @@ async def list_tickets(db: Database, reader: LeanReader, account_id: str, *, sit
     from gatehouse.kit.wire import fmt_datetime
 
     if site is not None and await granted_site(reader, account_id, site) is None:  # an ungranted site lists nothing
-        rows, total = [], 0
+        rows: list[Any] = []
+        total = 0
     else:
         rows, total = await reads.ticket_page(reader, account_id, site=site, status=status, created_by=created_by,
                                               size=size, page=page, request_type=request_type)
@@ -297,7 +298,7 @@ async def cancel_ticket(db: Database, ctx: AccountContext, ticket_id: str, body:
     async with db.write() as session:
         ticket = await _locked_ticket(session, ctx.account_id, ticket_id)
         await lifecycle.apply(session, ticket, Action.CANCEL, actor=ctx.display_name, actor_user_id=ctx.user_id,
-                              note=body.cancelReason, changes={"cancel_reason": body.cancelReason})
+                              note=body.cancelReason or "", changes={"cancel_reason": body.cancelReason})
     return {"result": {"status": f"Work Order {ticket.id} has been cancelled."}}
 
 

@@ -126,7 +126,7 @@ async def end_tickets(session: AsyncSession, order: WorkOrder, *, request_type: 
     await lifecycle.apply(session, order, Action.CARRY_OUT, actor=actor, actor_user_id=actor_user_id)
 
 
-async def _cut(session: AsyncSession, ticket: WorkOrder, locs, end: date, order: WorkOrder,  # type: ignore[no-untyped-def]
+async def _cut(session: AsyncSession, ticket: WorkOrder, locs, end: date, order: WorkOrder,
                actor: str, actor_user_id: int | None) -> None:
     now = utcnow()
     kept = []

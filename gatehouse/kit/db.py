@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event
+from sqlalchemy import CursorResult, MetaData, Result, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -40,10 +40,20 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (`session.execute` types every result as the
+    generic Result; these are cursor results)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 def insert_or_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> Any:
     """INSERT … ON CONFLICT DO NOTHING in the session's dialect: a row that one process makes and any
     other may be making at the same instant."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_of(session) == "postgresql" else sqlite
     return dialect.insert(model).values(values).on_conflict_do_nothing()
 
 
@@ -64,7 +74,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         # Take transaction control from the driver so writes can BEGIN IMMEDIATE: a deferred
         # transaction that later writes can fail with "database is locked" under concurrency.
         dbapi_conn.isolation_level = None
@@ -76,7 +86,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         write = conn.get_execution_options().get("gatehouse_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -155,7 +165,7 @@ SessionDep = Annotated[AsyncSession, Depends(_read_session)]
 # the endpoint returns and a 2xx is never sent for an uncommitted change.
 
 
-async def get_reader(request: Request):  # type: ignore[no-untyped-def]  # async: no thread hop
+async def get_reader(request: Request):  # async: no thread hop
     return request.app.state.reader
 
 

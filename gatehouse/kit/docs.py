@@ -26,6 +26,6 @@ async def _serve(request: Request) -> Response:
     return Response(_redoc_bundle(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
-def install(app, static_url: str = "/static-offline-docs") -> None:  # type: ignore[no-untyped-def]
+def install(app, static_url: str = "/static-offline-docs") -> None:
     # ahead of the static mount that would otherwise answer this path with the original bundle
     app.router.routes.insert(0, Route(f"{static_url}/redoc.standalone.js", _serve, include_in_schema=False))

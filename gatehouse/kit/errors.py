@@ -31,7 +31,7 @@ class ErrorEnvelope(BaseModel):
 
 
 class GatehouseError(Exception):
-    status_code: ClassVar[int] = 500
+    status_code: int = 500  # each class's; `status` gives one error its own (an HTTP error passed through)
     default_code: ClassVar[str] = "INTERNAL_ERROR"
     default_message: ClassVar[str] = "An unexpected error occurred."
 
@@ -42,7 +42,10 @@ class GatehouseError(Exception):
         code: str | None = None,
         details: list[ErrorDetail] | None = None,
         headers: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
+        if status is not None:
+            self.status_code = status
         self.message = message or self.default_message
         self.code = code or self.default_code
         self.details = details or []

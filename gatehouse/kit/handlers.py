@@ -17,7 +17,7 @@ _STARLETTE_STATUS = {
 }
 
 
-def _leaf_routes(routes):  # type: ignore[no-untyped-def]
+def _leaf_routes(routes):
     """Routes as served: FastAPI wraps included routers (`original_router`), Starlette mounts nest."""
     for route in routes:
         inner = getattr(route, "original_router", None)
@@ -42,18 +42,21 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_gatehouse_error(request: Request, exc: GatehouseError) -> JSONResponse:
+    # each is registered for its one exception class (Starlette types the handlers with Exception)
+    async def on_gatehouse_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GatehouseError)
         return error_response(request, exc)
 
-    async def on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_request_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
         return error_response(request, ValidationFailed(details_from_request_errors(exc.errors())))
 
-    async def on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
         kind, code, message = _STARLETTE_STATUS.get(exc.status_code, (None, None, None))
         if kind is None:
             status = exc.status_code
-            err = GatehouseError(str(exc.detail), code="HTTP_ERROR")
-            err.status_code = status  # type: ignore[misc]
+            err = GatehouseError(str(exc.detail), code="HTTP_ERROR", status=status)
         else:
             err = kind(message, code=code)
         if exc.headers:
@@ -62,6 +65,6 @@ def install_error_handlers(app: FastAPI) -> None:
             err.headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_response(request, err)
 
-    app.add_exception_handler(GatehouseError, on_gatehouse_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, on_request_validation)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(GatehouseError, on_gatehouse_error)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)

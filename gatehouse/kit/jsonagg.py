@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, func, literal_column, select
+from sqlalchemy import FromClause, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
@@ -19,8 +19,8 @@ class JsonArray(ColumnElement[str]):
     type = Text()
     inherit_cache = False  # compiled once per dialect by kit/leanread.compiled, which keeps it
 
-    def __init__(self, table: Table, fields: Fields, where: Callable[[Any], ColumnElement[bool]],
-                 order_by: Callable[[Any], ColumnElement[Any]], outer: Table) -> None:
+    def __init__(self, table: FromClause, fields: Fields, where: Callable[[Any], ColumnElement[bool]],
+                 order_by: Callable[[Any], ColumnElement[Any]], outer: FromClause) -> None:
         # where/order_by/fields get the rows' columns; `outer` is the enclosing query's table that
         # `where` refers to (the correlation)
         self.table, self.fields, self.where, self.order_by, self.outer = table, fields, where, order_by, outer

@@ -70,7 +70,7 @@ def by_id(model: Any) -> Select:
 
 
 def _as_rows(is_sqlite: bool, stmt: Select, found: Sequence[Any]) -> list[dict[str, Any]]:
-    keys = [c.key for c in stmt.selected_columns]
+    keys = [str(c.key) for c in stmt.selected_columns]
     if not is_sqlite:
         return [dict(zip(keys, r, strict=True)) for r in found]
     convert = compiled(stmt, True)[2]
@@ -143,7 +143,7 @@ class LeanReader:
             self._conn = conn
         return self._conn
 
-    async def pg_pool(self):  # type: ignore[no-untyped-def]
+    async def pg_pool(self):
         """The asyncpg pool (also the lean writer's: each of its writes is one statement)."""
         if self._pool is None:
             import asyncpg
@@ -199,7 +199,7 @@ class LeanReader:
             self._pool = None
 
 
-async def _keep(_conn) -> None:  # type: ignore[no-untyped-def]
+async def _keep(_conn) -> None:
     """The pool's reset on release: nothing to undo. These connections run single statements (the
     reads, and the lean writer's one-statement writes: no open transactions, LISTEN, SET or advisory
     locks), so asyncpg's default reset query would be one more

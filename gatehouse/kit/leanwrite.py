@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, time
 from functools import lru_cache
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Integer, Table
+from sqlalchemy import FromClause, Integer, Table
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from gatehouse.config import Settings
 from gatehouse.kit.connlost import is_connection_lost
@@ -63,16 +64,17 @@ def _insert_sql(table: Table, columns: tuple[str, ...]) -> tuple[str, str]:
     return into, f"{into} VALUES ({', '.join('?' * len(columns))})"
 
 
-def insert(table: Table, row: Mapping[str, Any]) -> Statement:
-    """An INSERT of one row; columns left out get their model's constant default (a callable
-    default must be given: `now` is the caller's, once per transaction)."""
+def insert(model_table: FromClause, row: Mapping[str, Any]) -> Statement:
+    """An INSERT of one row (into a model's `__table__`); columns left out get their model's constant
+    default (a callable default must be given: `now` is the caller's, once per transaction)."""
+    table = cast(Table, model_table)
     values = dict(row)
     for column in table.columns:
         if column.name in values or (column.primary_key and column.autoincrement is not False
                                        and isinstance(column.type, Integer)):  # the database numbers it
             continue
         default = column.default
-        if default is not None and default.is_scalar:
+        if isinstance(default, ScalarElementColumnDefault):
             values[column.name] = default.arg
         elif default is not None:
             raise ValueError(f"{table.name}.{column.name}: give a value (its default is computed)")
@@ -104,7 +106,8 @@ def _combined(statements: Sequence[Statement], notify: str | None) -> tuple[str,
     """PostgreSQL: every statement as one data-modifying CTE of ONE statement, so the whole change is
     one round trip and atomic without BEGIN/COMMIT (foreign keys are checked at its end, when every
     row is in). Placeholders are renumbered across the statements."""
-    parts, args = [], []
+    parts: list[str] = []
+    args: list[Any] = []
     for i, (sql, values, _into) in enumerate(statements):
         pieces = sql.split("?")
         numbered = "".join(p + (f"${len(args) + k + 1}" if k < len(pieces) - 1 else "") for k, p in enumerate(pieces))

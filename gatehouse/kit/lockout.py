@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.kit.db import Database, insert_or_ignore, utcnow
+from gatehouse.kit.db import Database, affected, insert_or_ignore, utcnow
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ async def failed(db: Database, model: Any, key: Any, attempt: Attempt, *, second
     async with db.write() as session:
         done = await session.execute(update(model).where(pk == key, model.locked_until.is_(None))
                                      .values(locked_until=utcnow() + timedelta(seconds=seconds)))
-    return bool(done.rowcount)
+    return bool(affected(done))
 
 
 async def succeeded(session: AsyncSession, model: Any, key: Any, attempt: Attempt) -> None:

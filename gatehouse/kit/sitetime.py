@@ -26,7 +26,7 @@ def local(value: datetime | str | None, tz: str | None, *, seconds: bool = False
     """`2026-12-03 16:15 EST`: the instant in `tz` (UTC, named, when there is no site)."""
     if value in (None, ""):
         return ""
-    at = _instant(value)  # type: ignore[arg-type]
+    at = _instant(value)
     if at is None:
         return str(value)
     here = at.astimezone(zone(tz or "UTC"))

@@ -108,7 +108,10 @@ def _drop(data: Any, loc: Sequence[Any]) -> bool:
 def _set(data: Any, loc: Sequence[Any], value: Any) -> bool:
     parent = _parent(data, loc)
     key = loc[-1] if loc else None
-    if (isinstance(parent, dict) and key in parent) or (isinstance(parent, list) and isinstance(key, int)):
+    if isinstance(parent, dict) and key in parent:
+        parent[key] = value
+        return True
+    if isinstance(parent, list) and isinstance(key, int):
         parent[key] = value
         return True
     return False

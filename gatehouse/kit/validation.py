@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
@@ -69,7 +69,7 @@ _TYPE_ERRORS = {"string_type", "bool_type", "int_type", "float_type", "list_type
                 "model_attributes_type", "date_type"}
 
 
-def _null_or_empty(err: dict[str, Any]) -> bool:
+def _null_or_empty(err: Mapping[str, Any]) -> bool:
     """Missing, null where a value is required, or "" where at least one character is: one rule,
     the real API's "is null or empty" (SPEC §1)."""
     kind = err["type"]
@@ -90,7 +90,7 @@ def field_path(loc: Iterable[Any]) -> str:
     return out
 
 
-def detail_from_error(err: dict[str, Any], noun: str = "Payload", loc: Sequence[Any] | None = None) -> ErrorDetail:
+def detail_from_error(err: Mapping[str, Any], noun: str = "Payload", loc: Sequence[Any] | None = None) -> ErrorDetail:
     path = field_path(err["loc"] if loc is None else loc)
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -184,7 +184,7 @@ def _count_members(raw: bytes) -> None:
     count grow with the number of object members, so count them (C parser, no model) first."""
     members = 0
 
-    def hook(pairs: list) -> dict:  # type: ignore[type-arg]
+    def hook(pairs: list) -> dict:
         nonlocal members
         members += len(pairs)
         if members > MAX_MEMBERS:
@@ -256,7 +256,7 @@ class JsonBody(Generic[T]):
     and a malformed-JSON message that names line, column and the offending character.
     """
 
-    def __init__(self, tp: Any, *, name: str, max_bytes: int | None = None, required: bool = True,
+    def __init__(self, tp: type[T], *, name: str, max_bytes: int | None = None, required: bool = True,
                  object_or_list: bool = False) -> None:
         self.adapter: TypeAdapter[T] = TypeAdapter(tp)
         self.name = name
@@ -340,7 +340,7 @@ class JsonBody(Generic[T]):
 _declared_query: dict[int, frozenset[str]] = {}
 
 
-def _query_names(dependant) -> set[str]:  # type: ignore[no-untyped-def]
+def _query_names(dependant) -> set[str]:
     names = {p.alias for p in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_names(sub)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -97,16 +100,28 @@ def _lines(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> type[str]:
-    """One line of text (a name, a company, a phone, a site): no control or bidi-override characters."""
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),  # type: ignore[return-value]
-                     AfterValidator(_one_line)]
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """`Annotated[str, Text(max, min)]`: one line of text (a name, a company, a phone, a site), no
+    control or bidi-override characters. (Metadata, not a type-making function: a type checker
+    reads the annotation as the `str` it is.)"""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        yield StringConstraints(min_length=self.min_length, max_length=self.max_length)
+        yield AfterValidator(_one_line)
 
 
-def LongText(max_length: int, min_length: int = 0) -> type[str]:
-    """Free text (notes, comments, reasons): line breaks and tabs allowed, other controls not."""
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),  # type: ignore[return-value]
-                     AfterValidator(_lines)]
+@dataclass(frozen=True)
+class LongText(Text):
+    """`Annotated[str, LongText(max, min)]`: free text (notes, comments, reasons); line breaks and
+    tabs allowed, other controls not."""
+
+    def __iter__(self) -> Iterator[Any]:
+        yield StringConstraints(min_length=self.min_length, max_length=self.max_length)
+        yield AfterValidator(_lines)
 
 
 # A calendar date written exactly as yyyy-MM-dd (no times, no other layouts).

@@ -35,7 +35,7 @@ def current_revision(settings: Settings) -> str | None:
         engine = create_async(settings)
         try:
             async with engine.connect() as conn:
-                def get(sync_conn):  # type: ignore[no-untyped-def]
+                def get(sync_conn):
                     if not inspect(sync_conn).has_table("alembic_version"):
                         return None
                     return sync_conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

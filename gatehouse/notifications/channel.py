@@ -65,7 +65,7 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
         return {"visit_url": url, "ics": visit_calendar(ticket, site, cancel=cancel, url=url),
                 "ics_method": "CANCEL" if cancel else "PUBLISH"}
 
-    def _built(builder, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _built(builder, *args, **kwargs):
         # Building is deterministic: a mail that cannot be built now never will (a header that
         # does not parse, say). Dead at once, with the reason, rather than retried for hours.
         try:

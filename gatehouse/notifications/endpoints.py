@@ -50,7 +50,7 @@ async def list_notifications(
                                                                   "access_ticket.approved).")] = None,
     timestamp: Annotated[str | None, Query(max_length=19, description="yyyy-MM-dd HH:mm:ss, UTC: only newer ones.",
                                            pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")] = None,
-):  # type: ignore[no-untyped-def]
+):
     since = None
     if timestamp:
         try:
@@ -64,7 +64,7 @@ async def list_notifications(
 @router.get("/v1/notifications/{notificationId}", response_model=NotificationOut, summary="One notification",
             responses=error_responses(400, 401, 403, 404))
 async def get_notification(ctx: CanReadNotifications, db: DatabaseDep, notificationId: NotificationId
-                           ):  # type: ignore[no-untyped-def]
+                           ):
     return await inbox.one(db, ctx.account_id, notificationId)
 
 
@@ -72,7 +72,7 @@ async def get_notification(ctx: CanReadNotifications, db: DatabaseDep, notificat
             summary="Mark a notification read or deleted", openapi_extra=_body.openapi_extra,
             responses=error_responses(400, 401, 403, 404, 413, 415))
 async def flag_notification(ctx: CanReadNotifications, db: DatabaseDep, notificationId: NotificationId,
-                            body: Annotated[NotificationFlagsIn, Depends(_body)]):  # type: ignore[no-untyped-def]
+                            body: Annotated[NotificationFlagsIn, Depends(_body)]):
     changes = {column: value for column, value in (("read_flag", body.readFlag), ("delete_flag", body.deleteFlag),
                                                    ("dcim", body.isDcimNotification)) if value is not None}
     return await inbox.flag(db, ctx.account_id, notificationId, changes)

@@ -118,7 +118,7 @@ async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]
     return made
 
 
-async def webhook_disabled(session: AsyncSession, endpoint) -> None:  # type: ignore[no-untyped-def]
+async def webhook_disabled(session: AsyncSession, endpoint) -> None:
     """SPEC §11: an endpoint disabled after 5 days of failures: its owners are told (the account's
     webhooks:manage users, or the site's operators), each once."""
     import uuid
@@ -130,11 +130,11 @@ async def webhook_disabled(session: AsyncSession, endpoint) -> None:  # type: ig
         rows = await session.execute(
             select(User.email, AccountMembership.permissions).join(AccountMembership, AccountMembership.user_id == User.id)
             .where(AccountMembership.account_id == endpoint.account_id, User.email.is_not(None)))
-        owners = {email.lower(): email for email, perms in rows if "webhooks:manage" in perms.split()}
+        owners = {email.lower(): email for email, perms in rows if email and "webhooks:manage" in perms.split()}
     else:
-        rows = await session.execute(select(User.email).join(OperatorSite, OperatorSite.user_id == User.id)
-                                     .where(OperatorSite.site_code == endpoint.site_code, User.email.is_not(None)))
-        owners = {email.lower(): email for (email,) in rows}
+        operators = await session.execute(select(User.email).join(OperatorSite, OperatorSite.user_id == User.id)
+                                          .where(OperatorSite.site_code == endpoint.site_code, User.email.is_not(None)))
+        owners = {email.lower(): email for (email,) in operators if email}
     event_id = str(uuid.uuid4())
     for address in sorted(owners.values()):
         await enqueue(session, CHANNEL, {"kind": "webhook_disabled", "to": address, "webhookId": endpoint.id,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.events.service import Recorded
 from gatehouse.facility_access.models import WorkOrder
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.errors import NotFound
 from gatehouse.kit.wire import fmt_datetime
 from gatehouse.notifications.models import RETENTION_DAYS, AccountNotification
@@ -116,4 +116,4 @@ async def purge_old(db: Database, *, days: int = RETENTION_DAYS) -> int:
     async with db.write() as session:
         done = await session.execute(delete(AccountNotification)
                                      .where(AccountNotification.created_at < utcnow() - timedelta(days=days)))
-    return int(done.rowcount or 0)
+    return int(affected(done))

@@ -14,7 +14,7 @@ from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit import context
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, affected, utcnow
 from gatehouse.kit.sitetime import site_now
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.notifications.fanout import CHANNEL
@@ -24,7 +24,7 @@ from gatehouse.worker.outbox import enqueue
 REMIND_AT = time(8, 0)
 
 
-def reminder_due(badge_start, here: datetime) -> bool:  # type: ignore[no-untyped-def]
+def reminder_due(badge_start, here: datetime) -> bool:
     """From 08:00 on the day before the visit (site time) until the visit's day begins."""
     return datetime.combine(badge_start - timedelta(days=1), REMIND_AT) <= here < datetime.combine(badge_start,
                                                                                                  time(0, 0))
@@ -48,7 +48,7 @@ async def send_reminders(db: Database, *, now: datetime | None = None) -> int:
             claimed = await session.execute(update(WorkOrder).where(
                 WorkOrder.id == ticket.id, WorkOrder.reminded_at.is_(None), WorkOrder.status == Status.APPROVED.value)
                 .values(reminded_at=now).execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:
+            if affected(claimed) != 1:
                 continue
             event = await events.record(session, "visit.reminded", object_id=ticket.id, account_id=ticket.account_id,
                                         site_code=ticket.site_code, at=now, data={"to": "visitor"})

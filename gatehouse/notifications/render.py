@@ -126,14 +126,15 @@ def build_notice(payload: dict[str, Any], *, mail_from: str) -> Message:
     return _message(payload, subject, mail_from, context)
 
 
-_UTF8 = Charset("utf-8")
+_UTF8: Any = Charset("utf-8")  # Any: the email package takes a Charset where its stubs say str
 _UTF8.body_encoding = QP  # quoted-printable: an .eml opened as text is still readable
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
-def _header(value: str) -> str | Header:
+def _header(value: str) -> Any:
+    """A str, or a Header for non-ASCII text (the email package takes both where its stubs say str)."""
     # Names are checked on the way in, but rows older than that check (or an operator's import)
     # may hold a line break: in a header it would start a new header. One line, always.
     value = _CONTROLS.sub(" ", value)

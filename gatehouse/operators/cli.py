@@ -20,8 +20,8 @@ OperatorName = Annotated[str, typer.Option("--operator", help="Display name of t
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _act(name: str, fn):  # type: ignore[no-untyped-def]
-    async def run(db: Database):  # type: ignore[no-untyped-def]
+def _act(name: str, fn):
+    async def run(db: Database):
         op = await service.operator_by_name(db, name)
         context.current_actor.set(Actor("operator", op.display_name, "", op.user_id))
         return await fn(db, op)

@@ -48,14 +48,14 @@ async def roster(
     date_: Annotated[WireDate | None, Query(alias="date", description="yyyy-MM-dd; default today in site time.")] = None,
     page: Annotated[int, Query(ge=0, le=100_000, description="Page number, from 0.")] = 0,
     size: Annotated[int, Query(ge=1, le=service.ROSTER_PAGE_MAX, description="Rows per page.")] = 100,
-):  # type: ignore[no-untyped-def]
+):
     return JsonBytes(await service.roster(db, _op(op), site=site, status=status, day=date_, page=page, size=size,
                                           reader=reader))
 
 
 @router.get("/ops/v1/access-tickets/{ticketId}", response_model=OperatorTicketOut, openapi_extra=ADDITION,
             summary="A ticket at one of the operator's sites", responses=error_responses(400, 401, 403, 404))
-async def detail(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+async def detail(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):
     return await service.ticket_detail(db, _op(op), ticketId)
 
 
@@ -64,20 +64,20 @@ async def detail(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # t
             summary="Check the visitor in (Approved -> In Progress), recording the badge number",
             responses=error_responses(400, 401, 403, 404, 409, 413, 415))
 async def check_in(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
-                   body: Annotated[CheckInIn, Depends(_check_in_body)]):  # type: ignore[no-untyped-def]
+                   body: Annotated[CheckInIn, Depends(_check_in_body)]):
     return await service.check_in(db, _op(op), ticketId, body.badgeNumber, arrival_of(body))
 
 
 @router.put("/ops/v1/access-tickets/{ticketId}/check-out", response_model=OperatorActionOut, openapi_extra=ADDITION,
             summary="Check the visitor out (Completed on or after the badge end date)",
             responses=error_responses(400, 401, 403, 404, 409))
-async def check_out(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+async def check_out(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):
     return await service.check_out(db, _op(op), ticketId)
 
 
 @router.put("/ops/v1/access-tickets/{ticketId}/complete", response_model=OperatorActionOut, openapi_extra=ADDITION,
             summary="Complete the ticket", responses=error_responses(400, 401, 403, 404, 409))
-async def complete(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  # type: ignore[no-untyped-def]
+async def complete(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):
     return await service.complete(db, _op(op), ticketId)
 
 
@@ -85,7 +85,7 @@ async def complete(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId):  #
              openapi_extra={**_comment_body.openapi_extra, **ADDITION}, summary="Comment on a ticket",
              responses=error_responses(400, 401, 403, 404, 409, 413, 415))
 async def comment(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
-                  body: Annotated[OperatorCommentIn, Depends(_comment_body)]):  # type: ignore[no-untyped-def]
+                  body: Annotated[OperatorCommentIn, Depends(_comment_body)]):
     return await service.comment(db, _op(op), ticketId, body.comment)
 
 
@@ -115,7 +115,7 @@ SiteCode = Annotated[str, Path(max_length=6, description="One of the operator's 
 
 @router.get("/ops/v1/sites/{site}/on-site", response_model=list[OnSiteOut], openapi_extra=ADDITION,
             summary="Roll call: everyone checked in at the site now", responses=error_responses(400, 401, 403, 404))
-async def on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode):  # type: ignore[no-untyped-def]
+async def on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode):
     # built here in its wire shape: no second validation of thousands of rows (SPEC §7)
     return Response(await roll_call.on_site_json(db, _op(op), site), media_type="application/json")
 
@@ -124,23 +124,24 @@ async def on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode):  # type
             openapi_extra={**_mark_body.openapi_extra, **ADDITION}, summary="Mark a person accounted for",
             responses=error_responses(400, 401, 403, 404, 413, 415))
 async def mark_on_site(op: CurrentOperator, db: DatabaseDep, site: SiteCode, ticketId: TicketId,
-                       body: Annotated[MarkIn, Depends(_mark_body)]):  # type: ignore[no-untyped-def]
+                       body: Annotated[MarkIn, Depends(_mark_body)]):
     return await roll_call.mark(db, _op(op), site, ticketId, body.accountedFor)
 
 
 class WalkInIn(AccessRequestIn):
     """A walk-in: the customer account, and the visit fields of a create with one site (the desk's)."""
 
-    accountId: Text(18, 1)
-    isBulkRequest: bool = False  # type: ignore[assignment]
+    accountId: Annotated[str, Text(18, 1)]
+    isBulkRequest: bool = False
 
 
 class GroupCheckInItem(CheckInIn):
-    ticketId: Text(20, 1)
+    ticketId: Annotated[str, Text(20, 1)]
 
 
 _walk_in_body = JsonBody(WalkInIn, name="WalkIn")
-_group_body = JsonBody(Annotated[list[GroupCheckInItem], Field(min_length=1, max_length=50)], name="GroupCheckIn")
+GroupCheckIns = Annotated[list[GroupCheckInItem], Field(min_length=1, max_length=50)]
+_group_body: JsonBody[list[GroupCheckInItem]] = JsonBody(GroupCheckIns, name="GroupCheckIn")
 
 
 @router.post("/ops/v1/walk-ins", response_model=CreateResponse, openapi_extra={**_walk_in_body.openapi_extra,
@@ -148,7 +149,7 @@ _group_body = JsonBody(Annotated[list[GroupCheckInItem], Field(min_length=1, max
              summary="A walk-in: a visit requested by the desk on a customer's behalf (Pending Approval unless "
                      "the account approves automatically)", responses=error_responses(400, 401, 403, 404, 413, 415))
 async def walk_in(op: CurrentOperator, db: DatabaseDep,
-                  body: Annotated[WalkInIn, Depends(_walk_in_body)]):  # type: ignore[no-untyped-def]
+                  body: Annotated[WalkInIn, Depends(_walk_in_body)]):
     request = AccessRequestIn.model_validate(body.model_dump(exclude={"accountId"}))
     return await walk_ins.create_walk_in(db, _op(op), body.accountId, request)
 
@@ -158,7 +159,7 @@ async def walk_in(op: CurrentOperator, db: DatabaseDep,
             summary="Check a group in together, each with a badge number (all or none)",
             responses=error_responses(400, 401, 403, 404, 409, 413, 415))
 async def group_check_in(op: CurrentOperator, db: DatabaseDep,
-                         body: Annotated[list[GroupCheckInItem], Depends(_group_body)]):  # type: ignore[no-untyped-def]
+                         body: Annotated[list[GroupCheckInItem], Depends(_group_body)]):
     return await walk_ins.check_in_group(db, _op(op), [(i.ticketId, i.badgeNumber, arrival_of(i)) for i in body])
 
 
@@ -177,7 +178,7 @@ class HoldDecidedOut(BaseModel):
             summary="Clear or uphold a watchlist hold (role watchlist); upholding denies the ticket",
             responses=error_responses(400, 401, 403, 404, 409, 413, 415))
 async def decide_hold(op: CurrentOperator, db: DatabaseDep, ticketId: TicketId,
-                      body: Annotated[HoldDecisionIn, Depends(_hold_body)]):  # type: ignore[no-untyped-def]
+                      body: Annotated[HoldDecisionIn, Depends(_hold_body)]):
     return await security.decide_hold(db, _op(op, "watchlist"), ticketId, body.decision, body.reason)
 
 

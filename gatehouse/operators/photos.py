@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from gatehouse.events import service as events
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.models import WorkOrder
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, dialect_of, utcnow
 from gatehouse.kit.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from gatehouse.operators.models import VisitorPhoto
 from gatehouse.operators.service import Operator, _ticket
@@ -41,7 +41,7 @@ async def save_photo(db: Database, op: Operator | None, ticket_id: str, data: by
         else:
             ticket = (await session.execute(select(WorkOrder).where(WorkOrder.id == ticket_id))).scalar_one()
         lifecycle.ensure_open(ticket, "photos")
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
         values = dict(work_order_id=ticket.id, content_type=media, data=data,
                       taken_by=op.display_name[:40] if op is not None else "visitor", taken_at=now)
         await session.execute(insert(VisitorPhoto).values(**values).on_conflict_do_update(

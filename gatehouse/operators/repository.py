@@ -129,7 +129,7 @@ _ROSTER_LOCATIONS = {
 def _roster_sql(dialect: str, days: Sequence[tuple[str, date]], statuses: Sequence[str]) -> tuple[str, list]:
     params: list = []
 
-    def p(value) -> str:  # type: ignore[no-untyped-def]
+    def p(value) -> str:
         params.append(value)
         return "?" if dialect == "sqlite" else f"${len(params)}"
 
@@ -146,7 +146,7 @@ def _roster_sql(dialect: str, days: Sequence[tuple[str, date]], statuses: Sequen
     return sql, params
 
 
-async def roster_lean(reader, days: Sequence[tuple[str, date]], statuses: Sequence[str], *, limit: int,  # type: ignore[no-untyped-def]
+async def roster_lean(reader, days: Sequence[tuple[str, date]], statuses: Sequence[str], *, limit: int,
                       offset: int) -> list:
     """The roster in one statement through the lean reader (the desk renders hundreds of rows a
     page; ORM objects were most of its time). Same filter and order as `roster`."""
@@ -177,7 +177,7 @@ async def accounts_at_site(session: AsyncSession, site_code: str) -> list[tuple[
         .where(AccountSite.site_code == site_code).order_by(Account.name, Account.id))).all()]
 
 
-async def photo_taken_at(session: AsyncSession, ticket_id: str):  # type: ignore[no-untyped-def]
+async def photo_taken_at(session: AsyncSession, ticket_id: str):
     """When the desk took the visitor's photo (None: no photo); the caller has scoped the ticket."""
     from gatehouse.operators.models import VisitorPhoto
 

@@ -4,6 +4,8 @@ belongs to one stay: a new check-in starts unmarked."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,7 +16,7 @@ from gatehouse.events import service as events
 from gatehouse.events.types import EventType
 from gatehouse.facility_access import lifecycle
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
-from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.db import Database, dialect_of, utcnow
 from gatehouse.kit.errors import NotFound
 from gatehouse.operators.models import RollCallMark
 from gatehouse.operators.service import Operator, site_text
@@ -29,7 +31,8 @@ def _site_not_found(site: str) -> NotFound:
 # company, escort, locations (one string) and this stay's mark: one statement, written once, run on
 # the lean reader (5,000 people: ORM objects were most of a second per guard's poll).
 _SEP = "\x1f"
-_PLACES = (select(func.aggregate_strings(WorkOrderLocation.location_name, literal_column("'\x1f'")))
+_SEP_SQL: Any = literal_column("'\x1f'")  # a literal, not a bound parameter: the statement is compiled once
+_PLACES = (select(func.aggregate_strings(WorkOrderLocation.location_name, _SEP_SQL))
            .where(WorkOrderLocation.work_order_id == WorkOrder.id).scalar_subquery())
 ON_SITE = (
     select(WorkOrder.id, WorkOrder.visitor_first_name, WorkOrder.visitor_last_name, WorkOrder.company,
@@ -47,9 +50,9 @@ SITE_ZONE = select(Site.timezone).where(Site.code == bindparam("site"))
 # What the list depends on, cheaply (the (site, status) index and the marks' key): equal, the list is
 # the one built last; every guard polls it each second, and 5,000 rows take far longer to build
 FINGERPRINT = select(
-    select(func.count(), func.max(WorkOrder.updated_at))
+    *select(func.count(), func.max(WorkOrder.updated_at))
     .where(WorkOrder.site_code == bindparam("site"), WorkOrder.status == bindparam("status")).subquery().c,
-    select(func.count(), func.max(RollCallMark.marked_at))
+    *select(func.count(), func.max(RollCallMark.marked_at))
     .where(RollCallMark.site_code == bindparam("site")).subquery().c)
 _built: dict[str, tuple[tuple, bytes]] = {}
 
@@ -105,7 +108,7 @@ async def mark(db: Database, op: Operator, site: str, ticket_id: str, accounted_
     async with db.write() as session:
         values = dict(site_code=site, work_order_id=ticket_id, accounted_for=accounted_for,
                       marked_by=op.display_name[:40], marked_at=now)
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
         await session.execute(insert(RollCallMark).values(**values).on_conflict_do_update(
             index_elements=["site_code", "work_order_id"],
             set_={"accounted_for": accounted_for, "marked_by": values["marked_by"], "marked_at": now}))

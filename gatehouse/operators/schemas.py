@@ -16,20 +16,20 @@ class IdentityDocumentIn(ApiModel):
     """What the guard saw: never the whole number, only its last 4 characters."""
 
     type: DocumentType
-    issuingCountry: Text(56, 2)
+    issuingCountry: Annotated[str, Text(56, 2)]
     numberLast4: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4}$")] = Field(
         description="The document number's last 4 letters or digits.")
     expiryDate: WireDate
 
 
 class CheckInIn(ApiModel):
-    badgeNumber: Text(40, 1)
+    badgeNumber: Annotated[str, Text(40, 1)]
     identityDocument: IdentityDocumentIn | None = Field(
         None, description="Required where the site requires an identity check (SPEC §14).")
     nameMatches: bool | None = Field(None, description="The document's name matches the request's visitor.")
     escortPresent: bool | None = Field(None, description="The named escort is here (escorted visitors).")
-    escortBadgeNumber: Text(40) | None = None
-    rulesAcceptedName: Text(120) | None = Field(
+    escortBadgeNumber: Annotated[str, Text(40)] | None = None
+    rulesAcceptedName: Annotated[str, Text(120)] | None = Field(
         None, description="Where the site requires its rules accepted and the visitor has not yet: the full name "
                           "they type at the desk's tablet (an addition).", json_schema_extra={"x-gatehouse-addition": True})
 

@@ -123,7 +123,7 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
 
 
 @lru_cache(maxsize=8192)
-def _lean_row(columns: tuple[str, ...], values: tuple) -> dict:  # type: ignore[type-arg]
+def _lean_row(columns: tuple[str, ...], values: tuple) -> dict:
     """A roster row from the lean query's row, built once per distinct row (the desk reloads the same
     few hundred every 30 s on every screen; building them was 40% of the page, py-spy). The dict
     is shared: callers read it, never change it."""
@@ -134,8 +134,8 @@ def _lean_row(columns: tuple[str, ...], values: tuple) -> dict:  # type: ignore[
     return _roster_row(SimpleNamespace(**r), r["account_name"], locations, hold)
 
 
-def _roster_row(t: WorkOrder, account_name: str, locs: Collection[WorkOrderLocation], hold: dict | None = None
-                ) -> dict:
+def _roster_row(t: WorkOrder | SimpleNamespace, account_name: str, locs: Collection[WorkOrderLocation | SimpleNamespace],
+                hold: dict | None = None) -> dict:
     return {
         "ticketId": t.id, "ticketStatus": t.status, "site": t.site_code, "accountId": t.account_id,
         "accountName": account_name, "visitorFirstName": t.visitor_first_name, "visitorLastName": t.visitor_last_name,
@@ -170,11 +170,11 @@ def desk_facts(row: dict, timezone: str, now: datetime, grace: timedelta) -> dic
     t = SimpleNamespace(status=row["ticketStatus"], checked_in_at=row["_in"], checked_out_at=row["_out"],
                         badge_start=date.fromisoformat(row["badgeStartDate"]),
                         badge_end=date.fromisoformat(row["badgeEndDate"] or "9999-12-31"))
-    window = lifecycle.access_window(t, locs)  # type: ignore[arg-type]
+    window = lifecycle.access_window(t, locs)
     here = site_now(timezone, now)
     out.update(checkInTime=site_text(row["_in"], timezone), checkOutTime=site_text(row["_out"], timezone),
-               timezone=timezone, noShow=lifecycle.is_no_show(t, here, window),  # type: ignore[arg-type]
-               overstayed=lifecycle.is_overstayed(t, here, window, grace))  # type: ignore[arg-type]
+               timezone=timezone, noShow=lifecycle.is_no_show(t, here, window),
+               overstayed=lifecycle.is_overstayed(t, here, window, grace))
     return out
 
 
@@ -292,9 +292,9 @@ async def check_in_in(session: AsyncSession, db: Database, op: Operator, ticket_
     await lifecycle.apply(session, ticket, Action.CHECK_IN, actor=op.display_name, actor_user_id=op.user_id,
                           note=f"badge {badge_number}", now=now,
                           changes={"badge_number": badge_number, **recorded(ticket, seen, now), **accepted_here})
-    if accepted_here:
+    if accepted_here and rules is not None:
         await events.record(session, "visit.pre_checked_in", object_id=ticket.id, account_id=ticket.account_id,
-                            site_code=ticket.site_code, at=now, data={"rulesVersion": rules.version,  # type: ignore[union-attr]
+                            site_code=ticket.site_code, at=now, data={"rulesVersion": rules.version,
                                                                       "where": "desk"})
     if seen.document is not None:  # that a check was done and its kind; never the number
         await events.record(session, "access_ticket.identity_checked", object_id=ticket.id,

@@ -29,7 +29,7 @@ SITE_LOCATIONS = (select(Location.id, Location.name, Location.parent_id, Account
                   .where(Location.site_code == bindparam("site_code")).order_by(Location.id))
 
 
-async def granted_site(runner, account_id: str, site_code: str) -> dict | None:  # type: ignore[no-untyped-def]
+async def granted_site(runner, account_id: str, site_code: str) -> dict | None:
     """The site (code, address, timezone) if the account is granted it, else None."""
     found = await runner.rows(GRANTED_SITE, account_id=account_id, site_code=site_code)
     return found[0] if found else None
@@ -89,7 +89,7 @@ class GrantedSite:
     pop_poe_rooms: dict[str, int] = field(default_factory=dict)
 
 
-async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedSite | None:  # type: ignore[no-untyped-def]
+async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedSite | None:
     """`granted_site` and `visible_locations` in two queries through the lean reader (the create
     path, SPEC §7): the site if granted, and every location of it with whether the account holds it."""
     site = await granted_site(reader, account_id, site_code)

@@ -83,7 +83,7 @@ async def set_site(session: AsyncSession, code: str, *, require_identity_check: 
     return site
 
 
-async def current_rules(session: AsyncSession, code: str):  # type: ignore[no-untyped-def]
+async def current_rules(session: AsyncSession, code: str):
     from gatehouse.sites.models import SiteRules
 
     return (await session.execute(select(SiteRules).where(SiteRules.site_code == code)

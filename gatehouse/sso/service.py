@@ -14,13 +14,13 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,7 +128,7 @@ async def _issuer(issuer: str, allow_private: bool, *, refresh: bool = False) ->
     if config.get("issuer", "").rstrip("/") != issuer:
         raise SsoRefused("The identity provider's configuration names another issuer.")
     try:
-        keys = KeySet.import_key_set(await _get_json(config["jwks_uri"], allow_private))
+        keys = KeySet.import_key_set(cast(KeySetSerialization, await _get_json(config["jwks_uri"], allow_private)))
     except (KeyError, ValueError, JoseError) as exc:
         raise SsoRefused(f"The identity provider's keys cannot be read: {exc}") from None
     found = _issuers[issuer] = _Issuer(config, keys, time.monotonic())

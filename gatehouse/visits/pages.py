@@ -27,7 +27,7 @@ from gatehouse.visits.tokens import work_order_of
 router = APIRouter(include_in_schema=False)
 
 
-def install(app) -> None:  # type: ignore[no-untyped-def]
+def install(app) -> None:
     """The page's routes, and its answer to a caller going too fast."""
     app.include_router(router)
 
@@ -154,7 +154,7 @@ async def add_details(request: Request, token: str) -> HTMLResponse:
             data = await upload.read(MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
         db = request.app.state.db
         if isinstance(phone, str) and phone.strip() and phone.strip() != ticket["contactPhone"]:
-            value = TypeAdapter(Text(40, 1)).validate_python(phone.strip())
+            value = TypeAdapter(Annotated[str, Text(40, 1)]).validate_python(phone.strip())
             await _set_phone(db, ticket, value)
         if data:
             await save_photo(db, None, ticket["ticketId"], data)
@@ -170,7 +170,7 @@ async def add_details(request: Request, token: str) -> HTMLResponse:
     return await _page(request, token, ticket, site, notice="Thank you: the desk has it.")
 
 
-async def _set_phone(db, ticket: dict, phone: str) -> None:  # type: ignore[no-untyped-def]
+async def _set_phone(db, ticket: dict, phone: str) -> None:
     from sqlalchemy import select, update
 
     from gatehouse.events import service as events

@@ -21,7 +21,7 @@ def rules_html(markdown: str) -> str:
     return _md.render(markdown)
 
 
-async def rules_of(db: Database, site_code: str):  # type: ignore[no-untyped-def]
+async def rules_of(db: Database, site_code: str):
     async with db.read() as session:
         return await current_rules(session, site_code)
 

@@ -36,7 +36,7 @@ def _keeper(p: Principal) -> frozenset[str]:
 async def listing(op: CurrentOperator, db: DatabaseDep,
                   q: Annotated[str, Query(max_length=80, description="Part of a name or email.")] = "",
                   page: Annotated[int, Query(ge=0, le=100_000)] = 0,
-                  size: Annotated[int, Query(ge=1, le=500)] = 50):  # type: ignore[no-untyped-def]
+                  size: Annotated[int, Query(ge=1, le=500)] = 50):
     return await service.listing(db, _keeper(op), search=q, page=page, size=size)
 
 
@@ -44,7 +44,7 @@ async def listing(op: CurrentOperator, db: DatabaseDep,
              openapi_extra={**_entry_body.openapi_extra, **ADDITION}, summary="Add an entry",
              responses=error_responses(400, 401, 403, 413, 415))
 async def create(op: CurrentOperator, db: DatabaseDep,
-                 body: Annotated[EntryIn, Depends(_entry_body)]):  # type: ignore[no-untyped-def]
+                 body: Annotated[EntryIn, Depends(_entry_body)]):
     return await service.create(db, _keeper(op), op.display_name, body)
 
 
@@ -52,7 +52,7 @@ async def create(op: CurrentOperator, db: DatabaseDep,
     "Import entries from CSV (header row firstName,lastName,email,dateOfBirth,reason,site,expiresOn); all or none"),
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
                    **ADDITION}, responses=error_responses(400, 401, 403, 413, 415))
-async def import_csv(op: CurrentOperator, db: DatabaseDep, request: Request):  # type: ignore[no-untyped-def]
+async def import_csv(op: CurrentOperator, db: DatabaseDep, request: Request):
     sites = _keeper(op)
     if not (request.headers.get("content-type") or "").lower().startswith(("text/csv", "text/plain")):
         raise UnsupportedMediaType("The body must be CSV (Content-Type: text/csv).")
@@ -66,7 +66,7 @@ async def import_csv(op: CurrentOperator, db: DatabaseDep, request: Request):  #
 
 @router.get("/ops/v1/watchlist/{entryId}", response_model=EntryOut, openapi_extra=ADDITION, summary="An entry",
             responses=error_responses(400, 401, 403, 404))
-async def detail(op: CurrentOperator, db: DatabaseDep, entryId: EntryId):  # type: ignore[no-untyped-def]
+async def detail(op: CurrentOperator, db: DatabaseDep, entryId: EntryId):
     return await service.detail(db, _keeper(op), entryId)
 
 
@@ -74,7 +74,7 @@ async def detail(op: CurrentOperator, db: DatabaseDep, entryId: EntryId):  # typ
               openapi_extra={**_patch_body.openapi_extra, **ADDITION}, summary="Change an entry",
               responses=error_responses(400, 401, 403, 404, 413, 415))
 async def update(op: CurrentOperator, db: DatabaseDep, entryId: EntryId,
-                 body: Annotated[EntryPatch, Depends(_patch_body)]):  # type: ignore[no-untyped-def]
+                 body: Annotated[EntryPatch, Depends(_patch_body)]):
     return await service.update(db, _keeper(op), entryId, body)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.watchlist.models import SecurityHold, WatchlistEntry, WatchlistVersion
 
 
-def _visible(sites: Collection[str]):  # type: ignore[no-untyped-def]
+def _visible(sites: Collection[str]):
     return or_(WatchlistEntry.site_code.is_(None), WatchlistEntry.site_code.in_(sorted(sites)))
 
 

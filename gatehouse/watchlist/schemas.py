@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,22 +11,22 @@ from gatehouse.kit.wire import ApiModel, LongText, Text, WireDate
 
 
 class EntryIn(ApiModel):
-    firstName: Text(40, 1)
-    lastName: Text(40, 1)
+    firstName: Annotated[str, Text(40, 1)]
+    lastName: Annotated[str, Text(40, 1)]
     email: Email | None = None
     dateOfBirth: WireDate | None = None
-    reason: LongText(500, 1)
-    site: Text(6, 1) | None = Field(None, description="One of the operator's sites; null: every site.")
+    reason: Annotated[str, LongText(500, 1)]
+    site: Annotated[str, Text(6, 1)] | None = Field(None, description="One of the operator's sites; null: every site.")
     expiresOn: WireDate | None = Field(None, description="yyyy-MM-dd; the entry applies until the end of that day.")
 
 
 class EntryPatch(ApiModel):
-    firstName: Text(40, 1) | None = None
-    lastName: Text(40, 1) | None = None
+    firstName: Annotated[str, Text(40, 1)] | None = None
+    lastName: Annotated[str, Text(40, 1)] | None = None
     email: Email | None = None
     dateOfBirth: WireDate | None = None
-    reason: LongText(500, 1) | None = None
-    site: Text(6, 1) | None = None
+    reason: Annotated[str, LongText(500, 1)] | None = None
+    site: Annotated[str, Text(6, 1)] | None = None
     expiresOn: WireDate | None = None
 
 
@@ -57,7 +57,7 @@ class ImportOut(BaseModel):
 
 class HoldDecisionIn(ApiModel):
     decision: Literal["clear", "uphold"]
-    reason: LongText(500, 1)
+    reason: Annotated[str, LongText(500, 1)]
 
 
 class SecurityHoldOut(BaseModel):

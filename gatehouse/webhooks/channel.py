@@ -38,7 +38,7 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     allow_private = settings.webhook_allow_private
 
-    async def endpoint_of(endpoint_id: str):  # type: ignore[no-untyped-def]
+    async def endpoint_of(endpoint_id: str):
         # Read at every delivery (one lookup by key): a rotation, PATCH, disable or delete applies
         # to the very next delivery, on every worker.
         async with db.read() as session:
@@ -120,7 +120,7 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
     return channel
 
 
-def _disable(endpoint, reason: str, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _disable(endpoint, reason: str, now: datetime) -> None:
     endpoint.enabled = False
     endpoint.disabled_reason = reason
     endpoint.updated_at = now

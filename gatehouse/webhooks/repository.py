@@ -25,7 +25,7 @@ class Owner:
     account_id: str | None = None
     sites: frozenset[str] = frozenset()
 
-    def clause(self):  # type: ignore[no-untyped-def]
+    def clause(self):
         if self.account_id is not None:
             return WebhookEndpoint.account_id == self.account_id
         return WebhookEndpoint.site_code.in_(sorted(self.sites)) if self.sites else WebhookEndpoint.id.is_(None)

@@ -12,7 +12,7 @@ Url = Annotated[str, StringConstraints(min_length=8, max_length=2000),
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=30,
                                               description='Event types to receive; ["*"] for all.')]
-Description = Text(200)
+Description = Annotated[str, Text(200)]
 
 
 class WebhookIn(ApiModel):

@@ -201,7 +201,8 @@ async def deliveries(db: Database, owner: Owner, endpoint_id: str, *, cursor: st
         rows = await repository.deliveries(session, endpoint_id, before_attempt=before, size=size)
         waiting = await repository.waiting(session, endpoint_id) if cursor is None else []
     content = [delivery_out(None, m) for m in waiting] + [delivery_out(a, m) for a, m in rows]
-    return {"content": content, "nextCursor": str(rows[-1][0].id) if len(rows) == size else None}
+    last = rows[-1][0] if len(rows) == size else None
+    return {"content": content, "nextCursor": str(last.id) if last is not None else None}
 
 
 async def redeliver(db: Database, owner: Owner, endpoint_id: str, delivery_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.kit.db import utcnow
+from gatehouse.kit.db import dialect_of, utcnow
 from gatehouse.kit.leanwrite import OUTBOX_NOTIFY
 from gatehouse.worker.models import OutboxMessage
 
@@ -35,7 +35,7 @@ async def enqueue(session: AsyncSession, channel: str, payload: dict[str, Any], 
     session.add(message)
     if not session.info.get("outbox"):
         session.info["outbox"] = True  # kit.db.Database.write() wakes in-process workers after commit
-        if session.bind.dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # delivered at commit, to every listener
     return message
 

@@ -43,7 +43,7 @@ class Worker:
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.delivered = 0
-        self._outcomes: list[tuple] = []  # type: ignore[type-arg]
+        self._outcomes: list[tuple] = []
         self._writer: asyncio.Task[None] | None = None
         # In an API process: while `busy()`, claims are paced to `busy_rate` per second (a token
         # bucket a tenth of a second deep), so deliveries never take the event loop from requests.
@@ -130,7 +130,7 @@ class Worker:
         except Exception:
             log.warning("could not release leases at shutdown", exc_info=True)
 
-    async def _listen(self):  # type: ignore[no-untyped-def]
+    async def _listen(self):
         """PostgreSQL: LISTEN for commits that wrote outbox rows in any process (polling stays as
         the fallback if this connection is lost)."""
         if self.db.is_sqlite:
@@ -203,7 +203,7 @@ class Worker:
         await self._finish(channel, message, outcome, error[:1024], status, body[:1024], attempted_at, duration)
 
     async def _finish(self, channel: Channel, message: Message, outcome: str, error: str, status: int | None,
-                      body: str, attempted_at, duration: int) -> None:  # type: ignore[no-untyped-def]
+                      body: str, attempted_at, duration: int) -> None:
         """Queue the outcome; one writer records them in batches (one transaction for many
         deliveries: on SQLite's single writer that is what lets one worker keep hundreds per second)."""
         done = asyncio.get_running_loop().create_future()
@@ -228,7 +228,7 @@ class Worker:
                     item[8].set_result(None)
             await asyncio.sleep(0)  # let more outcomes gather
 
-    async def _record_batch(self, session, items: list[tuple]) -> None:  # type: ignore[no-untyped-def, type-arg]
+    async def _record_batch(self, session, items: list[tuple]) -> None:
         """Every attempt in one multi-row INSERT; the successes in one UPDATE (only rows this worker
         still leases: one that lost its lease records its attempt but decides nothing); failures,
         whose next time differs, one by one."""
@@ -253,7 +253,7 @@ class Worker:
             if outcome != "delivered":
                 await self._record(session, channel, message, outcome, error, status)
 
-    async def _record(self, session, channel: Channel, message: Message, outcome: str, error: str,  # type: ignore[no-untyped-def]
+    async def _record(self, session, channel: Channel, message: Message, outcome: str, error: str,
                       status: int | None) -> None:
         now = utcnow()
         values: dict = {"lease_until": None, "leased_by": "", "updated_at": now, "last_error": error}

@@ -95,7 +95,8 @@ async def test_an_operator_admin_sets_up_a_customer_who_then_requests_a_visit(
                 for area in ("customers", "sites", "operators", "outbox"):
                     tablet = await (await browser.new_context(viewport={"width": 768, "height": 1024})).new_page()
                     await browser_sign_in(tablet, base, admin_email, PASSWORD)
-                    await tablet.goto(f"{base}/console/admin/{area}")
+                    shown = await tablet.goto(f"{base}/console/admin/{area}")
+                    assert shown is not None and shown.status == 200, area  # the outbox page once answered "dead"
                     assert await tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), area
                     await tablet.screenshot(path=str(shots / f"admin-{area}-768.png"), full_page=True)
                     await tablet.context.close()

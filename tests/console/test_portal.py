@@ -156,6 +156,14 @@ async def test_requester_and_approver_work_in_the_portal(settings, factory, db, 
                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
                 assert again.status_code == 303 and made[0] in again.headers["location"]
                 assert await _count(client, requester) == 4
+                # the same form's key with other content: a refusal the page explains (it was a 500)
+                changed = sent.replace("notes=", "notes=changed+", 1)
+                assert changed != sent
+                async with httpx.AsyncClient(base_url=base, cookies=cookies) as c:
+                    other = await c.post(f"{base_path}/requests/new", content=changed,
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+                assert other.status_code == 422 and "create-form" in other.text, (other.status_code, other.text[-1500:])
+                assert await _count(client, requester) == 4
 
                 # the ticket: comment, upload, download, edit
                 await page.goto(f"{base}{base_path}/requests/{made[0]}")

@@ -87,7 +87,7 @@ async def outbox_page(request: Request, person: AdminDep,
     channel = channel if channel in ("mail", "webhook") else ""
     async with db_of(request).read() as session:
         rows = await outbox.listing(session, channel=channel or None, status=status, limit=100)
-    return page(request, "admin/outbox.html", person=person, area="outbox", rows=rows, status=status,
+    return page(request, "admin/outbox.html", person=person, area="outbox", rows=rows, shown=status,
                 channel=channel, statuses=outbox.STATUSES, notice=notice, error=error)
 
 

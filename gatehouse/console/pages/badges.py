@@ -96,7 +96,7 @@ def _years_after(day: str, years: int) -> str:
     return d.replace(year=d.year + years, day=28 if (d.month, d.day) == (2, 29) else d.day).isoformat()
 
 
-async def _again(request: Request, p, form: FormValues, error: str, status: int = 400) -> Response:  # type: ignore[no-untyped-def]
+async def _again(request: Request, p, form: FormValues, error: str, status: int = 400) -> Response:
     holders = await badge_service.holders_page(db_of(request), p.account.id, site=None, status=None, size=100, page=0)
     return show(request, p, "portal/badges.html", status=min(status, 409) if status >= 400 else 400, holders=holders,
                 sites=await _sites(request, p.account.id), form=form, notice="", error=error[:2000])

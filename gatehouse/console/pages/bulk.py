@@ -44,7 +44,8 @@ async def bulk_upload(request: Request, p: PortalDep) -> Response:
 
     try:
         async with request.form(max_files=1, max_fields=10, max_part_size=bulk.MAX_BYTES + 1) as multi:
-            csrf_ok(p, multi.get("csrf") if isinstance(multi.get("csrf"), str) else None)  # type: ignore[arg-type]
+            token = multi.get("csrf")
+            csrf_ok(p, token if isinstance(token, str) else None)
             need(p, "visitor-access:request")
             upload = multi.get("file")
             if not isinstance(upload, UploadFile) or not upload.filename:
@@ -63,7 +64,7 @@ async def bulk_upload(request: Request, p: PortalDep) -> Response:
     return go(f"{p.base}/bulk/{import_id}")
 
 
-async def _import(request: Request, p: Portal, import_id: str):  # type: ignore[no-untyped-def]
+async def _import(request: Request, p: Portal, import_id: str):
     try:
         return await bulk.load(db_of(request), p.ctx, import_id)
     except NotFound:

@@ -12,12 +12,11 @@ from fastapi.responses import (
     HTMLResponse,
     RedirectResponse,
     Response,
-    StreamingResponse,
 )
 from markupsafe import Markup
 
 from gatehouse.attachments import repository as attachments
-from gatehouse.attachments.service import download
+from gatehouse.attachments.service import download, response_of
 from gatehouse.console import web
 from gatehouse.console.auth import Person
 from gatehouse.console.web import OperatorDep, check_csrf, db_of, op_of, page, templates
@@ -76,7 +75,7 @@ async def _roster(request: Request, person: Person, site: str | None, day: str |
 # The desk's rendered rosters, by the fingerprint of the rows read (operators.service.roster_page): a
 # roster reloaded on 8 screens every 30 s is read each time but rendered once per change. Being keyed
 # by what was read, never by time, it cannot show a stale roster, in this process or across several.
-_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()  # type: ignore[type-arg]
+_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
 
 
 @router.get("/desk")
@@ -252,7 +251,7 @@ async def ticket_file(request: Request, person: OperatorDep, ticket_id: str, fil
         return page(request, "error.html", status=404, person=person, message="No such file.")
     attachment, blob = found
     d = download(request.app.state.storage, blob, attachment.filename, None, None)
-    return StreamingResponse(d.body, status_code=d.status, headers=d.headers, media_type=d.media_type)
+    return response_of(d)
 
 
 @router.get("/desk/visitor-log.csv")

@@ -72,7 +72,7 @@ async def _staged_files(request: Request, p: Portal) -> list[Any]:
         return list(await attachments.staged_of_user(session, p.person.user_id))
 
 
-def _form_to_request(form: dict[str, Any], sites: list[dict[str, Any]], staged: list[Any]) -> tuple[dict, list[str]]:
+def _form_to_request(form: Any, sites: list[dict[str, Any]], staged: list[Any]) -> tuple[dict, list[str]]:
     """The form as the API's create body (one request object), and the site code of each `sites[k]`."""
     n = _visitor_count(form)
     start, end = form.get("badge-start", ""), form.get("badge-end", "")
@@ -253,9 +253,9 @@ async def create_request(request: Request, p: PortalDep) -> Response:
         summary = []
         for d in exc.details:
             where = field_of(d.field, codes)
-            said = _beside(d)
-            errors.setdefault(where, []).append(said)
-            summary.append((where, f"{_label(where)}: {said}"))
+            message = _beside(d)
+            errors.setdefault(where, []).append(message)
+            summary.append((where, f"{_label(where)}: {message}"))
         return await _create_page(request, p, form, errors, summary, status=400)
     except GatehouseError as exc:
         return await _create_page(request, p, form, {"form": [said(exc)]}, [("form", said(exc))],

@@ -16,7 +16,7 @@ from gatehouse.kit.errors import GatehouseError
 router = web.router()
 
 
-async def _page(request: Request, p, *, error: str = "", notice: str = "", status: int = 200) -> Response:  # type: ignore[no-untyped-def]
+async def _page(request: Request, p, *, error: str = "", notice: str = "", status: int = 200) -> Response:
     found = await people.members(db_of(request), p.account.id)
     own = [x for x in PERMISSIONS if p.can(x)]
     return show(request, p, "portal/people.html", status=status, people=found, own=own, error=error, notice=notice)

@@ -25,7 +25,8 @@ async def take_photo(request: Request, person: OperatorDep, ticket_id: str) -> R
         return _answer(request, person, ticket_id, fetch, "The photo is larger than 2 MiB.", 413)
     try:
         async with request.form(max_files=1, max_fields=5) as form:
-            check_csrf(person, form.get("csrf") if isinstance(form.get("csrf"), str) else None)
+            token = form.get("csrf")
+            check_csrf(person, token if isinstance(token, str) else None)
             upload = form.get("photo")
             data = await upload.read(photos.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
     except StarletteHTTPException:
@@ -41,7 +42,7 @@ async def take_photo(request: Request, person: OperatorDep, ticket_id: str) -> R
     return RedirectResponse(f"/console/desk/tickets/{ticket_id[:20]}", status_code=303)
 
 
-def _answer(request: Request, person, ticket_id: str, fetch: bool, message: str, status: int) -> Response:  # type: ignore[no-untyped-def]
+def _answer(request: Request, person, ticket_id: str, fetch: bool, message: str, status: int) -> Response:
     if fetch:
         return JSONResponse({"error": message}, status_code=status)
     return page(request, "error.html", status=status, person=person, message=message)

@@ -17,7 +17,7 @@ from gatehouse.operators.repository import sites as sites_of
 router = web.router()
 
 
-async def _site(request: Request, person, site: str | None) -> str | None:  # type: ignore[no-untyped-def]
+async def _site(request: Request, person, site: str | None) -> str | None:
     async with db_of(request).read() as session:
         mine = [s.code for s in await sites_of(session, sorted(person.sites))]
     if site in mine:
@@ -84,7 +84,7 @@ async def close(request: Request, person: OperatorDep, site: Annotated[str, Form
     return await _step(request, person, site, csrf, roll_call.close, "closed")
 
 
-async def _step(request: Request, person, site: str, csrf: str, step, said: str) -> Response:  # type: ignore[no-untyped-def]
+async def _step(request: Request, person, site: str, csrf: str, step, said: str) -> Response:
     check_csrf(person, csrf)
     try:
         await step(db_of(request), op_of(person), site)

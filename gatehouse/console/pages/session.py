@@ -94,10 +94,10 @@ async def login(request: Request, email: Annotated[str, Form(max_length=254)] = 
     target = _after_login(next_)
     if await totp.has_factor(db_of(request), _person.user_id):  # the code is still to come
         target = "/console/login/code?" + urlencode({"next": target})
-    resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/console",
+    done = RedirectResponse(target, status_code=303)
+    done.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/console",
                     secure=settings.public_url.startswith("https://"), max_age=int(auth.IDLE_TIMEOUT.total_seconds()))
-    return resp
+    return done
 
 
 @router.post("/logout")

@@ -20,7 +20,7 @@ from gatehouse.visits.rules import rules_html
 router = web.router()
 
 
-async def _context(request: Request, person, site: str | None) -> dict:  # type: ignore[no-untyped-def]
+async def _context(request: Request, person, site: str | None) -> dict:
     async with db_of(request).read() as session:
         mine = list(await sites_of(session, sorted(person.sites)))
         chosen = next((s for s in mine if s.code == site), mine[0] if mine else None)

@@ -24,7 +24,7 @@ def _qr(uri: str) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-async def _page(request: Request, person, *, secret: str | None = None, error: str = "",  # type: ignore[no-untyped-def]
+async def _page(request: Request, person, *, secret: str | None = None, error: str = "",
                 codes: list[str] | None = None, status: int = 200) -> Response:
     enrolled = await totp.has_factor(db_of(request), person.user_id)
     secret = secret or totp.new_secret()
@@ -59,7 +59,8 @@ async def totp_remove(request: Request, person: PersonDep, csrf: Annotated[str, 
         from gatehouse.accounts.models import User
         from gatehouse.console.auth import totp_required
 
-        required = await totp_required(session, await session.get(User, person.user_id))
+        user = await session.get(User, person.user_id)
+        required = user is not None and await totp_required(session, user)
     if required:
         return await _page(request, person, status=409, error="Your organisation requires a second factor: it "
                                                              "cannot be removed, only enrolled again.")

@@ -22,7 +22,7 @@ from gatehouse.sites import repository as site_repo
 router = web.router()
 
 
-async def _choices(request: Request, person, site: str | None, account: str | None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def _choices(request: Request, person, site: str | None, account: str | None) -> dict[str, Any]:
     async with db_of(request).read() as session:
         mine = list(await sites_of(session, sorted(person.sites)))
         chosen = next((s for s in mine if s.code == site), mine[0] if mine else None)

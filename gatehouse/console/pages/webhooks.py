@@ -25,7 +25,7 @@ from gatehouse.kit.errors import GatehouseError, NotFound, ValidationFailed
 router = web.router()
 
 
-def _owner(p: Portal):  # type: ignore[no-untyped-def]
+def _owner(p: Portal):
     from gatehouse.webhooks.repository import Owner
 
     return Owner(account_id=p.account.id)
