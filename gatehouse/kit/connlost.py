@@ -22,16 +22,35 @@ def _asyncpg_lost(exc: BaseException) -> bool:
                             asyncpg.exceptions.InternalClientError))
 
 
-def is_connection_lost(exc: BaseException) -> bool:
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The error and its causes: the driver's error is often wrapped (SQLAlchemy, asyncpg's pool)."""
     seen: set[int] = set()
+    out: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:  # the driver's error is often a cause
+    while current is not None and id(current) not in seen:
         seen.add(id(current))
+        out.append(current)
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
+    return out
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """The server refused for want of resources (SQLSTATE class 53: too many connections — for the
+    server, the database or the role —, out of memory or disk): nothing was lost, and the request
+    may succeed in a moment. Answered 503 with Retry-After, never 500."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - installed with the package
+        return False
+    return any(isinstance(e, asyncpg.exceptions.InsufficientResourcesError) for e in _chain(exc))
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    for current in _chain(exc):
         if getattr(current, "connection_invalidated", False):  # SQLAlchemy saw a disconnect
             return True
         if _asyncpg_lost(current):
             return True
         if isinstance(current, ConnectionError) or (isinstance(current, OSError) and current.errno in _LOST_ERRNOS):
             return True
-        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return False

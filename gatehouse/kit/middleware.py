@@ -12,7 +12,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.kit import context
-from gatehouse.kit.connlost import is_connection_lost
+from gatehouse.kit.connlost import is_connection_lost, is_database_busy
 from gatehouse.kit.errors import envelope
 from gatehouse.kit.validation import ignored_header
 
@@ -123,18 +123,27 @@ class RequestContextMiddleware:
                 await self.app(scope, _empty_body_then(receive), send_with_cid)
         except Exception as exc:
             lost = is_connection_lost(exc)
+            busy = not lost and is_database_busy(exc)
             if lost:  # a change that did not commit: the client may send it again in a moment
                 error_log.warning("database connection lost", extra={"correlation_id": cid})
+            elif busy:  # e.g. every connection the server allows is taken: nothing was done
+                error_log.warning("database refused for want of resources: %s", exc, extra={"correlation_id": cid})
             else:  # logged with its traceback server-side; the client sees only the envelope
                 error_log.exception("unhandled error", extra={"correlation_id": cid})
             if status == 0:
-                code, answer = (503, envelope(cid, 503, "DATABASE_UNAVAILABLE", "The database connection was lost before "
-                                              "the change was confirmed. Retry in a moment (a create sent again with "
-                                              "the same Idempotency-Key is never made twice).")) if lost else \
-                    (500, envelope(cid, 500, "INTERNAL_ERROR", "An unexpected error occurred."))
+                if lost:
+                    code, answer = 503, envelope(cid, 503, "DATABASE_UNAVAILABLE", "The database connection was lost "
+                                                 "before the change was confirmed. Retry in a moment (a create sent "
+                                                 "again with the same Idempotency-Key is never made twice).")
+                elif busy:
+                    code, answer = 503, envelope(cid, 503, "DATABASE_BUSY", "The database cannot take this request "
+                                                 "now (it has no connection to spare); nothing was changed. Retry in "
+                                                 "a moment.")
+                else:
+                    code, answer = 500, envelope(cid, 500, "INTERNAL_ERROR", "An unexpected error occurred.")
                 body = json.dumps(answer).encode()
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                if lost:
+                if lost or busy:
                     headers.append((b"retry-after", b"1"))
                 await send_with_cid({"type": "http.response.start", "status": code, "headers": headers})
                 await send({"type": "http.response.body", "body": body})

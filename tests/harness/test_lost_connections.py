@@ -58,3 +58,57 @@ async def test_terminated_connections_give_no_500(settings, factory, db, is_post
             assert set(codes) == {200}, codes
     # the test's own pools lost their connections too: start them afresh for the tests after this one
     await db.dispose()
+
+
+async def test_a_database_with_no_connection_to_spare_answers_503_not_500(settings, factory, is_postgres):
+    """Issue 20 #22's suspect: a server that refuses new connections (too many clients: here, a role
+    allowed two) is a 503 with Retry-After, never a 500; and the same reads succeed when retried."""
+    if not is_postgres:
+        pytest.skip("connection limits are PostgreSQL's")
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    dsn = settings.effective_database_url.replace("postgresql+asyncpg://", "postgresql://")
+    role = "gatehouse_two_conns"
+    admin = await asyncpg.connect(dsn)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 2")
+        await admin.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        await admin.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        limited_url = dsn.replace("postgresql://", f"postgresql://{role}@", 1) if "@" not in dsn else \
+            "postgresql://" + role + "@" + dsn.split("@", 1)[1]
+        limited = type(settings)(**{**settings.model_dump(), "database_url": limited_url})  # no cached URL
+        with real_server(limited) as (port, _app):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+                reads = [("/v1/sites", caller.headers), (f"{API}/visitors?size=5", caller.headers),
+                         ("/v1/accounts", caller.token_headers)]
+                assert {(await c.get(u, headers=h)).status_code for u, h in reads} == {200}
+                # the service's connections go, and others take every one the role is allowed
+                await admin.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+                for _ in range(100):  # a terminated backend holds its slot until it has exited
+                    if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE usename = $1", role):
+                        break
+                    await asyncio.sleep(0.05)
+                fillers = []
+                try:
+                    for _ in range(3):  # every free slot (the service may have reconnected one meanwhile)
+                        try:
+                            fillers.append(await asyncpg.connect(limited_url))
+                        except asyncpg.exceptions.TooManyConnectionsError:
+                            break
+                    got = await asyncio.gather(*(c.get(u, headers=h) for u, h in reads * 3))
+                finally:
+                    for f in fillers:
+                        await f.close()
+                codes = [g.status_code for g in got]
+                assert 500 not in codes and 503 in codes, codes
+                got = [g for g in got if g.status_code == 503]
+                assert all(g.headers["retry-after"] == "1" and g.json()["error"]["code"] in (
+                    "DATABASE_BUSY", "DATABASE_UNAVAILABLE") for g in got), [g.text for g in got]
+                for u, h in reads:  # again, as a client honouring Retry-After would: a connection is free
+                    r = await c.get(u, headers=h)
+                    assert r.status_code == 200, r.text
+    finally:
+        await admin.execute(f"REASSIGN OWNED BY {role} TO CURRENT_USER")
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.close()
