@@ -187,6 +187,7 @@ async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_
     made: list[tuple[Recorded, dict[str, Any]]] = []
     by_request: dict[int, list[str]] = {}
     memo: dict[Any, Any] = {}  # the channels' reads, shared by this create's tickets (same account)
+    sites = sorted({plan.site.code for plan in plans})
     for plan, wo_id in zip(plans, ids, strict=True):
         row, locations = _rows(ctx, plan, wo_id, status, now)
         statements.append(lean_insert(WorkOrder.__table__, row))
@@ -197,7 +198,8 @@ async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_
         statements.append(lean_insert(TicketEvent.__table__, history))
         site_locations = [WorkOrderLocation(**loc) for loc in locations]
         view = partial(render_ticket, ticket, plan.site.address, site_locations, ())  # built if a webhook hears it
-        made.append((event, {"ticket": ticket, "view": view, "memo": memo, "timezone": plan.site.timezone}))
+        made.append((event, {"ticket": ticket, "view": view, "memo": memo, "timezone": plan.site.timezone,
+                             "sites": sites}))
         by_request.setdefault(plan.request_index, []).append(wo_id)
     statements += counts.statements()
     response = {"workOrder": [{"workOrderId": wo_id} for wo_id in ids]}

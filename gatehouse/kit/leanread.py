@@ -50,6 +50,7 @@ class Rows(Protocol):
     lean writer's open transaction (`TxRows`). `cache_key` names the database (per-process copies)."""
 
     cache_key: str
+    is_sqlite: bool
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]: ...
 
@@ -84,7 +85,9 @@ class SessionRows:
 
     def __init__(self, session: Any) -> None:
         self.session = session
-        self.cache_key = str(session.bind.url)
+        bind = session.get_bind()
+        self.cache_key = str(bind.engine.url)
+        self.is_sqlite = bind.dialect.name == "sqlite"
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in await self.session.execute(stmt, params)]

@@ -29,7 +29,10 @@ async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]
         if ticket is None or site is None:
             return []
         timezone = site.timezone
-    index = await current_index(rows, rows.cache_key)
+    memo = known.setdefault("memo", {})  # one read of the list's version per create
+    if "watchlist" not in memo:
+        memo["watchlist"] = await current_index(rows, rows.cache_key)
+    index = memo["watchlist"]
     hit = index.screen(ticket.visitor_first_name, ticket.visitor_last_name, ticket.visitor_email,
                        ticket.site_code, site_today(timezone))
     if hit is None:

@@ -51,8 +51,11 @@ async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]
         return []
     memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
     key = ("webhooks", event.account_id, event.site_code)
+    if event.account_id and known.get("sites") and repository.held_key(event.account_id, event.site_code) not in memo:
+        # a create of several sites: their holds in one statement, before the first read
+        await repository.hold_owners(rows, event.account_id, known["sites"], memo)
     if key not in memo:
-        memo[key] = await repository.subscribed(rows, event.account_id, event.site_code)
+        memo[key] = await repository.subscribed(rows, event.account_id, event.site_code, memo)
     endpoints = [eid for eid, types in memo[key] if _hears(types, event.type)]
     if not endpoints:
         return []

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, true
+from sqlalchemy import Select, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account
@@ -69,13 +71,22 @@ HOLD_BOTH = (select(_ACCOUNT.c.id, _SITE.c.code).select_from(_ACCOUNT.join(_SITE
              .with_for_update(key_share=True))
 
 
-async def subscribed(runner: Rows, account_id: str | None, site_code: str | None) -> list[tuple[str, str]]:
+def held_key(account_id: str | None, site_code: str | None) -> tuple[str, str | None, str | None]:
+    """The memo key a change sets once it holds these owners' rows (`hold_owners`)."""
+    return ("held", account_id, site_code)
+
+
+async def subscribed(runner: Rows, account_id: str | None, site_code: str | None,
+                     memo: dict[Any, Any] | None = None) -> list[tuple[str, str]]:
     """[(endpoint id, event_types JSON)] of the enabled endpoints that hear an event of this account
     or at this site (a NULL never equals: an event without an account reaches only site endpoints),
-    read in the change's transaction after holding the owners' rows."""
+    read in the change's transaction after holding the owners' rows (unless the change holds them
+    already: `memo`)."""
     if not account_id and not site_code:
         return []
-    if account_id and site_code:
+    if runner.is_sqlite or (memo is not None and held_key(account_id, site_code) in memo):
+        pass  # SQLite: the change is the one writer until it commits
+    elif account_id and site_code:
         await runner.rows(HOLD_BOTH, account_id=account_id, site_code=site_code)
     elif account_id:
         await runner.rows(HOLD_ACCOUNT, account_id=account_id)
@@ -83,6 +94,22 @@ async def subscribed(runner: Rows, account_id: str | None, site_code: str | None
         await runner.rows(HOLD_SITE, site_code=site_code)
     return [(r["id"], r["event_types"]) for r in await runner.rows(SUBSCRIBED, account_id=account_id,
                                                                      site_code=site_code)]
+
+
+@cache
+def _hold_sites(count: int) -> Select:
+    sites: list[Any] = [bindparam(f"site{i}") for i in range(count)]
+    return (select(_ACCOUNT.c.id, _SITE.c.code).select_from(_ACCOUNT.join(_SITE, true()))
+            .where(_ACCOUNT.c.id == bindparam("account_id"), _SITE.c.code.in_(sites)).with_for_update(key_share=True))
+
+
+async def hold_owners(runner: Rows, account_id: str, site_codes: Sequence[str], memo: dict[Any, Any]) -> None:
+    """A create's holds in one statement: its account's and all its sites' rows (see HOLD_ACCOUNT)."""
+    codes = sorted(set(site_codes))
+    if runner.is_sqlite or not codes:
+        return
+    await runner.rows(_hold_sites(len(codes)), account_id=account_id, **{f"site{i}": c for i, c in enumerate(codes)})
+    memo.update({held_key(account_id, c): True for c in codes})
 
 
 async def hold_owner(session: AsyncSession, *, account_id: str | None, site_code: str | None) -> None:
