@@ -58,11 +58,13 @@ async def test_an_endless_response_body_is_cut_at_1_kib_and_the_connection_close
     started = time.monotonic()
     assert (await client.post(f"/v1/webhooks/{hook['webhookId']}/test", headers=caller.headers)).status_code == 202
     log: list[dict] = []
-    while time.monotonic() - started < 10 and not log:
+    # (the worker may first have other tests' backlog to deliver: the wait is generous, the attempt's
+    # own time is what is bounded)
+    while time.monotonic() - started < 30 and not log:
         log = await _deliveries(client, caller, hook["webhookId"])
         await asyncio.sleep(0.05)
     assert log and log[0]["status"] == "delivered" and log[0]["responseStatus"] == 200, log
-    assert time.monotonic() - started < 5
+    assert log[0]["durationMs"] < 5000, log
     assert await asyncio.to_thread(rx.closed_by_peer.wait, 10)
     # the worker stopped reading at once: what it took is what the socket buffers held, not a gigabyte
     assert rx.sent < 64 << 20, rx.sent
