@@ -259,9 +259,19 @@ async def check_in(db: Database, op: Operator, ticket_id: str, badge_number: str
 
 async def screen_before_check_in(db: Database, op: Operator, ticket_ids: list[str]) -> None:
     """Screen each visitor again against the list as it is now (SPEC §14), in a transaction of its own:
-    a hit's hold, mail and webhook stand even though the check-in it stops is refused."""
-    async with db.write() as session:
+    a hit's hold, mail and webhook stand even though the check-in it stops is refused. Read first:
+    the write transaction is opened only for a visitor the list names (most check-ins: none)."""
+    async with db.read() as session:
+        named = []
         for ticket_id in ticket_ids:
+            found = await repository.ticket_at_sites(session, op.sites, ticket_id)
+            if found is not None and lifecycle.target_of(found[0].status, Action.CHECK_IN) is not None and \
+                    await watchlist.would_hit(session, found[0], site_today(found[1].timezone)):
+                named.append(ticket_id)
+    if not named:
+        return
+    async with db.write() as session:
+        for ticket_id in named:
             found = await repository.ticket_at_sites(session, op.sites, ticket_id)
             if found is not None and lifecycle.target_of(found[0].status, Action.CHECK_IN) is not None:
                 await watchlist.screen(session, found[0], site_today(found[1].timezone), "check-in")

@@ -185,6 +185,14 @@ def hold_row(ticket_id: str, hit: Hit, at: datetime) -> dict[str, Any]:
             "decision_reason": None}
 
 
+async def would_hit(session: AsyncSession, ticket: Any, today: date) -> bool:
+    """Whether the list as it is now names this visitor (a read: nothing is written)."""
+    rows = SessionRows(session)
+    index = await current_index(rows, rows.cache_key)
+    return index.screen(ticket.visitor_first_name, ticket.visitor_last_name, ticket.visitor_email,
+                        ticket.site_code, today) is not None
+
+
 async def screen(session: AsyncSession, ticket: Any, today: date, where: str) -> SecurityHold | None:
     """Screen a ticket's visitor in this transaction, unless it was screened into a hold already:
     a hit writes the hold and its event (mail and webhooks to the site's security in the same
