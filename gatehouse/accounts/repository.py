@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, AccountMembership, MasterAccount
+from gatehouse.kit.leanread import Rows
 
 
 async def accounts_of_user(session: AsyncSession, user_id: int, *, default_only: bool = False) -> Sequence[Row]:
@@ -59,11 +60,13 @@ async def operators(session: AsyncSession) -> list[dict]:
             for u in ops]
 
 
-async def account_auto_approves(reader, account_id: str) -> bool:
+AUTO_APPROVE = select(Account.auto_approve).where(Account.id == bindparam("account_id"))
+
+
+async def account_auto_approves(runner: Rows, account_id: str) -> bool:
     """Whether the account's new requests are approved at once (the lean reader: the create path)."""
-    row = await reader.fetchrow("SELECT auto_approve FROM accounts WHERE id = ?",
-                                "SELECT auto_approve FROM accounts WHERE id = $1", account_id)
-    return bool(row and row[0])
+    found = await runner.rows(AUTO_APPROVE, account_id=account_id)
+    return bool(found and found[0]["auto_approve"])
 
 
 # --- the operator admin's console pages (SPEC §16): searched and paged ------------------------------

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
+from functools import cache
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.facility_access.models import Comment, TicketCount, WorkOrder, WorkOrderLocation
+from gatehouse.kit.leanread import Rows
 from gatehouse.sites.models import Site
 
 WORK_ORDER_ID = re.compile(r"^WO\d{7}$")
@@ -86,13 +88,16 @@ async def ticket_history(session: AsyncSession, ticket_id: str) -> Sequence:
                                   .order_by(TicketEvent.id))).scalars().all()
 
 
-async def taken_ids(reader, ids: Sequence[str]) -> set[str]:
+@cache
+def _ids_taken(count: int) -> Select:
+    return select(WorkOrder.id).where(WorkOrder.id.in_([bindparam(f"id{i}") for i in range(count)]))
+
+
+async def taken_ids(runner: Rows, ids: Sequence[str]) -> set[str]:
     """Which of these work order ids exist (the lean reader: one indexed lookup)."""
-    marks = ", ".join("?" * len(ids))
-    dollars = ", ".join(f"${i + 1}" for i in range(len(ids)))
-    rows = await reader.fetch(f"SELECT id FROM work_orders WHERE id IN ({marks})",
-                              f"SELECT id FROM work_orders WHERE id IN ({dollars})", *ids)
-    return {r[0] for r in rows}
+    if not ids:
+        return set()
+    return {r["id"] for r in await runner.rows(_ids_taken(len(ids)), **{f"id{i}": v for i, v in enumerate(ids)})}
 
 
 async def open_tickets_of_visitor(session: AsyncSession, account_id: str, email: str, *, but: str,

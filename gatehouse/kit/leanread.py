@@ -1,5 +1,6 @@
-"""The hot read paths' own way to the database (SPEC §7): one hand-written query per read, straight
-to the driver, no ORM session or object graph.
+"""The hot read paths' own way to the database (SPEC §7): one SQLAlchemy Core statement per read,
+written once in a repository and compiled once per dialect, run straight on the driver: no ORM
+session or object graph.
 
 Measured with wrk before this existed, a ticket detail spent most of its time in an ORM session and
 three queries, each a thread hop through aiosqlite. Here, on SQLite, a read is a plain `sqlite3`
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -159,24 +160,25 @@ class LeanReader:
                     self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size, reset=_keep)
         return self._pool
 
-    async def fetch(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
+    async def _fetch(self, sql: str, args: Sequence[Any]) -> Sequence[Any]:
         if self.is_sqlite:
-            return self._sqlite().execute(sqlite_sql, args).fetchall()
+            return self._sqlite().execute(sql, args).fetchall()
         pool = await self.pg_pool()
         try:
-            return await pool.fetch(pg_sql, *args)
+            return await pool.fetch(sql, *args)
         except Exception as exc:
             if not is_connection_lost(exc):
                 raise
             # The server dropped our connections (restart, terminate): every idle one is stale too.
             # Replace them all, and read again once: a read is safe to repeat.
             await self.connections_lost()
-            return await pool.fetch(pg_sql, *args)
+            return await pool.fetch(sql, *args)
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
         """A Core statement's rows as dicts, on the raw driver (no ORM, no thread hop on SQLite)."""
         sql, names, _convert = compiled(stmt, self.is_sqlite)
-        found = await self.fetch(sql, sql, *(params[n] for n in names))
+        args = [_sqlite_arg(params[n]) for n in names] if self.is_sqlite else [params[n] for n in names]
+        found = await self._fetch(sql, args)
         return _as_rows(self.is_sqlite, stmt, found)
 
     async def get(self, model: Any, ident: Any) -> Any:
@@ -188,10 +190,6 @@ class LeanReader:
         """Every connection of the pool is replaced at its next use (asyncpg's expire_connections)."""
         if self._pool is not None:
             await self._pool.expire_connections()
-
-    async def fetchrow(self, sqlite_sql: str, pg_sql: str, *args: Any) -> Mapping[str, Any] | None:
-        rows = await self.fetch(sqlite_sql, pg_sql, *args)
-        return rows[0] if rows else None
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.accounts.models import Account, OperatorSite, User
 from gatehouse.facility_access.lifecycle import Status
 from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.repository import WORK_ORDER_ID
+from gatehouse.kit.jsonagg import JsonArray
+from gatehouse.kit.leanread import Rows
 from gatehouse.sites.models import Site
+from gatehouse.watchlist.models import SecurityHold
 
 ALL_STATUSES = [s.value for s in Status]
 
@@ -46,26 +51,6 @@ async def sites(session: AsyncSession, codes: Collection[str]) -> Sequence[Site]
     if not codes:
         return []
     return (await session.execute(select(Site).where(Site.code.in_(list(codes))).order_by(Site.code))).scalars().all()
-
-
-async def roster(session: AsyncSession, days: Sequence[tuple[str, date]], statuses: Sequence[str], *,
-                 limit: int, offset: int) -> Sequence[tuple[WorkOrder, str]]:
-    """One page of the tickets at the given sites whose badge dates and at least one location's
-    access dates cover that site's day. The (site_code, status, badge_end) index bounds the scan
-    to tickets still running on the day, whatever the history; LIMIT bounds the reply."""
-    if not days:
-        return []
-    covers_site_day = []
-    for site_code, day in days:
-        covers = exists().where(WorkOrderLocation.work_order_id == WorkOrder.id,
-                                WorkOrderLocation.access_start <= day, WorkOrderLocation.access_end >= day)
-        covers_site_day.append(and_(WorkOrder.site_code == site_code, WorkOrder.badge_end >= day,
-                                    WorkOrder.badge_start <= day, covers))
-    stmt = (select(WorkOrder, Account.name).join(Account, Account.id == WorkOrder.account_id)
-            .where(WorkOrder.status.in_(list(statuses)), or_(*covers_site_day))
-            .order_by(WorkOrder.site_code, WorkOrder.visitor_last_name, WorkOrder.visitor_first_name, WorkOrder.id)
-            .limit(limit).offset(offset))
-    return [(t, name) for t, name in (await session.execute(stmt)).all()]
 
 
 async def locations_of(session: AsyncSession, ticket_ids: Collection[str]) -> dict[str, list[WorkOrderLocation]]:
@@ -108,63 +93,46 @@ async def visitor_log(session: AsyncSession, site_code: str, timezone: str, firs
     return sorted(out, key=lambda r: r["at"])
 
 
-_ROSTER_COLUMNS = ("w.id, w.status, w.site_code, w.account_id, a.name AS account_name, w.visitor_first_name, "
-                   "w.checked_in_at, w.checked_out_at, "
-                   "w.visitor_last_name, w.visitor_email, w.company, w.escorted, w.extended_badge, "
-                   "w.escort_first_name, w.escort_last_name, w.badge_start, w.badge_end, w.badge_number, "
-                   "h.status AS hold_status, h.entry_id AS hold_entry, "
-                   "coalesce(h.decision_reason, h.reason) AS hold_reason, h.matched_on AS hold_matched")
-_ROSTER_LOCATIONS = {
-    "sqlite": ("(SELECT json_group_array(json_object('location_name', l.location_name, 'access_start', l.access_start,"
-               " 'access_end', l.access_end, 'access_start_time', l.access_start_time, 'access_end_time',"
-               " l.access_end_time)) FROM (SELECT * FROM work_order_locations WHERE work_order_id = w.id"
-               " ORDER BY id) AS l)"),
-    "postgres": ("(SELECT coalesce(json_agg(json_build_object('location_name', l.location_name, 'access_start',"
-                 " l.access_start, 'access_end', l.access_end, 'access_start_time', l.access_start_time,"
-                 " 'access_end_time', l.access_end_time) ORDER BY l.id), '[]') FROM work_order_locations AS l"
-                 " WHERE l.work_order_id = w.id)::text"),
-}
+@cache
+def _roster_statement(statuses: int, sites: int) -> Select:
+    """The desk's roster as one statement, for a number of statuses and of (site, day) pairs (bound
+    as status0.., site0/day0..): the tickets at those sites whose badge dates and at least one
+    location's access dates cover that site's day, with the account's name, the hold and the
+    locations as JSON. The (site_code, status, badge_end) index bounds the scan to tickets still
+    running on the day, whatever the history; LIMIT bounds the reply."""
+    w, x, h = WorkOrder.__table__, WorkOrderLocation.__table__, SecurityHold.__table__
+    locations = JsonArray(x, lambda c: {"location_name": c.location_name, "access_start": c.access_start,
+                                        "access_end": c.access_end, "access_start_time": c.access_start_time,
+                                        "access_end_time": c.access_end_time},
+                          lambda c: c.work_order_id == w.c.id, lambda c: c.id, w)
+    covers = [and_(w.c.site_code == bindparam(f"site{i}"), w.c.badge_end >= bindparam(f"day{i}"),
+                   w.c.badge_start <= bindparam(f"day{i}"),
+                   exists().where(x.c.work_order_id == w.c.id, x.c.access_start <= bindparam(f"day{i}"),
+                                  x.c.access_end >= bindparam(f"day{i}")))
+              for i in range(sites)]
+    return (select(w.c.id, w.c.status, w.c.site_code, w.c.account_id, Account.name.label("account_name"),
+                   w.c.visitor_first_name, w.c.checked_in_at, w.c.checked_out_at, w.c.visitor_last_name,
+                   w.c.visitor_email, w.c.company, w.c.escorted, w.c.extended_badge, w.c.escort_first_name,
+                   w.c.escort_last_name, w.c.badge_start, w.c.badge_end, w.c.badge_number,
+                   h.c.status.label("hold_status"), h.c.entry_id.label("hold_entry"),
+                   func.coalesce(h.c.decision_reason, h.c.reason).label("hold_reason"),
+                   h.c.matched_on.label("hold_matched"), locations.label("locations_json"))
+            .join(Account, Account.id == w.c.account_id).outerjoin(h, h.c.work_order_id == w.c.id)
+            .where(w.c.status.in_([bindparam(f"status{i}") for i in range(statuses)]), or_(*covers))
+            .order_by(w.c.site_code, w.c.visitor_last_name, w.c.visitor_first_name, w.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
-def _roster_sql(dialect: str, days: Sequence[tuple[str, date]], statuses: Sequence[str]) -> tuple[str, list]:
-    params: list = []
-
-    def p(value) -> str:
-        params.append(value)
-        return "?" if dialect == "sqlite" else f"${len(params)}"
-
-    status_in = ", ".join(p(s) for s in statuses)
-    per_site = " OR ".join(
-        f"(w.site_code = {p(code)} AND w.badge_end >= {p(day)} AND w.badge_start <= {p(day)} AND EXISTS "
-        f"(SELECT 1 FROM work_order_locations AS x WHERE x.work_order_id = w.id AND x.access_start <= {p(day)} "
-        f"AND x.access_end >= {p(day)}))" for code, day in days)
-    sql = (f"SELECT {_ROSTER_COLUMNS}, {_ROSTER_LOCATIONS[dialect]} AS locations_json "
-           f"FROM work_orders AS w JOIN accounts AS a ON a.id = w.account_id "
-           f"LEFT JOIN security_holds AS h ON h.work_order_id = w.id "
-           f"WHERE w.status IN ({status_in}) AND ({per_site}) "
-           f"ORDER BY w.site_code, w.visitor_last_name, w.visitor_first_name, w.id ")
-    return sql, params
-
-
-async def roster_lean(reader, days: Sequence[tuple[str, date]], statuses: Sequence[str], *, limit: int,
-                      offset: int) -> list:
-    """The roster in one statement through the lean reader (the desk renders hundreds of rows a
-    page; ORM objects were most of its time). Same filter and order as `roster`."""
-    if not days:
+async def roster(runner: Rows, days: Sequence[tuple[str, date]], statuses: Sequence[str], *, limit: int,
+                 offset: int) -> list[dict[str, Any]]:
+    """One page of the roster (see `_roster_statement`) on the lean reader or in a session: the desk
+    renders hundreds of rows a page (ORM objects were most of its time)."""
+    if not days or not statuses:
         return []
-    results = []
-    for dialect in ("sqlite", "postgres"):
-        sql, params = _roster_sql(dialect, days, statuses)
-        n = len(params)
-        if dialect == "sqlite":
-            results.append((sql + "LIMIT ? OFFSET ?", [*params, limit, offset]))
-        else:
-            results.append((sql + f"LIMIT ${n + 1} OFFSET ${n + 2}", [*params, limit, offset]))
-    (sqlite_sql, sqlite_params), (pg_sql, pg_params) = results
-    if reader.is_sqlite:
-        return list(await reader.fetch(sqlite_sql, pg_sql, *[v.isoformat() if isinstance(v, date) else v
-                                                              for v in sqlite_params]))
-    return list(await reader.fetch(sqlite_sql, pg_sql, *pg_params))
+    params: dict[str, Any] = {f"status{i}": s for i, s in enumerate(statuses)}
+    for i, (code, day) in enumerate(days):
+        params |= {f"site{i}": code, f"day{i}": day}
+    return await runner.rows(_roster_statement(len(statuses), len(days)), limit=limit, offset=offset, **params)
 
 
 async def accounts_at_site(session: AsyncSession, site_code: str) -> list[tuple[str, str]]:

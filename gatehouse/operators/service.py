@@ -24,7 +24,7 @@ from gatehouse.facility_access.presenter import badge_type, render_location, ren
 from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, Conflict, Forbidden, NotFound
-from gatehouse.kit.leanread import LeanReader
+from gatehouse.kit.leanread import LeanReader, SessionRows
 from gatehouse.kit.sitetime import site_now, site_today, zone
 from gatehouse.kit.wire import fmt_date
 from gatehouse.operators import repository
@@ -102,18 +102,13 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
         found_sites = await repository.sites(session, [site] if site else op.sites)
         tz_of = {s.code: s.timezone for s in found_sites}
         days = [(s.code, day or site_today(s.timezone)) for s in found_sites]
-        if reader is None:
-            found = await repository.roster(session, days, statuses, limit=size + 1, offset=page * size)
-            locs = await repository.locations_of(session, [t.id for t, _ in found[:size]])
-            held = await holds.holds_of(session, [t.id for t, _ in found[:size]])
-            rows = [_roster_row(t, name, locs.get(t.id, []), watchlist.present_hold(held.get(t.id)))
-                    for t, name in found]
-    if reader is not None:
-        raw = await repository.roster_lean(reader, days, statuses, limit=size + 1, offset=page * size)
-        columns = tuple(raw[0].keys()) if raw else ()
-        values = [tuple(r) for r in raw]
+        raw = await repository.roster(reader or SessionRows(session), days, statuses, limit=size + 1,
+                                      offset=page * size)
+    columns = tuple(raw[0]) if raw else ()
+    values = [tuple(r.values()) for r in raw]
+    if reader is not None:  # what the desk keys its rendered roster on
         fingerprint = hash((columns, tuple(values)))
-        rows = [_lean_row(columns, v) for v in values]
+    rows = [_lean_row(columns, v) for v in values]
     more = len(rows) > size
     now = utcnow()
     rows = [desk_facts(r, tz_of[r["site"]], now, overstay_grace(db)) for r in rows[:size]]
