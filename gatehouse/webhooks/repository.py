@@ -77,7 +77,7 @@ HOLD_BOTH = select(_shared(_ACCOUNT_LOCK, "account_id"), _shared(_SITE_LOCK, "si
 
 
 def held_key(account_id: str | None, site_code: str | None) -> tuple[str, str | None, str | None]:
-    """The memo key a change sets once it holds these owners' rows (`hold_owners`)."""
+    """The memo key a change sets once it holds these owners' locks (`hold_owners`)."""
     return ("held", account_id, site_code)
 
 
@@ -85,7 +85,7 @@ async def subscribed(runner: Rows, account_id: str | None, site_code: str | None
                      memo: dict[Any, Any] | None = None) -> list[tuple[str, str]]:
     """[(endpoint id, event_types JSON)] of the enabled endpoints that hear an event of this account
     or at this site (a NULL never equals: an event without an account reaches only site endpoints),
-    read in the change's transaction after holding the owners' rows (unless the change holds them
+    read in the change's transaction after taking the owners' locks (unless the change holds them
     already: `memo`)."""
     if not account_id and not site_code:
         return []
