@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,21 @@ in the `Gatehouse-Ignored` response header, booleans may be the strings "true"/"
 """
 
 
+_TUNED: list[bool] = []
+
+
+def _tune_collector() -> None:
+    """The collector's pauses were the desk roster's p99 (500 rows a page: 178 -> 94-114 ms with wrk,
+    bench/console_roster): what the process built to start lives as long as it, so it is set aside
+    from every later scan (freeze, once per process: a test run starts many apps), and the youngest
+    generation is collected every 50k allocations rather than 700."""
+    if not _TUNED:
+        _TUNED.append(True)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 10, 10)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     install_fanouts()
@@ -69,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = build_worker(settings, db, storage, busy=load.busy)
             task = asyncio.create_task(worker.run(), name="worker")
         app.state.worker = worker
+        _tune_collector()
         try:
             yield
         finally:

@@ -73,11 +73,14 @@ def by_id(model: Any) -> Select:
 
 def _as_rows(is_sqlite: bool, stmt: Select, found: Sequence[Any]) -> list[dict[str, Any]]:
     keys = [str(c.key) for c in stmt.selected_columns]
-    if not is_sqlite:
-        return [dict(zip(keys, r, strict=True)) for r in found]
-    convert = compiled(stmt, True)[2]
-    return [{k: (f(v) if f is not None and v is not None else v) for k, f, v in zip(keys, convert, r, strict=True)}
-            for r in found]
+    out = [dict(zip(keys, r, strict=True)) for r in found]
+    if is_sqlite:  # only the columns that need it (a per-value comprehension was 15% of the desk page)
+        for key, convert in zip(keys, compiled(stmt, True)[2], strict=True):
+            if convert is not None:
+                for row in out:
+                    if row[key] is not None:
+                        row[key] = convert(row[key])
+    return out
 
 
 class SessionRows:

@@ -84,37 +84,54 @@ async def roster(db: Database, op: Operator, *, site: str | None, status: str | 
     """One page of the tickets whose access covers `day` (default: today in each site's own
     timezone), ordered by site and visitor name. Without `status`, the visitors the desk can expect
     or has seen: cancelled and denied tickets only when asked for. With the lean reader, one query."""
-    rows, more, _ = await roster_page(db, op, site=site, status=status, day=day, page=page, size=size, reader=reader)
-    return {"content": rows, "pageable": {"page": page, "size": size, "last": not more}}
+    found = await roster_page(db, op, site=site, status=status, day=day, page=page, size=size, reader=reader)
+    return {"content": found.rows(), "pageable": {"page": page, "size": size, "last": not found.more}}
+
+
+@dataclass
+class RosterPage:
+    """What `roster_page` read. The desk's flags (site times, no-show, overstay) are worked out only
+    when `rows()` is asked for: the desk skips them when it already holds the page rendered for the
+    same fingerprint (they were a quarter of the page's time, py-spy)."""
+    read: list[dict]  # the rows as read, the stay's raw instants included
+    more: bool
+    fingerprint: int | None  # with the lean reader: equal fingerprints, equal rows and minute
+    zones: dict[str, str]
+    now: datetime
+    grace: timedelta
+
+    def rows(self) -> list[dict]:
+        return [desk_facts(r, self.zones[r["site"]], self.now, self.grace) for r in self.read]
 
 
 async def roster_page(db: Database, op: Operator, *, site: str | None, status: str | None, day: date | None,
-                      page: int = 0, size: int = 100, reader: LeanReader | None = None
-                      ) -> tuple[list[dict], bool, int | None]:
+                      page: int = 0, size: int = 100, reader: LeanReader | None = None,
+                      zones: dict[str, str] | None = None) -> RosterPage:
     """`roster`'s rows, whether more follow, and (with the lean reader) a fingerprint of exactly what
-    was read: equal fingerprints, equal rows (the desk reuses its rendered roster on it)."""
+    was read (the desk reuses its rendered roster on it). `zones`: the sites' time zones, when the
+    caller has read them already."""
     if site is not None and site not in op.sites:
         raise NotFound(f"Site '{site}' was not found.", code="SITE_NOTFOUND")
     status = parse_status(status)
     statuses = [status] if status else lifecycle.ROSTER_DEFAULT
     fingerprint = None
-    async with db.read() as session:
-        found_sites = await repository.sites(session, [site] if site else op.sites)
-        tz_of = {s.code: s.timezone for s in found_sites}
-        days = [(s.code, day or site_today(s.timezone)) for s in found_sites]
-        raw = await repository.roster(reader or SessionRows(session), days, statuses, limit=size + 1,
-                                      offset=page * size)
+    wanted = [site] if site else sorted(op.sites)
+    if zones is None or any(code not in zones for code in wanted):
+        async with db.read() as session:
+            zones = {s.code: s.timezone for s in await repository.sites(session, wanted)}
+    days = [(code, day or site_today(zones[code])) for code in wanted if code in zones]
+    if reader is not None:
+        raw = await repository.roster(reader, days, statuses, limit=size + 1, offset=page * size)
+    else:
+        async with db.read() as session:
+            raw = await repository.roster(SessionRows(session), days, statuses, limit=size + 1, offset=page * size)
     columns = tuple(raw[0]) if raw else ()
     values = [tuple(r.values()) for r in raw]
-    if reader is not None:  # what the desk keys its rendered roster on
-        fingerprint = hash((columns, tuple(values)))
-    rows = [_lean_row(columns, v) for v in values]
-    more = len(rows) > size
     now = utcnow()
-    rows = [desk_facts(r, tz_of[r["site"]], now, overstay_grace(db)) for r in rows[:size]]
-    if fingerprint is not None:  # the flags move with the clock: a rendered roster lasts a minute
-        fingerprint = hash((fingerprint, now.replace(second=0, microsecond=0)))
-    return rows, more, fingerprint
+    if reader is not None:  # what the desk keys its rendered roster on; the flags move with the clock
+        fingerprint = hash((columns, tuple(values), now.replace(second=0, microsecond=0)))
+    rows = [_lean_row(columns, v) for v in values]
+    return RosterPage(rows[:size], len(rows) > size, fingerprint, zones, now, overstay_grace(db))
 
 
 @lru_cache(maxsize=8192)

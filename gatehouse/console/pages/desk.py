@@ -52,14 +52,16 @@ async def _roster(request: Request, person: Person, site: str | None, day: str |
         the_day = date.fromisoformat(day) if day else site_today(chosen.timezone)
     except ValueError:
         the_day = site_today(chosen.timezone)
-    found, more, fingerprint = await desk.roster_page(db, op_of(person), site=chosen.code, status=None, day=the_day,
-                                                      size=desk.ROSTER_PAGE_MAX, reader=request.app.state.reader)
+    found = await desk.roster_page(db, op_of(person), site=chosen.code, status=None, day=the_day,
+                                   size=desk.ROSTER_PAGE_MAX, reader=request.app.state.reader,
+                                   zones={s.code: s.timezone for s in my_sites})
+    more, fingerprint = found.more, found.fingerprint
     data = {"sites": my_sites, "site": chosen, "day": the_day.isoformat(), "q": q,
             "today": site_today(chosen.timezone).isoformat(), "truncated": more}
     key = (fingerprint, chosen.code, data["day"], data["today"], q, more)
     html = _FRAGMENTS.get(key) if fingerprint is not None else None
     if html is None:
-        rows = [r for r in found if not q or _match(r, q)]
+        rows = [r for r in found.rows() if not q or _match(r, q)]
         groups = [{"key": k, "title": title, "rows": [r for r in rows if r["ticketStatus"] in statuses]}
                   for k, title, statuses in lifecycle.ROSTER_GROUPS]
         html = Markup(templates.get_template("roster_fragment.html").render(groups=groups, **data))
