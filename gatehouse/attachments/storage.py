@@ -35,20 +35,37 @@ class Storage(Protocol):
 # --- local filesystem ------------------------------------------------------------------------------
 
 
+WRITE_BEHIND = 1024 * 1024
+
+
 class LocalWriter:
     def __init__(self, final: Path, temp: Path) -> None:
         self.final = final
         self.temp = temp
         self.fh = open(temp, "wb")
+        self.written = self.kicked = 0
 
     async def write(self, chunk: bytes) -> None:
         # Page-cache writes of one chunk are microseconds; a thread hop per chunk would cost more.
         self.fh.write(chunk)
+        self.written += len(chunk)
+        if self.written - self.kicked >= WRITE_BEHIND and hasattr(os, "posix_fadvise"):
+            # Write-behind: the disk starts on what has arrived while the rest is still coming, so
+            # the commit's fsync waits only for the tail (Linux starts writeback of dirty pages on
+            # DONTNEED without waiting for it).
+            self.fh.flush()
+            os.posix_fadvise(self.fh.fileno(), self.kicked, self.written - self.kicked, os.POSIX_FADV_DONTNEED)
+            self.kicked = self.written
 
     async def commit(self) -> None:
         def finish() -> None:
             self.fh.flush()
             os.fsync(self.fh.fileno())
+            if hasattr(os, "posix_fadvise"):
+                # Safe on disk now: its pages leave the cache. Left there, they made every later
+                # upload's writes 5-8x slower on these machines (30 ms vs 4 ms per 10 MiB of new
+                # file, measured), the most of an upload's time; a download reads them back.
+                os.posix_fadvise(self.fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
             self.fh.close()
             self.final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.temp, self.final)
