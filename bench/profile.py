@@ -63,7 +63,7 @@ def main() -> None:
                         str(args.seconds), "-r", "100", "--nonblocking", "-f", "raw", "--threads", "-o", str(out)],
                        check=True, capture_output=True)
         driver.join()
-        print(f"{args.path} on {args.db}: {figures.get('rps', 0):.0f} req/s under the profiler "
+        print(f"{args.path} on {args.db}: {figures.get('rps', 0):.0f} req/s under the profiler {figures.get('statuses')} "
               f"(p50 {figures.get('p50_ms', 0):.1f} ms); stacks in {out}")
         report(out, args.top)
     finally:
