@@ -21,9 +21,10 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pg", default="postgresql://127.0.0.1:5432/test")
     parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true", help="py-spy records the server under each load")
     args = parser.parse_args()
     for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        print(figure(kind, args.pg, args.people), flush=True)
+        print(figure(kind, args.pg, args.people, args.profile), flush=True)
 
 
 def _on_site(kind: str, settings, data, people: int) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +72,7 @@ def _on_site(kind: str, settings, data, people: int) -> None:  # type: ignore[no
         asyncio.run(pg())
 
 
-def figure(kind: str, pg: str, people: int) -> str:
+def figure(kind: str, pg: str, people: int, profile: bool = False) -> str:
     settings, data, creds = demo_world(kind, pg, "rollcall")
     _on_site(kind, settings, data, people)
     port = free_port()
@@ -97,6 +98,10 @@ def figure(kind: str, pg: str, people: int) -> str:
                            ("console poll", {"url": f"{base}/console/desk/roll-call.json?site=IAD024",
                                              "headers": {"Cookie": cookie}})):
             httpx.get(spec["url"], headers=spec["headers"], timeout=60)  # built once, as after any change
+            if profile:
+                from bench.console_roster import record
+
+                record(proc.pid, {**spec, "concurrency": 8}, f"rollcall-{name.replace(' ', '-')}-{kind}")
             result = wrk({**spec, "concurrency": 8, "duration": 5})
             lines.append(f"  {kind:<8} roll call, {people:,} on site, {name}, 8 guards: {result['rps']:.1f} req/s, "
                          f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (target <= 250 ms)  "

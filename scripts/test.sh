@@ -24,7 +24,7 @@ names = zipfile.ZipFile(glob.glob(sys.argv[1] + "/gatehouse-*.whl")[0]).namelist
 needed = ["gatehouse/console/templates/base.html", "gatehouse/console/static/console.js",
           "gatehouse/console/static/favicon.ico", "gatehouse/console/templates/portal/new.html",
           "gatehouse/notifications/templates/visitor_pass.html", "gatehouse/visits/templates/visit.html",
-          "gatehouse/migrations/versions/0024_sso.py"]
+          "gatehouse/migrations/versions/0025_roll_call_index.py"]
 missing = [n for n in needed if n not in names]
 sys.exit(f"the wheel lacks {missing}" if missing else 0)
 PYEOF

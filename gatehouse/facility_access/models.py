@@ -35,6 +35,8 @@ class WorkOrder(Base):
         Index("ix_work_orders_account_kind_created", "account_id", "request_type", "created_at", "id"),
         # The operator roster and the end-of-badge job.
         Index("ix_work_orders_site_status_badge", "site_code", "status", "badge_end"),
+        # the roll call's fingerprint (count and latest change of who is on site) from the index alone
+        Index("ix_work_orders_site_status_updated", "site_code", "status", "updated_at"),
         Index("ix_work_orders_status_badge_end", "status", "badge_end"),
         Index("ix_work_orders_anonymised_closed", "anonymised_at", "closed_at"),
     )
