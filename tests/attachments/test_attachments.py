@@ -35,6 +35,23 @@ async def upload_wo(backend, caller, wo, data, name="report.pdf", part="file", f
                                      files={part: (filename, data)}, headers=caller.headers)
 
 
+async def test_a_file_of_many_chunks_keeps_its_hash_and_bytes(backend, factory, db):
+    """Several MiB: the hash is taken on a thread in batches and the local writer starts the disk
+    on each MiB as it arrives (upload.py, storage.py); the recorded hash and the bytes served back
+    must be the file's own, whatever the batches and chunks."""
+    import os
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    wo = await make_ticket(db, tenant)
+    data = PDF + os.urandom(3 * 1024 * 1024 + 12345)
+    r = await upload_wo(backend, caller, wo, data, name="big.pdf")
+    assert r.status_code == 200, r.text
+    assert r.json()["hash"] == hashlib.sha256(data).hexdigest()
+    got = await backend.client.get(f"/v1/attachments/{wo}/file/{r.json()['id']}", headers=caller.headers)
+    assert got.status_code == 200 and got.content == data
+
+
 async def test_seed_000_upload_list_download(backend, factory, db):
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
