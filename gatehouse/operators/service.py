@@ -23,7 +23,7 @@ from gatehouse.facility_access.models import WorkOrder, WorkOrderLocation
 from gatehouse.facility_access.presenter import badge_type, render_location, render_ticket
 from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database, utcnow
-from gatehouse.kit.errors import BadRequest, Conflict, Forbidden, NotFound
+from gatehouse.kit.errors import BadRequest, Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gatehouse.kit.leanread import LeanReader, SessionRows
 from gatehouse.kit.sitetime import site_now, site_today, zone
 from gatehouse.kit.wire import fmt_date
@@ -72,7 +72,8 @@ async def _ticket(session: AsyncSession, op: Operator, ticket_id: str, *, share_
 
 def parse_status(status: str | None) -> str | None:
     if status is not None and status not in Status._value2member_map_:
-        raise BadRequest("Query parameter 'status' has an unexpected value.", code="CONSTRAINT_VIOLATION")
+        raise ValidationFailed([ErrorDetail(field="status", code="INVALID_VALUE",
+                                            message="Query parameter 'status' has an unexpected value.")])
     return status
 
 

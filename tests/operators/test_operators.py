@@ -127,6 +127,9 @@ async def test_roster_date_and_status(factory, client, db):
     assert ids == [a]
     rows = (await client.get(OPS, params={"status": "Cancelled"}, headers=op.token_headers)).json()["content"]
     assert [r["ticketId"] for r in rows] == [b]
+    bad = await client.get(OPS, params={"status": "Nope"}, headers=op.token_headers)
+    assert bad.status_code == 400  # the refusal names the field and the rule (SPEC §1)
+    assert [(d["field"], d["code"]) for d in bad.json()["error"]["details"]] == [("status", "INVALID_VALUE")]
 
 
 async def test_expiry_job(factory, client, db):
