@@ -27,17 +27,6 @@ from gatehouse.worker.outbox import Channel, Message, PermanentFailure, Temporar
 log = logging.getLogger("gatehouse.worker")
 
 
-# While an API process serves requests, the worker writes in bursts: a second's worth of claims at a
-# time and the outcomes gathered for half a second. On SQLite every write transaction of the worker
-# holds the one writer through its thread hops, and the requests' creates wait meanwhile: bursts of a
-# tenth of a second (some 20 transactions a second) cost creates a fifth of their rate; these, 2-5
-# (creates +22%, bench.profile / `python -m bench`).
-BUSY_BURST_SECONDS = 1.0
-# A delivery holds its slot (one of `concurrency`) until its outcome is written: while busy, deliveries
-# run at most at concurrency / OUTCOMES_GATHER_BUSY a second (64 with the default 32), busy_rate or not.
-OUTCOMES_GATHER_BUSY = 0.5
-
-
 class Worker:
     def __init__(self, db: Database, *, jobs: list[Job], lease_seconds: float = 60.0, concurrency: int = 32,
                  poll_seconds: float = 1.0, batch: int = 50, shutdown_grace: float = 20.0,
@@ -57,10 +46,10 @@ class Worker:
         self._outcomes: list[tuple] = []
         self._writer: asyncio.Task[None] | None = None
         # In an API process: while `busy()`, claims are paced to `busy_rate` per second (a token
-        # bucket BUSY_BURST_SECONDS deep), so deliveries never take the event loop from requests.
+        # bucket a tenth of a second deep), so deliveries never take the event loop from requests.
         self.busy = busy
         self.busy_rate = busy_rate
-        self._tokens = max(1.0, busy_rate * BUSY_BURST_SECONDS)  # a bucket starts full: the first burst goes at once
+        self._tokens = 0.0
         self._tokens_at = time.monotonic()
 
     def nudge(self) -> None:
@@ -78,7 +67,7 @@ class Worker:
                 paced = room > 0 and self.busy is not None and self.busy()
                 if paced:
                     wait = self._allowance(room)
-                    if wait > 0:  # claims in bursts (BUSY_BURST_SECONDS' worth): one claim, not many
+                    if wait > 0:  # claims in bursts of a tenth of a second's worth: one claim, not ten
                         await asyncio.sleep(wait)
                         continue
                     room = min(room, int(self._tokens))
@@ -110,9 +99,9 @@ class Worker:
                     pass
 
     def _allowance(self, room: int) -> float:
-        """Seconds to wait until `room` claims (at most BUSY_BURST_SECONDS' worth) are allowed."""
+        """Seconds to wait until `room` claims (at most a tenth of a second's worth) are allowed."""
         now = time.monotonic()
-        depth = max(1.0, self.busy_rate * BUSY_BURST_SECONDS)
+        depth = max(1.0, self.busy_rate / 10)
         self._tokens = min(depth, self._tokens + (now - self._tokens_at) * self.busy_rate)
         self._tokens_at = now
         want = min(float(room), depth)
@@ -225,8 +214,6 @@ class Worker:
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
-            if self.busy is not None and self.busy():
-                await asyncio.sleep(OUTCOMES_GATHER_BUSY)  # a burst's outcomes, written together
             batch, self._outcomes = self._outcomes[:200], self._outcomes[200:]
             for attempt in range(5):
                 try:
