@@ -86,7 +86,12 @@ def _receiver_process(path: str, port_file: str) -> None:
         def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # a real server's accept queue (uvicorn's is 2048, nginx's 511), not socketserver's 5: with
+        # that, a worker's first burst of connections lost SYNs and some waited out their timeout
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     Path(port_file).write_text(str(server.server_address[1]))
     server.serve_forever()
@@ -143,7 +148,7 @@ async def measure(kind: str, db: Database, n: int, channel: str, payload_of, key
             "latency_p99_s": round(lat[int(0.99 * (len(lat) - 1))], 3) if lat else None}
 
 
-async def run(kind: str, pg: str, n: int) -> list[dict]:
+async def run(kind: str, pg: str, n: int, channels: tuple[str, ...] = ("mail", "webhook")) -> list[dict]:
     data = Path(tempfile.mkdtemp(prefix="gh-bench-deliveries-"))
     url = ""
     if kind == "postgres":
@@ -162,38 +167,50 @@ async def run(kind: str, pg: str, n: int) -> list[dict]:
     try:
         # mail: a template-rendered message per row needs a ticket; the channel's own cost is what
         # this measures, so the rows carry a notice (no ticket lookup): the SMTP hand-off itself
-        sink = SmtpSink()
-        port = free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=port)
-        controller.start()
-        from gatehouse.notifications.channel import install as install_mail
-
-        install_mail(settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"}), db)
-        results.append(await measure(kind, db, n, "mail", lambda i: {
-            "kind": "webhook_disabled", "to": f"ops{i}@example.com", "webhookId": "bench", "url": "https://x",
-            "reason": "bench", "eventId": f"bench-{i}", "at": datetime.now(UTC).isoformat()},
-            lambda i: f"ops{i}", sink.times))
-        controller.stop()
-        # webhooks: one endpoint on a local receiver, signed deliveries
-        rx_proc, rx_port, times = http_sink_process()
-        from gatehouse.webhooks.models import WebhookEndpoint
-        from gatehouse.kit.db import utcnow
-
-        async with db.write() as s:
-            s.add(WebhookEndpoint(id="bench-endpoint", account_id="BENCH", url=f"http://127.0.0.1:{rx_port}/h",
-                                  event_types='["*"]', description="", enabled=True,
-                                  secret="whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", created_by="bench",
-                                  created_at=utcnow(), updated_at=utcnow()))
-        install_webhooks(settings, db, schedule=[timedelta(seconds=5)])
-        body = json.dumps({"type": "access_ticket.approved", "timestamp": "2026-11-22T00:00:00.000Z",
-                           "data": {"ticketId": "WO0000001", "ticketStatus": "Approved"}})
-        results.append(await measure(kind, db, n, "webhook", lambda i: {"type": "access_ticket.approved",
-                                                                        "body": body, "to": "bench-endpoint"},
-                                     lambda i: f"bulk-webhook-{i}", times))
-        rx_proc.terminate()
+        if "mail" in channels:
+            results.append(await measure_mail(kind, settings, db, n))
+        if "webhook" in channels:
+            results.append(await measure_webhooks(kind, settings, db, n))
     finally:
         await db.dispose()
     return results
+
+
+async def measure_mail(kind: str, settings: Settings, db: Database, n: int) -> dict:
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    from gatehouse.notifications.channel import install as install_mail
+
+    install_mail(settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"}), db)
+    result = await measure(kind, db, n, "mail", lambda i: {
+        "kind": "webhook_disabled", "to": f"ops{i}@example.com", "webhookId": "bench", "url": "https://x",
+        "reason": "bench", "eventId": f"bench-{i}", "at": datetime.now(UTC).isoformat()},
+        lambda i: f"ops{i}", sink.times)
+    controller.stop()
+    return result
+
+
+async def measure_webhooks(kind: str, settings: Settings, db: Database, n: int) -> dict:
+    # webhooks: one endpoint on a local receiver, signed deliveries
+    rx_proc, rx_port, times = http_sink_process()
+    from gatehouse.webhooks.models import WebhookEndpoint
+    from gatehouse.kit.db import utcnow
+
+    async with db.write() as s:
+        s.add(WebhookEndpoint(id="bench-endpoint", account_id="BENCH", url=f"http://127.0.0.1:{rx_port}/h",
+                              event_types='["*"]', description="", enabled=True,
+                              secret="whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", created_by="bench",
+                              created_at=utcnow(), updated_at=utcnow()))
+    install_webhooks(settings, db, schedule=[timedelta(seconds=5)])
+    body = json.dumps({"type": "access_ticket.approved", "timestamp": "2026-11-22T00:00:00.000Z",
+                       "data": {"ticketId": "WO0000001", "ticketStatus": "Approved"}})
+    result = await measure(kind, db, n, "webhook", lambda i: {"type": "access_ticket.approved",
+                                                              "body": body, "to": "bench-endpoint"},
+                           lambda i: f"bulk-webhook-{i}", times)
+    rx_proc.terminate()
+    return result
 
 
 def main() -> None:
@@ -201,10 +218,12 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pg", default="postgresql://127.0.0.1:5432/test")
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--channel", choices=["mail", "webhook", "both"], default="both")
     args = parser.parse_args()
+    channels = ("mail", "webhook") if args.channel == "both" else (args.channel,)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     for kind in kinds:
-        for r in asyncio.run(run(kind, args.pg, args.n)):
+        for r in asyncio.run(run(kind, args.pg, args.n, channels)):
             print(line(r), flush=True)
 
 

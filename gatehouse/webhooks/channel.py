@@ -1,6 +1,12 @@
 """The `webhook` outbox channel: Standard Webhooks 1.0 signatures (the `standardwebhooks`
 library), the SSRF guard at delivery time, 15 s, no redirects, SPEC §11's retry schedule;
-410 disables the endpoint; five days of failures disable it and mail its owners."""
+410 disables the endpoint; five days of failures disable it and mail its owners.
+
+Deliveries go out through aiohttp's client (already installed for S3, by aiobotocore), and the
+endpoint is read on the lean reader: one worker with 128 in flight to one receiver went from
+143-173 to 570-790 deliveries/s on SQLite and from 145-150 to 910/s on PostgreSQL
+(bench.deliveries, same machine). The profile showed httpcore's pool checking every pooled
+connection, with a system call each, on every request it assigned (issue 26)."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
@@ -34,29 +40,27 @@ def signatures(secrets: list[str], msg_id: str, at: datetime, body: str) -> str:
 
 
 def install(settings: Settings, db: Database, schedule: list[timedelta] | None = None) -> Channel:
-    client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False,
-                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    sessions = _Sessions()
     allow_private = settings.webhook_allow_private
 
-    async def endpoint_of(endpoint_id: str):
-        # Read at every delivery (one lookup by key): a rotation, PATCH, disable or delete applies
-        # to the very next delivery, on every worker.
-        async with db.read() as session:
-            return await repository.endpoint_by_id(session, endpoint_id)
-
-    async def post(target: str, body: bytes, headers: dict[str, str], extensions: dict) -> tuple[int, str]:
+    async def post(target: str, body: bytes, headers: dict[str, str], server_hostname: str | None) -> tuple[int, str]:
         # Streamed: a receiver answering with a huge (or endless) body costs at most KEEP_BYTES of
-        # memory; the connection is closed rather than drained.
-        async with client.stream("POST", target, content=body, headers=headers, extensions=extensions) as r:
+        # memory (and aiohttp's read buffer); the connection is closed rather than drained.
+        async with sessions.get().post(target, data=body, headers=headers, allow_redirects=False,
+                                       server_hostname=server_hostname) as r:
             kept = bytearray()
-            async for chunk in r.aiter_raw():
+            async for chunk in r.content.iter_any():
                 kept += chunk[:KEEP_BYTES - len(kept)]
                 if len(kept) >= KEEP_BYTES:
+                    if not r.content.at_eof():
+                        r.close()
                     break
-            return r.status_code, kept.decode("utf-8", "replace")
+            return r.status, kept.decode("utf-8", "replace")
 
     async def deliver(message: Message) -> Delivered:
-        endpoint = await endpoint_of(message.target)
+        # Read at every delivery (one lookup by key, on the lean reader: no session, no thread hop):
+        # a rotation, PATCH, disable or delete applies to the very next delivery, on every worker.
+        endpoint = await repository.endpoint_to_deliver(db.reader, message.target)
         if endpoint is None or not endpoint.enabled:
             raise PermanentFailure("the endpoint was deleted or disabled")
         now = utcnow()
@@ -82,14 +86,14 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                    "webhook-signature": signatures(keys, message.event_id, at, body),
                    "content-type": "application/json", "user-agent": USER_AGENT,
                    "host": parts.netloc.rsplit("@", 1)[-1]}
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         try:
             # the whole attempt (connect, send, status, the kept bytes) within TIMEOUT: a receiver
             # that drips its answer a byte at a time cannot hold the worker longer
-            status, text = await asyncio.wait_for(post(target, body.encode(), headers, extensions), TIMEOUT)
-        except (httpx.TimeoutException, TimeoutError):
+            status, text = await asyncio.wait_for(
+                post(target, body.encode(), headers, host if parts.scheme == "https" else None), TIMEOUT)
+        except TimeoutError:
             raise TemporaryFailure(f"no answer within {TIMEOUT:g} s") from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
         if 200 <= status < 300:
             return Delivered(status, text)
@@ -115,9 +119,41 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
 
             await webhook_disabled(session, endpoint)
 
-    channel = Channel("webhook", deliver, schedule or SCHEDULE, timeout=TIMEOUT + 5, on_outcome=on_outcome)
+    channel = Channel("webhook", deliver, schedule or SCHEDULE, timeout=TIMEOUT + 5, on_outcome=on_outcome,
+                      on_start=sessions.start, on_stop=sessions.stop)
     register(channel)
     return channel
+
+
+class _Sessions:
+    """One client session (its connection pool) per event loop, shared by the workers running in it
+    and closed when the last of them stops: aiohttp sessions belong to the loop that made them."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.session: aiohttp.ClientSession | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self.session is None or self.session.closed or self.loop is not loop:
+            # trust_env=False: no proxy from the environment (the SSRF guard checked this address);
+            # no Accept-Encoding: the kept 1 KiB of a response is its own bytes
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=TIMEOUT),
+                trust_env=False, auto_decompress=False, skip_auto_headers=("Accept-Encoding",))
+            self.loop = loop
+        return self.session
+
+    def start(self) -> None:
+        self.users += 1
+
+    async def stop(self) -> None:
+        self.users = max(0, self.users - 1)
+        if self.users == 0 and self.session is not None:
+            session, self.session = self.session, None
+            if self.loop is asyncio.get_running_loop():
+                await session.close()
 
 
 def _disable(endpoint, reason: str, now: datetime) -> None:

@@ -126,6 +126,11 @@ async def hold_owner(session: AsyncSession, *, account_id: str | None, site_code
         await session.execute(select(func.pg_advisory_xact_lock(_SITE_LOCK, func.hashtext(site_code))))
 
 
+async def endpoint_to_deliver(rows: Rows, endpoint_id: str) -> WebhookEndpoint | None:
+    """Unscoped, for the worker at each delivery: a detached copy (nothing is written through it)."""
+    return await rows.get(WebhookEndpoint, endpoint_id)
+
+
 async def endpoint_by_id(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint | None:
     """Unscoped, for the worker (the owner was checked when the delivery was queued)."""
     return await session.get(WebhookEndpoint, endpoint_id)

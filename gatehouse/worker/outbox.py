@@ -83,6 +83,9 @@ class Channel:
     # called in the transaction that records each attempt's outcome ("delivered" | "retry" | "dead"),
     # with the response status: e.g. to disable an endpoint that answered 410 or failed for days
     on_outcome: Callable[[AsyncSession, Message, str, int | None], Awaitable[None]] | None = None
+    # called as each worker starts and after it has stopped (e.g. to close a client's connections)
+    on_start: Callable[[], None] | None = None
+    on_stop: Callable[[], Awaitable[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -59,6 +59,10 @@ class Worker:
 
     async def run(self) -> None:
         self.db.on_outbox_commit.append(self.nudge)
+        serving = list(outbox.channels.values())
+        for channel in serving:
+            if channel.on_start is not None:
+                channel.on_start()
         job_tasks = [asyncio.create_task(run_job_forever(self.db, job), name=f"job:{job.name}") for job in self.jobs]
         listener = await self._listen()
         try:
@@ -92,6 +96,9 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*job_tasks, return_exceptions=True)
             await self._drain()
+            for channel in serving:
+                if channel.on_stop is not None:
+                    await channel.on_stop()
             if listener is not None:
                 try:
                     await listener.close()

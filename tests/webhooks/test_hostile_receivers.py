@@ -103,3 +103,68 @@ async def test_rotation_and_patch_apply_to_the_very_next_delivery(client, factor
     assert (await client.post(f"/v1/webhooks/{wid}/test", headers=caller.headers)).status_code == 202
     await _until(lambda: len(other.got) == 1)
     assert len(rx.got) == 2
+
+
+class TlsListener:
+    """An https receiver with a self-signed certificate for `localhost`: it records the server name
+    each client hello carries (SNI) and serves nothing, since no verifying client gets further."""
+
+    def __init__(self, folder) -> None:  # type: ignore[no-untyped-def]
+        import ssl
+        from datetime import UTC, datetime, timedelta
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+        now = datetime.now(UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+                .not_valid_after(now + timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+                .sign(key, hashes.SHA256()))
+        (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+        self.names: list[str | None] = []
+        self.context.sni_callback = lambda _sock, server_name, _ctx: self.names.append(server_name)
+        # bound where `localhost` resolves first, which is the address the worker connects to
+        family, _t, _p, _c, address = socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)[0]
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind(address[:2])
+        self.sock.listen(8)
+        self.url = f"https://localhost:{self.sock.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            conn, _ = self.sock.accept()
+            try:
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except OSError:
+                pass  # the client refused the certificate
+
+
+async def test_https_sends_the_host_in_sni_and_refuses_a_certificate_it_cannot_verify(client, factory, deliverer,  # noqa: F811
+                                                                                      tmp_path):
+    """The worker connects to the address the SSRF guard checked, but TLS still names the host, and
+    the certificate is verified against it: a self-signed one is a failed attempt, never a delivery."""
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    rx = TlsListener(tmp_path)
+    hook = await _hook(client, caller, rx.url)
+    assert (await client.post(f"/v1/webhooks/{hook['webhookId']}/test", headers=caller.headers)).status_code == 202
+    started, log = time.monotonic(), []
+    while time.monotonic() - started < 30 and not log:
+        log = await _deliveries(client, caller, hook["webhookId"])
+        await asyncio.sleep(0.05)
+    assert log and log[0]["status"] != "delivered" and log[0]["responseStatus"] is None, log
+    assert "certificate verify failed" in log[0]["error"], log
+    assert rx.names and set(rx.names) == {"localhost"}, rx.names
