@@ -27,6 +27,15 @@ from gatehouse.worker.outbox import Channel, Message, PermanentFailure, Temporar
 log = logging.getLogger("gatehouse.worker")
 
 
+# While an API process serves requests, the worker writes in slots: at most one claim every
+# BUSY_SLOT_SECONDS (of that slot's share of busy_rate), and the outcomes gathered for as long. On
+# SQLite each of the worker's write transactions holds the one writer through its thread hops while
+# the requests' creates wait: claims a tenth of a second apart and outcomes written as they came (some
+# 20 transactions a second) cost creates a fifth of their rate. A slot, not a token bucket: in any
+# window of T seconds it claims at most (T / BUSY_SLOT_SECONDS + 1) slots' worth, from the start.
+BUSY_SLOT_SECONDS = 0.5
+
+
 class Worker:
     def __init__(self, db: Database, *, jobs: list[Job], lease_seconds: float = 60.0, concurrency: int = 32,
                  poll_seconds: float = 1.0, batch: int = 50, shutdown_grace: float = 20.0,
@@ -45,12 +54,11 @@ class Worker:
         self.delivered = 0
         self._outcomes: list[tuple] = []
         self._writer: asyncio.Task[None] | None = None
-        # In an API process: while `busy()`, claims are paced to `busy_rate` per second (a token
-        # bucket a tenth of a second deep), so deliveries never take the event loop from requests.
+        # In an API process: while `busy()`, claims are paced to `busy_rate` per second (one claim per
+        # slot, above), so deliveries never take the event loop or the writer from requests.
         self.busy = busy
         self.busy_rate = busy_rate
-        self._tokens = 0.0
-        self._tokens_at = time.monotonic()
+        self._next_claim = 0.0  # time.monotonic() of the next slot while busy
 
     def nudge(self) -> None:
         self.wake.set()
@@ -70,14 +78,13 @@ class Worker:
                 room = min(self.concurrency - len(self.in_flight), self.batch)
                 paced = room > 0 and self.busy is not None and self.busy()
                 if paced:
-                    wait = self._allowance(room)
-                    if wait > 0:  # claims in bursts of a tenth of a second's worth: one claim, not ten
-                        await asyncio.sleep(wait)
-                        continue
-                    room = min(room, int(self._tokens))
+                    now = time.monotonic()
+                    if now < self._next_claim:
+                        await asyncio.sleep(self._next_claim - now)
+                        continue  # (busy may have ended meanwhile)
+                    self._next_claim = now + BUSY_SLOT_SECONDS
+                    room = min(room, max(1, int(self.busy_rate * BUSY_SLOT_SECONDS)))
                 claimed = await self._claim(room) if room > 0 else []
-                if paced:
-                    self._tokens -= len(claimed)
                 for message in claimed:
                     task = asyncio.create_task(self._deliver(message))
                     self.in_flight.add(task)
@@ -104,15 +111,6 @@ class Worker:
                     await listener.close()
                 except Exception:
                     pass
-
-    def _allowance(self, room: int) -> float:
-        """Seconds to wait until `room` claims (at most a tenth of a second's worth) are allowed."""
-        now = time.monotonic()
-        depth = max(1.0, self.busy_rate / 10)
-        self._tokens = min(depth, self._tokens + (now - self._tokens_at) * self.busy_rate)
-        self._tokens_at = now
-        want = min(float(room), depth)
-        return 0.0 if self._tokens >= want else (want - self._tokens) / self.busy_rate
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
@@ -221,6 +219,8 @@ class Worker:
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
+            if self.busy is not None and self.busy():
+                await asyncio.sleep(BUSY_SLOT_SECONDS)  # a slot's outcomes, written together
             batch, self._outcomes = self._outcomes[:200], self._outcomes[200:]
             for attempt in range(5):
                 try:
