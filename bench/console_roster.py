@@ -9,7 +9,7 @@ import json
 import httpx
 
 from bench.__main__ import free_port, serve, uvicorn_args
-from bench.world import demo_world, server_env
+from bench.world import analyze, demo_world, server_env
 from bench.wrk import run as wrk
 
 
@@ -73,30 +73,6 @@ def figure(kind: str, pg: str, tickets: int, profile: bool = False) -> str:
     finally:
         proc.terminate()
         proc.wait()
-
-
-def analyze(settings) -> None:  # type: ignore[no-untyped-def]
-    """The planner's statistics, as autovacuum gathers them within a minute of 500 new tickets (just
-    after the inserts PostgreSQL still believes the site has one: a plan 4x slower, 16 ms vs 4.5)."""
-    import asyncio
-    import sqlite3
-
-    url = settings.effective_database_url
-    if url.startswith("sqlite"):
-        with sqlite3.connect(url.split("///", 1)[1]) as conn:
-            conn.execute("ANALYZE")
-        return
-
-    async def pg() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-        try:
-            await conn.execute("ANALYZE")
-        finally:
-            await conn.close()
-
-    asyncio.run(pg())
 
 
 def record(pid: int, spec: dict, name: str) -> None:

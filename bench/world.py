@@ -46,3 +46,27 @@ def demo_world(kind: str, pg: str, prefix: str):  # type: ignore[no-untyped-def]
 def server_env(settings, data: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"GATEHOUSE_DATABASE_URL": settings.effective_database_url, "GATEHOUSE_DATA_DIR": str(data),
             "GATEHOUSE_ACCESS_LOG": "false", "GATEHOUSE_LOG_LEVEL": "WARNING", "GATEHOUSE_WORKER": "external"}
+
+
+def analyze(settings) -> None:  # type: ignore[no-untyped-def]
+    """The planner's statistics after a figure's own seeding, as autovacuum gathers them within a
+    minute (just after 500 new tickets PostgreSQL still believed the site had one: the roster's plan
+    was 4x slower, 16 ms vs 4.5)."""
+    import sqlite3
+
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.split("///", 1)[1]) as conn:
+            conn.execute("ANALYZE")
+        return
+
+    async def pg() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            await conn.execute("ANALYZE")
+        finally:
+            await conn.close()
+
+    asyncio.run(pg())

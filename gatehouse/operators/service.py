@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -121,18 +122,16 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
         async with db.read() as session:
             zones = {s.code: s.timezone for s in await repository.sites(session, wanted)}
     days = [(code, day or site_today(zones[code])) for code in wanted if code in zones]
-    if reader is not None:
-        raw = await repository.roster(reader, days, statuses, limit=size + 1, offset=page * size)
-    else:
-        async with db.read() as session:
-            raw = await repository.roster(SessionRows(session), days, statuses, limit=size + 1, offset=page * size)
+    async with AsyncExitStack() as stack:  # the lean reader, or a read session opened for this one query
+        rows = reader if reader is not None else SessionRows(await stack.enter_async_context(db.read()))
+        raw = await repository.roster(rows, days, statuses, limit=size + 1, offset=page * size)
     columns = tuple(raw[0]) if raw else ()
     values = [tuple(r.values()) for r in raw]
     now = utcnow()
     if reader is not None:  # what the desk keys its rendered roster on; the flags move with the clock
         fingerprint = hash((columns, tuple(values), now.replace(second=0, microsecond=0)))
-    rows = [_lean_row(columns, v) for v in values]
-    return RosterPage(rows[:size], len(rows) > size, fingerprint, zones, now, overstay_grace(db))
+    built = [_lean_row(columns, v) for v in values]
+    return RosterPage(built[:size], len(built) > size, fingerprint, zones, now, overstay_grace(db))
 
 
 @lru_cache(maxsize=8192)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,8 +48,8 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
     async def post(target: str, body: bytes, headers: dict[str, str], server_hostname: str | None) -> tuple[int, str]:
         # Streamed: a receiver answering with a huge (or endless) body costs at most KEEP_BYTES of
         # memory (and aiohttp's read buffer); the connection is closed rather than drained.
-        async with sessions.get().post(target, data=body, headers=headers, allow_redirects=False,
-                                       server_hostname=server_hostname) as r:
+        async with sessions.use() as client, client.post(target, data=body, headers=headers, allow_redirects=False,
+                                                          server_hostname=server_hostname) as r:
             kept = bytearray()
             async for chunk in r.content.iter_any():
                 kept += chunk[:KEEP_BYTES - len(kept)]
@@ -127,14 +129,27 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
 
 class _Sessions:
     """One client session (its connection pool) per event loop, shared by the workers running in it
-    and closed when the last of them stops: aiohttp sessions belong to the loop that made them."""
+    and closed when the last of them has stopped and the last delivery using it has ended (a worker
+    started with an earlier install may still deliver through this one): aiohttp sessions belong to
+    the loop that made them."""
 
     def __init__(self) -> None:
-        self.users = 0
+        self.users = 0  # workers started with this channel
+        self.borrowed = 0  # deliveries under way through it
         self.session: aiohttp.ClientSession | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    def get(self) -> aiohttp.ClientSession:
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[aiohttp.ClientSession]:
+        session = self._get()
+        self.borrowed += 1
+        try:
+            yield session
+        finally:
+            self.borrowed -= 1
+            await self._close_if_unused()
+
+    def _get(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self.session is None or self.session.closed or self.loop is not loop:
             # trust_env=False: no proxy from the environment (the SSRF guard checked this address);
@@ -150,7 +165,10 @@ class _Sessions:
 
     async def stop(self) -> None:
         self.users = max(0, self.users - 1)
-        if self.users == 0 and self.session is not None:
+        await self._close_if_unused()
+
+    async def _close_if_unused(self) -> None:
+        if self.users == 0 and self.borrowed == 0 and self.session is not None:
             session, self.session = self.session, None
             if self.loop is asyncio.get_running_loop():
                 await session.close()
