@@ -59,6 +59,9 @@ class Worker:
         self.busy = busy
         self.busy_rate = busy_rate
         self._next_claim = 0.0  # time.monotonic() of the next slot while busy
+        # a slot holds at least one claim: under 2 a second, the slot stretches instead (1/s: 1 a second)
+        self._slot = max(BUSY_SLOT_SECONDS, 1.0 / busy_rate)
+        self._per_slot = max(1, int(busy_rate * self._slot))
 
     def nudge(self) -> None:
         self.wake.set()
@@ -82,8 +85,8 @@ class Worker:
                     if now < self._next_claim:
                         await asyncio.sleep(self._next_claim - now)
                         continue  # (busy may have ended meanwhile)
-                    self._next_claim = now + BUSY_SLOT_SECONDS
-                    room = min(room, max(1, int(self.busy_rate * BUSY_SLOT_SECONDS)))
+                    self._next_claim = now + self._slot
+                    room = min(room, self._per_slot)
                 claimed = await self._claim(room) if room > 0 else []
                 for message in claimed:
                     task = asyncio.create_task(self._deliver(message))

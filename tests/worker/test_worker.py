@@ -209,3 +209,21 @@ async def test_a_worker_in_an_api_process_paces_deliveries_while_requests_are_se
     finally:
         await _stop(pair)
     assert set(rx.ids()) == set(ids)
+
+
+async def test_a_slow_busy_rate_stretches_the_slot_instead_of_rounding_up(db, receivers):
+    """Under two a second, a slot of half a second would hold less than one claim: it stretches, so
+    the configured rate holds (1/s: slots a second apart, so at most 3 in a window under 3 s)."""
+    rx = receivers()
+    ids = await _enqueue(db, rx.url, 10, "slow")
+    serving = True
+    pair = await _running(db, poll_seconds=0.2, busy=lambda: serving, busy_rate=1.0)
+    try:
+        await asyncio.sleep(2.2)
+        during = len(rx.ids())
+        assert 1 <= during <= 3, during  # half-second slots of one claim each would have made 5
+        serving = False
+        await _wait(lambda: _done(db, ids), timeout=10)
+    finally:
+        await _stop(pair)
+    assert set(rx.ids()) == set(ids)
