@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     access_log: bool = True
     db_pool_size: int = Field(10, ge=1, le=200)
+    # how long a new PostgreSQL connection is asked for again while the server has none to spare
+    db_connect_wait_seconds: float = Field(3.0, ge=0, le=60)
     # HTTP server limits (README, "Server limits")
     max_header_bytes: int = Field(32 * 1024, ge=4096, le=1024 * 1024)
     header_timeout_seconds: float = Field(10.0, gt=0)

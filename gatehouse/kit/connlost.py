@@ -4,7 +4,11 @@ by the request middleware (replay an idempotent request once; else answer 503 + 
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 _LOST_ERRNOS = {errno.ECONNRESET, errno.ECONNREFUSED, errno.EPIPE, errno.ECONNABORTED, errno.ETIMEDOUT}
 
@@ -54,3 +58,27 @@ def is_connection_lost(exc: BaseException) -> bool:
         if isinstance(current, ConnectionError) or (isinstance(current, OSError) and current.errno in _LOST_ERRNOS):
             return True
     return False
+
+
+def waiting_connect(connect: Callable[..., Awaitable[Any]], wait: float) -> Callable[..., Awaitable[Any]]:
+    """`connect` (asyncpg's), asked again for up to `wait` seconds while the server has no connection
+    to spare (SQLSTATE 53300: too many clients, or the role's or database's limit). Under a burst,
+    several processes' pools grow at once past the server's limit for milliseconds; a request that
+    waits that long is answered, where a refused connect would be a 503. Past `wait` it is refused."""
+    import asyncpg
+
+    async def connect_when_free(*args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        delay = 0.02
+        while True:
+            try:
+                return await connect(*args, **kwargs)
+            except asyncpg.exceptions.TooManyConnectionsError:
+                if loop.time() + delay > deadline:
+                    raise
+                # jittered, so processes refused together do not come back together
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                delay = min(delay * 2, 0.25)
+
+    return connect_when_free

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from gatehouse.config import Settings
+from gatehouse.kit.connlost import waiting_connect
 from gatehouse.kit.leanread import LeanReader
 from gatehouse.kit.leanwrite import LeanWriter
 
@@ -64,11 +65,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
+    import asyncpg
+
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=False,
+        # the dialect still builds the arguments from the URL; only the connect call waits
+        connect_args={"async_creator_fn": waiting_connect(asyncpg.connect, settings.db_connect_wait_seconds)},
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from gatehouse.config import Settings
-from gatehouse.kit.connlost import is_connection_lost
+from gatehouse.kit.connlost import is_connection_lost, waiting_connect
 
 _COMPILED: dict[tuple[int, bool], tuple[str, tuple[str, ...], tuple[Any, ...], Any]] = {}
 
@@ -136,6 +136,7 @@ class LeanReader:
         self._url = settings.effective_database_url
         self.cache_key = self._url  # names the database for per-process copies (the watchlist)
         self._pool_size = settings.db_pool_size
+        self._connect_wait = settings.db_connect_wait_seconds
         self._conn: sqlite3.Connection | None = None
         self._pool: Any = None
         self._pool_made: asyncio.Lock | None = None  # two first reads at once make one pool, not two
@@ -160,7 +161,9 @@ class LeanReader:
             async with self._pool_made:
                 if self._pool is None:
                     dsn = self._url.replace("postgresql+asyncpg://", "postgresql://", 1)
-                    self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=self._pool_size, reset=_keep)
+                    self._pool = await asyncpg.create_pool(
+                        dsn, min_size=1, max_size=self._pool_size, reset=_keep,
+                        connect=waiting_connect(asyncpg.connect, self._connect_wait))
         return self._pool
 
     async def _fetch(self, sql: str, args: Sequence[Any]) -> Sequence[Any]:

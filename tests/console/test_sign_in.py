@@ -47,11 +47,11 @@ async def test_sixty_wrong_passwords_over_three_processes_check_at_most_five(set
 
             for email in (known, unknown):
                 codes = await burst(email)
-                # at most five checked; every other attempt refused. Under CI load on PostgreSQL a
-                # refusal was twice a 503 DATABASE_BUSY (with Retry-After) rather than a 429: never a
-                # check, so the bound holds; why the lock-out's write waits that long is left open
-                refused = codes.count(429) + codes.count(503)
-                assert codes.count(401) <= 5 and codes.count(401) + refused == 60, (email, sorted(set(codes)), codes)
+                # at most five checked; every other attempt refused. (CI twice saw a 503 DATABASE_BUSY
+                # here: three processes' pools grew past PostgreSQL's connection limit for a moment;
+                # a new connection is now asked for again, kit/connlost.waiting_connect)
+                assert codes.count(401) <= 5 and codes.count(401) + codes.count(429) == 60, \
+                    (email, sorted(set(codes)), codes)
                 # locked now: even the right password is refused, with the same answer for both
                 r = await c.post(f"http://127.0.0.1:{ports[1]}/console/login",
                                  data={"email": email, "password": PASSWORD, "csrf": token})
