@@ -69,17 +69,10 @@ def uvicorn_args(app: str, port: int, factory: bool = False) -> list[str]:
 
 
 def load(spec: dict) -> dict:
-    """Request rates come from wrk; only multipart uploads (MB/s figures) use the Python generator."""
-    if not spec.get("multipart"):
-        from bench.wrk import run as wrk_run
+    """Every figure's load comes from wrk in its own process (bench/wrk.py), uploads included."""
+    from bench.wrk import run as wrk_run
 
-        return wrk_run(spec)
-    pin = ["taskset", "-c", spec["client_cpus"]] if spec.get("client_cpus") else []  # the client on its own core
-    out = subprocess.run([*pin, sys.executable, "-m", "bench.load", json.dumps(spec)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=600)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr)
-    return json.loads(out.stdout)
+    return wrk_run(spec)
 
 
 def warm_up(url: str, headers: dict) -> None:
@@ -239,6 +232,29 @@ def fsync_write_baseline(path: Path, data: bytes, repeats: int) -> float:
         speeds.append(len(data) / MiB / (time.perf_counter() - started))
     path.unlink(missing_ok=True)
     return statistics.median(speeds)
+
+
+def upload_floor(upload_file: Path, folder: Path, repeats: int, duration: float, *, server_cpus: str | None = None,
+                 client_cpus: str | None = None) -> dict[str, float]:
+    """MiB/s of two bare endpoints (bench/bare_storage_app.py) under the same wrk upload as Gatehouse's:
+    `drain` reads the body and keeps nothing, `store` also hashes, writes and fsyncs it the way
+    Gatehouse does. Not targets: they show what of the baseline's time HTTP alone takes here."""
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = serve(uvicorn_args("bench.bare_storage_app:app", port), {"BENCH_BARE_UPLOADS": str(folder)}, port, "/bare",
+                 cpus=server_cpus)
+    try:
+        out = {}
+        for name in ("drain", "store"):
+            spec = {"url": f"http://127.0.0.1:{port}/bare-{name}", "method": "POST", "concurrency": 1,
+                    "multipart": {"field": "file", "filename": "bench.pdf", "path": str(upload_file)},
+                    "duration": duration, **({"client_cpus": client_cpus} if client_cpus else {})}
+            load({**spec, "duration": 1})
+            out[name] = statistics.median(load(spec)["rps"] for _ in range(repeats)) * upload_file.stat().st_size / MiB
+        return out
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def peak_rss_during(pid: int, fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -450,15 +466,19 @@ def run_flavour(kind: str, args: argparse.Namespace) -> dict:
                                         headers={**h, "Content-Type": "application/json"}).content)["workOrder"][0]["workOrderId"]
         up_spec = {"url": f"{base}/v1/attachments?requestId={open_wo}&file_name=bench.pdf", "method": "POST",
                    "headers": h, "multipart": {"field": "file", "filename": "bench.pdf", "path": str(upload_file)},
-                   "concurrency": 1, "duration": args.duration, "max_requests": 20}
+                   "concurrency": 1, "duration": args.duration}
         up = median_of(args.repeats, up_spec)
         up_mbs = up["rps"] * 10
         base_mbs = fsync_write_baseline(env.dir / "baseline.bin", data, max(3, args.repeats))
+        floor = upload_floor(upload_file, env.dir / "floor", args.repeats, args.duration)
         row = {"name": "upload 10 MiB", "MBps": round(up_mbs, 1), "baseline_MBps": round(base_mbs, 1),
-               "ratio": round(up_mbs / base_mbs, 3), "target": 0.80, "p50_ms": up["p50_ms"], "errors": up["errors"]}
+               "ratio": round(up_mbs / base_mbs, 3), "target": 0.80, "p50_ms": up["p50_ms"], "errors": up["errors"],
+               "floor_drain_MBps": round(floor["drain"], 1), "floor_store_MBps": round(floor["store"], 1)}
         results["figures"].append(row)
         print(f"  {kind:<8} {'upload 10 MiB':<34} {up_mbs:>8.1f} MB/s | sha256+write+fsync {base_mbs:8.1f} MB/s  "
               f"ratio {row['ratio']:6.1%}  (target >= 80%)", flush=True)
+        print(f"  {kind:<8} {'  floor: bare HTTP, no work':<34} {floor['drain']:>8.1f} MB/s | bare hash+write+fsync "
+              f"{floor['store']:8.1f} MB/s  ratio {floor['store'] / base_mbs:6.1%}  (not a target)", flush=True)
         att = httpx.post(f"{base}/v1/attachments?requestId={open_wo}&file_name=dl.pdf", headers=h,
                          files={"file": ("dl.pdf", data)}).json()
         blob_path = next((env.dir / "blobs").rglob("*"), None)
@@ -478,8 +498,7 @@ def run_flavour(kind: str, args: argparse.Namespace) -> dict:
         results["figures"].append(row)
         print(f"  {kind:<8} {'download 10 MiB':<34} {row['MBps']:>8.1f} MB/s | bare streaming {row['baseline_MBps']:8.1f} MB/s"
               f"  ratio {row['ratio']:6.1%}  (target >= 80%)", flush=True)
-        idle, peak = peak_rss_during(gh.pid, lambda: load({**up_spec, "concurrency": 20, "max_requests": 20,
-                                                          "duration": 60}))
+        idle, peak = peak_rss_during(gh.pid, lambda: load({**up_spec, "concurrency": 20, "duration": 3}))
         row = {"name": "peak RSS, 20 concurrent 10 MiB uploads", "idle_MiB": round(idle, 1), "peak_MiB": round(peak, 1),
                "growth_MiB": round(peak - idle, 1), "target_growth_MiB": 50}
         results["figures"].append(row)

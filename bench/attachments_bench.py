@@ -7,7 +7,7 @@ filesystem backend and on S3 (moto in server mode, a separate process on loopbac
 - peak server RSS (psutil, sampled every 10 ms) while 20 clients each upload 10 MiB at once, vs idle.
 
 Gatehouse runs as a uvicorn subprocess (one worker) on embedded defaults (SQLite in a temp data dir)
-with the demo world; the load comes from another process (bench.load). Bounded in count and time.
+with the demo world; the load comes from wrk in another process. Bounded in count and time.
 Usage: python -m bench.attachments_bench [--backend local|s3|both] [--repeats 5]
 Prints a table; writes bench/results/attachments.json."""
 
@@ -40,6 +40,7 @@ from bench.__main__ import (
     peak_rss_during,
     serve,
     token_for,
+    upload_floor,
     uvicorn_args,
 )
 
@@ -141,8 +142,8 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None, pin: bool 
         upload_file.write_bytes(data)
         up_spec = {"url": f"{base}/v1/attachments?requestId={wo}&file_name=bench.pdf", "method": "POST",
                    "headers": h, "multipart": {"field": "file", "filename": "bench.pdf", "path": str(upload_file)},
-                   "concurrency": 1, "duration": 30, "max_requests": 4, **({"client_cpus": "1"} if pin else {})}
-        load({**up_spec, "max_requests": 2})  # warm-up: imports, pools, first-use paths
+                   "concurrency": 1, "duration": 3, **({"client_cpus": "1"} if pin else {})}
+        load({**up_spec, "duration": 1})  # warm-up: imports, pools, first-use paths
         up_runs = runs(repeats, up_spec)
         up = statistics.median(r["rps"] for r in up_runs) * 10
         if kind == "local":
@@ -154,13 +155,25 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None, pin: bool 
             finally:
                 os.sched_setaffinity(0, mine)
             base_name = "SHA-256 + write + fsync, same disk"
+            floor = upload_floor(upload_file, env.dir / "floor", repeats, 3, server_cpus="0" if pin else None,
+                                 client_cpus="1" if pin else None)
+            floors = [{"backend": kind, "figure": "upload floor: bare endpoint, HTTP only",
+                         "value_MiBps": round(floor["drain"], 1), "baseline": base_name + " (not a target)",
+                         "baseline_MiBps": round(base_up, 1), "ratio": round(floor["drain"] / base_up, 3),
+                         "target": "-"},
+                      {"backend": kind, "figure": "upload floor: bare hash+write+fsync", "value_MiBps":
+                         round(floor["store"], 1), "baseline": base_name + " (not a target)",
+                         "baseline_MiBps": round(base_up, 1), "ratio": round(floor["store"] / base_up, 3),
+                         "target": "-"}]
         else:
             base_up = s3_write_baseline(moto_endpoint, data, max(5, repeats))  # type: ignore[arg-type]
             base_name = "SHA-256 + multipart PUT, same S3"
+            floors = []
         rows.append({"backend": kind, "figure": "upload 10 MiB", "value_MiBps": round(up, 1),
                      "baseline": base_name, "baseline_MiBps": round(base_up, 1), "ratio": round(up / base_up, 3),
                      "target": ">= 0.80", "p50_ms": statistics.median(r["p50_ms"] for r in up_runs),
                      "uploads": sum(r["requests"] for r in up_runs)})
+        rows += floors
 
         att = httpx.post(f"{base}/v1/attachments?requestId={wo}&file_name=dl.pdf", headers=h,
                          files={"file": ("dl.pdf", data)}, timeout=60).json()
@@ -187,8 +200,7 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None, pin: bool 
                      "baseline_MiBps": round(bdl, 1), "ratio": round(dl / bdl, 3), "target": ">= 0.80"})
 
         time.sleep(1.0)
-        idle, peak = peak_rss_during(gh.pid, lambda: runs(1, {**up_spec, "concurrency": 20, "max_requests": 20,
-                                                                "duration": 120}))
+        idle, peak = peak_rss_during(gh.pid, lambda: runs(1, {**up_spec, "concurrency": 20, "duration": 3}))
         allowance = 50 + (20 * PART / MiB if kind == "s3" else 0)
         rows.append({"backend": kind, "figure": "peak RSS, 20 concurrent 10 MiB uploads", "idle_MiB": round(idle, 1),
                      "peak_MiB": round(peak, 1), "growth_MiB": round(peak - idle, 1),

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 LUA = """
 wrk.method = {method}
@@ -39,17 +40,35 @@ def ensure_wrk() -> str:
     return path
 
 
+def multipart_body(part: dict) -> tuple[str, Path]:
+    """`{"field", "filename", "path"}` as one multipart/form-data body, written beside the file."""
+    boundary = "benchboundary7MA4YWxkTrZu0gW"
+    source = Path(part["path"])
+    out = source.with_name(source.name + ".multipart")
+    if not out.exists() or out.stat().st_mtime < source.stat().st_mtime:
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{part["field"]}"; '
+                f'filename="{part["filename"]}"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
+        out.write_bytes(head + source.read_bytes() + f"\r\n--{boundary}--\r\n".encode())
+    return boundary, out
+
+
 def run(spec: dict) -> dict:
     wrk = ensure_wrk()
     headers = "\n".join(f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in spec.get("headers", {}).items())
     body = f"wrk.body = {_lua_string(spec['body'])}" if spec.get("body") else ""
+    if spec.get("multipart"):  # a file upload: the body is encoded once to a file, which wrk reads
+        boundary, path = multipart_body(spec["multipart"])
+        headers += f"\nwrk.headers['Content-Type'] = 'multipart/form-data; boundary={boundary}'"
+        body = f"local fh = io.open({_lua_string(str(path))}, 'rb')\nwrk.body = fh:read('*a')\nfh:close()"
     script = LUA.format(method=_lua_string(spec.get("method", "GET")), headers=headers, body=body)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
     try:
         cmd = [wrk, "-t1", f"-c{spec.get('concurrency', 16)}", f"-d{max(1, round(spec.get('duration', 3)))}s",
                "--timeout", "10s", "-s", fh.name, spec["url"]]
-        if spec.get("cpu") is not None and shutil.which("taskset"):
+        if spec.get("client_cpus") is not None and shutil.which("taskset"):
+            cmd = ["taskset", "-c", str(spec["client_cpus"]), *cmd]
+        elif spec.get("cpu") is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(spec["cpu"]), *cmd]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     finally:
