@@ -22,6 +22,13 @@ def scoped(account_id: str) -> Select:
     return select(WorkOrder).where(WorkOrder.account_id == account_id)
 
 
+# In a lean writer's plan (kit/leanwrite.py): the ticket's status, share-locked on PostgreSQL so that
+# what is added to an open ticket commits before the ticket can close (SQLite: the write lock).
+TICKET_HELD = (select(WorkOrder.id, WorkOrder.status, WorkOrder.account_id, WorkOrder.site_code)
+               .where(WorkOrder.account_id == bindparam("account_id"), WorkOrder.id == bindparam("id"))
+               .with_for_update(read=True))
+
+
 async def get_ticket(session: AsyncSession, account_id: str, ticket_id: str, *, for_update: bool = False,
                      share_lock: bool = False) -> WorkOrder | None:
     """`share_lock` (PostgreSQL) makes a concurrent status change wait for this transaction: what

@@ -8,8 +8,9 @@ transaction is BEGIN IMMEDIATE, the change's reads on the event loop, then every
 in ONE call on a worker thread, under the same in-process write lock as the ORM's writers; on
 PostgreSQL the inserts are ONE statement (data-modifying CTEs) on the lean reader's asyncpg pool,
 prepared once per shape by its statement cache, after the change's reads in the same transaction.
-Only inserts and upserts: anything that must update and decide stays on the ORM path
-(`Database.write()`)."""
+Inserts and upserts; an UPDATE only where the plan has read (and on PostgreSQL locked) its row in
+the same transaction and decided there. Anything else that must update and decide stays on the ORM
+path (`Database.write()`)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,17 @@ def insert(model_table: FromClause, row: Mapping[str, Any]) -> Statement:
             raise ValueError(f"{table.name}.{column.name}: give a value (its default is computed)")
     into, sql = _insert_sql(table, tuple(values))
     return Statement(sql, tuple(values.values()), into)
+
+
+def update(model_table: FromClause, values: Mapping[str, Any], where: Mapping[str, Any]) -> Statement:
+    """An UPDATE of the rows whose columns equal `where` (a plan's decision: see the module's note)."""
+    table = cast(Table, model_table)
+    unknown = [k for k in (*values, *where) if k not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column {unknown[0]}")
+    sets = ", ".join(f"{k} = ?" for k in values)
+    matches = " AND ".join(f"{k} = ?" for k in where)
+    return Statement(f"UPDATE {table.name} SET {sets} WHERE {matches}", (*values.values(), *where.values()))
 
 
 def merged(statements: Sequence[Statement]) -> list[Statement]:

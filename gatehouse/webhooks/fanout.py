@@ -34,6 +34,10 @@ async def _data(rows: Rows, event: Recorded, known: dict[str, Any]) -> dict[str,
         comment = await rows.get(Comment, event.data.get("commentId"))
         return None if comment is None else {**present_comment(comment), "ticketId": comment.work_order_id}
     if event.type == EventType.ATTACHMENT_CREATED and not event.data.get("staged"):
+        attachment, blob = known.get("attachment", (None, None))
+        if attachment is not None and attachment.id == event.data.get("attachmentId"):
+            # the lean upload's new file (its row not in yet), by the same presenter as GET
+            return {**present_work_order_file(attachment, blob), "ticketId": attachment.work_order_id}
         attachment = await rows.get(Attachment, event.data.get("attachmentId"))
         blob = await rows.get(Blob, attachment.blob_id) if attachment is not None else None
         if attachment is None or blob is None:

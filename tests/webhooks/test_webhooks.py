@@ -314,3 +314,31 @@ async def test_no_redirects_and_five_days_of_failure_disable_and_mail(client, fa
                                                              OutboxMessage.target == "owner@customer.example"))
                  ).scalars().all()
     assert [json.loads(m.payload)["kind"] for m in mails] == ["webhook_disabled"]
+
+
+async def test_an_upload_is_delivered_with_the_file_as_its_listing_shows_it(client, factory, db, receivers,
+                                                                            deliverer):
+    """The upload's closing transaction is the lean writer's: its webhook is planned before the
+    attachment's row is in, from the file the upload made (webhooks/fanout.py), and must equal what
+    the listing shows, plus ticketId; a staged upload (no ticket) is not sent to an account's hook."""
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    rx = receivers()
+    hook = await _hook(client, caller, rx.url, types=["attachment.created"])
+    wo = await make_ticket(db, tenant)
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    r = await client.post("/v1/attachments", params={"requestId": wo, "file_name": "plan.pdf"},
+                          files={"file": ("x.pdf", pdf)}, headers=caller.headers)
+    assert r.status_code == 200, r.text
+    staged = await client.post("/v1/attachments/file", files={"uploadFile": ("loa.pdf", pdf)},
+                               headers=caller.token_headers)
+    assert staged.status_code == 201, staged.text
+    await _until(lambda: len(rx.got) >= 1)
+    await asyncio.sleep(0.5)  # a second delivery (the staged file) would have come by now
+    assert len(rx.got) == 1, rx.types()
+    headers, body, _t = rx.got[0]
+    Webhook(hook["secret"]).verify(body, headers)
+    listed = (await client.get(f"/v1/attachments/{wo}", headers=caller.headers)).json()
+    sent = json.loads(body)
+    assert sent["type"] == "attachment.created"
+    assert sent["data"] == {**listed[0], "ticketId": wo} == r.json()
