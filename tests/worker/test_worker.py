@@ -191,39 +191,35 @@ async def test_sigterm_finishes_what_is_under_way(settings, db, receivers):
     assert all(r.status == "delivered" for r in rows if r.id in rx.ids())
 
 
-async def test_a_worker_in_an_api_process_paces_deliveries_while_requests_are_served(db, receivers):
-    """Requests first (app.py passes the middleware's in-flight count as `busy`): while it is set,
-    claims go at `busy_rate` per second; the rest waits in the outbox and goes once the API is idle."""
+async def _delivered_while_busy(db, receivers, *, messages: int, busy_rate: float, seconds: float) -> int:  # type: ignore[no-untyped-def]
+    """How many of `messages` a worker told that requests are being served delivers in `seconds`;
+    then, idle, it must deliver them all."""
     rx = receivers()
-    ids = await _enqueue(db, rx.url, 60, "paced")
+    ids = await _enqueue(db, rx.url, messages, f"paced-{busy_rate}")
     serving = True
-    pair = await _running(db, poll_seconds=0.2, busy=lambda: serving, busy_rate=20)
+    pair = await _running(db, poll_seconds=0.2, busy=lambda: serving, busy_rate=busy_rate)
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(seconds)
         during = len(rx.ids())
-        # about 20 in that second: paced, never stopped. Claims while busy come one per slot of
-        # BUSY_SLOT_SECONDS, each of busy_rate x slot (10): in a window under 1.5 s, at most 3 slots
-        assert 8 <= during <= 3 * int(20 * BUSY_SLOT_SECONDS), during
         serving = False
         await _wait(lambda: _done(db, ids), timeout=10)
     finally:
         await _stop(pair)
     assert set(rx.ids()) == set(ids)
+    return during
+
+
+async def test_a_worker_in_an_api_process_paces_deliveries_while_requests_are_served(db, receivers):
+    """Requests first (app.py passes the middleware's in-flight count as `busy`): while it is set,
+    claims go at `busy_rate` per second; the rest waits in the outbox and goes once the API is idle."""
+    during = await _delivered_while_busy(db, receivers, messages=60, busy_rate=20, seconds=1.0)
+    # about 20 in that second: paced, never stopped. Claims while busy come one per slot of
+    # BUSY_SLOT_SECONDS, each of busy_rate x slot (10): in a window under 1.5 s, at most 3 slots
+    assert 8 <= during <= 3 * int(20 * BUSY_SLOT_SECONDS), during
 
 
 async def test_a_slow_busy_rate_stretches_the_slot_instead_of_rounding_up(db, receivers):
     """Under two a second, a slot of half a second would hold less than one claim: it stretches, so
     the configured rate holds (1/s: slots a second apart, so at most 3 in a window under 3 s)."""
-    rx = receivers()
-    ids = await _enqueue(db, rx.url, 10, "slow")
-    serving = True
-    pair = await _running(db, poll_seconds=0.2, busy=lambda: serving, busy_rate=1.0)
-    try:
-        await asyncio.sleep(2.2)
-        during = len(rx.ids())
-        assert 1 <= during <= 3, during  # half-second slots of one claim each would have made 5
-        serving = False
-        await _wait(lambda: _done(db, ids), timeout=10)
-    finally:
-        await _stop(pair)
-    assert set(rx.ids()) == set(ids)
+    during = await _delivered_while_busy(db, receivers, messages=10, busy_rate=1.0, seconds=2.2)
+    assert 1 <= during <= 3, during  # half-second slots of one claim each would have made 5
