@@ -257,7 +257,12 @@ class LeanWriter:
                 raise
         finally:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        await _on_thread(conn.execute, "BEGIN IMMEDIATE")
+        try:
+            await _on_thread(conn.execute, "BEGIN IMMEDIATE")
+        except asyncio.CancelledError:
+            if conn.in_transaction:  # begun on the thread as the caller went: never left holding the lock
+                conn.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _execute_sqlite(conn: sqlite3.Connection, statements: Sequence[Statement]) -> None:

@@ -21,12 +21,18 @@ async def granted_sites(session: AsyncSession, account_id: str) -> list[Site]:
 # written once; run on the lean reader (the create and list paths) or in a session (SessionRows)
 GRANTED_SITE = (select(Site.code, Site.address, Site.timezone).join(AccountSite, AccountSite.site_code == Site.code)
                 .where(AccountSite.account_id == bindparam("account_id"), Site.code == bindparam("site_code")))
-# every location of a site, with whether the account holds a grant on it (`granted` not null)
-SITE_LOCATIONS = (select(Location.id, Location.name, Location.parent_id, AccountLocation.location_id.label("granted"),
-                         Location.kind)
-                  .outerjoin(AccountLocation, and_(AccountLocation.location_id == Location.id,
-                                                   AccountLocation.account_id == bindparam("account_id")))
-                  .where(Location.site_code == bindparam("site_code")).order_by(Location.id))
+# the site if the account is granted it, with every location of it and whether the account holds a
+# grant on it (`granted` not null): one row per location (one of nulls for a site with none), none
+# when the site is not granted. One statement: the create reads it for each of its sites.
+GRANTED_SITE_LOCATIONS = (
+    select(Site.code, Site.address, Site.timezone, Location.id, Location.name, Location.parent_id,
+           AccountLocation.location_id.label("granted"), Location.kind)
+    .join(AccountSite, AccountSite.site_code == Site.code)
+    .outerjoin(Location, Location.site_code == Site.code)
+    .outerjoin(AccountLocation, and_(AccountLocation.location_id == Location.id,
+                                     AccountLocation.account_id == bindparam("account_id")))
+    .where(AccountSite.account_id == bindparam("account_id"), Site.code == bindparam("site_code"))
+    .order_by(Location.id))
 
 
 async def granted_site(runner, account_id: str, site_code: str) -> dict | None:
@@ -90,14 +96,15 @@ class GrantedSite:
 
 
 async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedSite | None:
-    """`granted_site` and `visible_locations` in two queries through the lean reader (the create
+    """`granted_site` and `visible_locations` in one query through the lean reader (the create
     path, SPEC §7): the site if granted, and every location of it with whether the account holds it."""
-    site = await granted_site(reader, account_id, site_code)
-    if site is None:
+    found = await reader.rows(GRANTED_SITE_LOCATIONS, account_id=account_id, site_code=site_code)
+    if not found:
         return None
-    rows = await reader.rows(SITE_LOCATIONS, account_id=account_id, site_code=site_code)
+    rows = [r for r in found if r["id"] is not None]
     locations = _visible([(r["id"], r["name"], r["parent_id"]) for r in rows],
                          {r["id"] for r in rows if r["granted"] is not None})
+    site = found[0]
     return GrantedSite(site["code"], site["address"], site["timezone"], locations,
                        {r["name"]: r["id"] for r in rows if r["kind"] == POP_POE})
 

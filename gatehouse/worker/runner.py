@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -39,8 +39,12 @@ BUSY_SLOT_SECONDS = 0.5
 class Worker:
     def __init__(self, db: Database, *, jobs: list[Job], lease_seconds: float = 60.0, concurrency: int = 32,
                  poll_seconds: float = 1.0, batch: int = 50, shutdown_grace: float = 20.0,
-                 busy: Callable[[], bool] | None = None, busy_rate: float = 100.0) -> None:
+                 busy: Callable[[], bool] | None = None, busy_rate: float = 100.0,
+                 channels: Collection[str] | None = None) -> None:
         self.db = db
+        # the channels this worker delivers (None: every one registered); a worker for one channel
+        # never waits behind another's backlog
+        self.channels = None if channels is None else frozenset(channels)
         self.jobs = jobs
         self.lease = timedelta(seconds=lease_seconds)
         self.concurrency = concurrency
@@ -157,7 +161,7 @@ class Worker:
     # --- claims and deliveries ------------------------------------------------------------------------
 
     async def _claim(self, n: int) -> list[Message]:
-        known = list(outbox.channels)
+        known = [c for c in outbox.channels if self.channels is None or c in self.channels]
         if not known:
             return []
         now = utcnow()

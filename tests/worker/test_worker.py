@@ -223,3 +223,22 @@ async def test_a_slow_busy_rate_stretches_the_slot_instead_of_rounding_up(db, re
     the configured rate holds (1/s: slots a second apart, so at most 3 in a window under 3 s)."""
     during = await _delivered_while_busy(db, receivers, messages=10, busy_rate=1.0, seconds=2.2)
     assert 1 <= during <= 3, during  # half-second slots of one claim each would have made 5
+
+
+async def test_a_worker_for_some_channels_leaves_the_others_to_their_workers(db, receivers):
+    """`channels`: a worker dedicated to some channels claims nothing of the others, so it never
+    waits behind their backlog; the others' messages stay pending for a worker that delivers them."""
+    rx = receivers()
+    ids = await _enqueue(db, rx.url, 5, "other-channel")
+    pair = await _running(db, poll_seconds=0.1, channels={"mail"})
+    try:
+        await asyncio.sleep(1.0)
+        assert not rx.ids() and (await _statuses(db, ids))["pending"] == 5
+    finally:
+        await _stop(pair)
+    pair = await _running(db, poll_seconds=0.1, channels={"test-http"})
+    try:
+        await _wait(lambda: _done(db, ids), timeout=10)
+    finally:
+        await _stop(pair)
+    assert set(rx.ids()) == set(ids)
