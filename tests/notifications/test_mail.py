@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from gatehouse.notifications.channel import install
 from gatehouse.notifications.fanout import CHANNEL
+from gatehouse.webhooks.repository import CHANNEL as WEBHOOKS
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.runner import Worker
 from tests.facility_access.conftest import request_for
@@ -86,7 +87,7 @@ async def mailer(settings, db, smtp):  # type: ignore[no-untyped-def]
                                                 "mail_from": "Gatehouse <desk@gatehouse.example>",
                                                 "public_url": "https://gatehouse.example"})
     install(mail_settings, db, schedule=FAST)
-    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL})  # mail only: not other tests' webhooks
+    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL, WEBHOOKS})  # not other tests' test-http
     task = asyncio.create_task(worker.run())
     yield worker
     worker.stop()
@@ -254,7 +255,7 @@ async def test_a_server_that_goes_away_and_comes_back(client, factory, db, smtp,
     smtp.controller.stop()
     slow = [timedelta(seconds=0.5)] * 5
     install(settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{smtp.port}"}), db, schedule=slow)
-    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL})  # mail only: not other tests' webhooks
+    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL, WEBHOOKS})  # not other tests' test-http
     task = asyncio.create_task(worker.run())
     try:
         body = request_for(tenant, start=0, end=1)
@@ -279,7 +280,7 @@ async def test_without_smtp_mail_lands_as_eml_files(client, factory, db, setting
     tenant, requester, approver, _site, _op = await _world(factory)
     folder_settings = settings.model_copy(update={"smtp_url": "", "data_dir": tmp_path})
     install(folder_settings, db, schedule=FAST)
-    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL})  # mail only: not other tests' webhooks
+    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL, WEBHOOKS})  # not other tests' test-http
     task = asyncio.create_task(worker.run())
     try:
         body = request_for(tenant, start=0, end=1)

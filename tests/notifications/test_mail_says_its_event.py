@@ -12,6 +12,7 @@ from sqlalchemy import update
 from gatehouse.facility_access.models import WorkOrder
 from gatehouse.notifications.channel import install
 from gatehouse.notifications.fanout import CHANNEL
+from gatehouse.webhooks.repository import CHANNEL as WEBHOOKS
 from gatehouse.worker.runner import Worker
 from tests.facility_access.conftest import request_for
 from tests.notifications.test_mail import FAST, _mail_rows, _set_email, _settle, _world, smtp  # noqa: F401
@@ -21,7 +22,7 @@ API = "/v1/facility-access"
 
 async def _run_worker(settings, db, smtp):  # type: ignore[no-untyped-def]  # noqa: F811
     install(settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{smtp.port}"}), db, schedule=FAST)
-    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL})  # mail only: not other tests' webhooks
+    worker = Worker(db, jobs=[], poll_seconds=0.1, channels={CHANNEL, WEBHOOKS})  # not other tests' test-http
     return worker, asyncio.create_task(worker.run())
 
 

@@ -45,7 +45,8 @@ async def _wait(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-un
 
 
 async def _running(db, **kw):  # type: ignore[no-untyped-def]
-    worker = Worker(db, jobs=[], **kw)
+    # these tests' own channel only: the session's outbox holds every earlier test's mail and webhooks
+    worker = Worker(db, jobs=[], **{"channels": {"test-http"}, **kw})
     return worker, asyncio.create_task(worker.run())
 
 
