@@ -129,7 +129,7 @@ PENDING_BLOB = select(Blob.id).where(Blob.id == bindparam("id"), Blob.state == b
 
 
 @dataclass(frozen=True)
-class Recorded(Generic[T]):
+class RecordPlan(Generic[T]):
     """What a record plan makes in the upload's closing transaction: its rows, whether they queue
     outbox messages, and the answer."""
 
@@ -139,7 +139,7 @@ class Recorded(Generic[T]):
 
 
 async def _store(db: Database, storage: Storage, settings: Settings, request: Request, *, extension: str | None,
-                 part_names: tuple[str, ...], make_record: Callable[[TxRows, Blob, str | None], Awaitable[Recorded[T]]],
+                 part_names: tuple[str, ...], make_record: Callable[[TxRows, Blob, str | None], Awaitable[RecordPlan[T]]],
                  on_filename: Callable[[str], str] | None = None,
                  guards: Mapping[str, Callable[[str], None]] | None = None) -> T:
     """Pending row first, then bytes, then (one transaction) committed blob + its record.
@@ -177,17 +177,19 @@ async def _store(db: Database, storage: Storage, settings: Settings, request: Re
         values = {"state": "committed", "size": got.size, "sha256": got.sha256,
                   "content_type": MEDIA_TYPES.get(extension, "application/octet-stream")}
         blob = Blob(id=blob_id, storage_key=key, **values)
-        made: list[Recorded[T]] = []
+        made: RecordPlan[T] | None = None
 
         async def plan(tx: TxRows) -> tuple[list[Statement], bool]:
+            nonlocal made
             if not await tx.rows(PENDING_BLOB, id=blob_id, state="pending"):
                 raise _discarded()
-            made.append(await make_record(tx, blob, got.part_filename))
+            made = await make_record(tx, blob, got.part_filename)
             committed = lean_update(Blob.__table__, values, {"id": blob_id, "state": "pending"})
-            return [committed, *made[0].statements], made[0].queued
+            return [committed, *made.statements], made.queued
 
         await db.lean.run([], plan=plan)
-        return made[0].answer
+        assert made is not None  # the plan ran, or run() raised
+        return made.answer
     except BaseException:
         await asyncio.shield(_discard(db, storage, key, blob_id, writer, object_written))
         raise
@@ -228,7 +230,7 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
         named["name"], part_ext = checked_name(raw, "file", WORK_ORDER_EXTENSIONS)
         return part_ext
 
-    async def record(tx: TxRows, blob: Blob, _part_name: str | None) -> Recorded[dict]:
+    async def record(tx: TxRows, blob: Blob, _part_name: str | None) -> RecordPlan[dict]:
         if "name" not in named:
             raise ValidationFailed([ErrorDetail(field="file", code="MISSING_FIELD",
                                                 message="Part 'file' must carry the file's name.")])
@@ -245,7 +247,7 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
                                  at=attachment.created_at)
         # the webhook planner presents the new file from these, as GET does (its row is not in yet)
         more, queued = await events.statements_of(tx, event, {"attachment": (attachment, blob)})
-        return Recorded([lean_insert(Attachment.__table__, row), *more], queued,
+        return RecordPlan([lean_insert(Attachment.__table__, row), *more], queued,
                         {**present_work_order_file(attachment, blob), "ticketId": request_id})
 
     return await _store(db, storage, settings, request, extension=ext, part_names=("file",), make_record=record,
@@ -284,7 +286,7 @@ async def upload_staged(db: Database, storage: Storage, settings: Settings, prin
         named.update(name=name, ext=ext)
         return ext
 
-    async def record(tx: TxRows, blob: Blob, _part_name: str | None) -> Recorded[dict]:
+    async def record(tx: TxRows, blob: Blob, _part_name: str | None) -> RecordPlan[dict]:
         now = utcnow()
         staged_id = str(uuid.uuid4())
         row = {"id": staged_id, "user_id": principal.user_id, "blob_id": blob.id, "name": named["name"],
@@ -294,7 +296,7 @@ async def upload_staged(db: Database, storage: Storage, settings: Settings, prin
         event = events.new_event("attachment.created", object_id=staged_id,
                                  data={"attachmentId": staged_id, "size": blob.size, "staged": True}, at=now)
         more, queued = await events.statements_of(tx, event, {})
-        return Recorded([lean_insert(StagedAttachment.__table__, row), *more], queued,
+        return RecordPlan([lean_insert(StagedAttachment.__table__, row), *more], queued,
                         _staged_out(StagedAttachment(**row)))
 
     return await _store(db, storage, settings, request, extension=None, part_names=("uploadFile", "file"),

@@ -29,17 +29,14 @@ TICKET_HELD = (select(WorkOrder.id, WorkOrder.status, WorkOrder.account_id, Work
                .with_for_update(read=True))
 
 
-async def get_ticket(session: AsyncSession, account_id: str, ticket_id: str, *, for_update: bool = False,
-                     share_lock: bool = False) -> WorkOrder | None:
-    """`share_lock` (PostgreSQL) makes a concurrent status change wait for this transaction: what
-    is added to an open ticket (a comment, a file) commits before the ticket can close."""
+async def get_ticket(session: AsyncSession, account_id: str, ticket_id: str, *, for_update: bool = False
+                     ) -> WorkOrder | None:
+    """What is added to an open ticket (a comment, a file) holds it with TICKET_HELD instead."""
     if not WORK_ORDER_ID.match(ticket_id):
         return None
     stmt = scoped(account_id).where(WorkOrder.id == ticket_id)
     if for_update:
         stmt = stmt.with_for_update()
-    elif share_lock:
-        stmt = stmt.with_for_update(read=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
