@@ -27,16 +27,16 @@ def install_fanouts() -> None:
     """The planners of every event, on both write paths (events/service.py), in this order."""
     from gatehouse.attachments import linking
     from gatehouse.facility_access import staged
-    from gatehouse.notifications.fanout import plan as mail
-    from gatehouse.watchlist.fanout import plan as screening
-    from gatehouse.webhooks.fanout import plan as webhooks
+    from gatehouse.notifications import fanout as mail
+    from gatehouse.watchlist import fanout as screening
+    from gatehouse.webhooks import fanout as webhooks
 
     staged.install(linking)  # tickets name staged files; attachments links them
-    events.subscribe(mail)
-    events.subscribe(webhooks)
+    events.subscribe(mail.plan, mail.ahead)
+    events.subscribe(webhooks.plan, webhooks.ahead)
     events.subscribe(count_event)
     # screening at create: a hit is a hold and its own event, in the create's transaction (SPEC §14)
-    events.subscribe(screening)
+    events.subscribe(screening.plan, screening.ahead)
 
 
 async def count_event(_rows: Rows, event: events.Recorded, _known: dict[str, Any]) -> list[events.Made]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +62,11 @@ async def operators(session: AsyncSession) -> list[dict]:
 
 
 AUTO_APPROVE = select(Account.auto_approve).where(Account.id == bindparam("account_id"))
+
+
+def auto_approve_read(account_id: str) -> tuple[Any, dict[str, Any]]:
+    """`account_auto_approves`'s read, for a caller that makes its reads ahead (LeanReader.read_ahead)."""
+    return AUTO_APPROVE, {"account_id": account_id}
 
 
 async def account_auto_approves(runner: Rows, account_id: str) -> bool:

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,11 +98,16 @@ def _ids_taken(count: int) -> Select:
     return select(WorkOrder.id).where(WorkOrder.id.in_([bindparam(f"id{i}") for i in range(count)]))
 
 
+def taken_read(ids: Sequence[str]) -> tuple[Select, dict[str, Any]]:
+    """The read of which of these work order ids exist (one indexed lookup)."""
+    return _ids_taken(len(ids)), {f"id{i}": v for i, v in enumerate(ids)}
+
+
 async def taken_ids(runner: Rows, ids: Sequence[str]) -> set[str]:
-    """Which of these work order ids exist (the lean reader: one indexed lookup)."""
     if not ids:
         return set()
-    return {r["id"] for r in await runner.rows(_ids_taken(len(ids)), **{f"id{i}": v for i, v in enumerate(ids)})}
+    stmt, params = taken_read(ids)
+    return {r["id"] for r in await runner.rows(stmt, **params)}
 
 
 async def open_tickets_of_visitor(session: AsyncSession, account_id: str, email: str, *, but: str,
@@ -134,19 +140,22 @@ async def visitor_home_site(session: AsyncSession, account_id: str, email: str) 
     return None if row is None else (row[0], row[1])
 
 
-def _new_ids(n: int) -> list[str]:
+def new_ids(n: int) -> list[str]:
     ids: set[str] = set()
     while len(ids) < n:
         ids.add(f"WO{secrets.randbelow(10_000_000):07d}")
     return list(ids)
 
 
-async def free_ids(reader, n: int) -> list[str]:
+async def free_ids(reader, n: int, drawn: Sequence[str] = ()) -> list[str]:
     """n random ids not yet taken (with a million tickets, one id in ten is): the few taken ones are
-    drawn again, so the insert's own unique check only meets a race (retried by the caller)."""
+    drawn again, so the insert's own unique check only meets a race (retried by the caller).
+    `drawn`: ids drawn before (their read made ahead), tried first."""
     ids: list[str] = []
+    fresh = list(drawn)
     while len(ids) < n:
-        fresh = [i for i in _new_ids(n - len(ids)) if i not in ids]
+        fresh = fresh or [i for i in new_ids(n - len(ids)) if i not in ids]
         taken = await taken_ids(reader, fresh)
         ids += [i for i in fresh if i not in taken]
-    return ids
+        fresh = []
+    return ids[:n]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.accounts.repository import account_auto_approves
+from gatehouse.accounts.repository import account_auto_approves, auto_approve_read
 from gatehouse.auth.principal import AccountContext
 from gatehouse.events import service as events
 from gatehouse.events.service import Recorded
@@ -22,13 +22,14 @@ from gatehouse.facility_access.presenter import DEFAULT_END, DEFAULT_START, rend
 from gatehouse.facility_access.rules import NEW_VISITOR, Kind, Planned, load_sites, normalise_emails, refusal, validate
 from gatehouse.facility_access.schemas import AccessRequestIn, CancelIn, EditIn
 from gatehouse.facility_access.staged import StagedRef
+from gatehouse.kit import ownerlock
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed
 from gatehouse.kit.leanread import LeanReader, Rows
 from gatehouse.kit.leanwrite import Conflicted, Statement
 from gatehouse.kit.leanwrite import insert as lean_insert
 from gatehouse.kit.sitetime import site_today
-from gatehouse.sites.repository import granted_site
+from gatehouse.sites.repository import granted_site, granted_site_read
 
 
 def ticket_not_found() -> NotFound:
@@ -106,9 +107,21 @@ async def create_with_key(db: Database, ctx: AccountContext, requests: Sequence[
 
 async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
                           claim: idempotency.Claim | None = None, kind: Kind = NEW_VISITOR) -> dict:
+    async with db.reader.pinned():  # its reads and its write on one connection (PostgreSQL)
+        return await _create(db, ctx, requests, claim, kind)
+
+
+async def _create(db: Database, ctx: AccountContext, requests: Sequence[AccessRequestIn],
+                  claim: idempotency.Claim | None, kind: Kind) -> dict:
     now = utcnow()
     problems: list[ErrorDetail] = []
-    sites = await load_sites(db.reader, ctx.account_id, {s.site for r in requests for s in r.sites}, now)
+    codes = sorted({s.site for r in requests for s in r.sites})
+    # ids for as many tickets as the requests can make (validation may make fewer)
+    drawn = repository.new_ids(sum(len(r.visitors) * len(r.sites) for r in requests if r is not None))
+    # the reads below, made in one round trip (PostgreSQL), each answered to its own call
+    await db.reader.read_ahead([*(granted_site_read(ctx.account_id, code) for code in codes),
+                                auto_approve_read(ctx.account_id), repository.taken_read(drawn)])
+    sites = await load_sites(db.reader, ctx.account_id, set(codes), now)
     refs_by_request = [[StagedRef(a.id, a.name, f"[{i}].attachments[{n}].id") for n, a in enumerate(r.attachments)]
                        for i, r in enumerate(requests)]
     plans = validate(requests, sites, problems, kind)
@@ -124,7 +137,7 @@ async def create_requests(db: Database, ctx: AccountContext, requests: Sequence[
                                       auto_approve=auto_approve)
     for attempt in range(3):
         try:
-            return await _insert(db, ctx, plans, refs_by_request, status, now, claim)
+            return await _insert(db, ctx, plans, refs_by_request, status, now, claim, drawn if attempt == 0 else [])
         except (IntegrityError, Conflicted):
             if attempt == 2:  # three random-id collisions in a row: not a collision
                 raise
@@ -176,12 +189,12 @@ def _rows(ctx: AccountContext, plan: Planned, wo_id: str, status: Status, now: d
 
 
 async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_by_request: list[list[StagedRef]],
-                  status: Status, now: datetime, claim: idempotency.Claim | None) -> dict:
+                  status: Status, now: datetime, claim: idempotency.Claim | None, drawn: list[str]) -> dict:
     """The whole create as rows built here, written in one transaction by the lean writer
     (kit/leanwrite.py): tickets, locations, history, counters and the idempotency record; then,
     inside that transaction, what reads: the staged files' records and what each event makes
     (events.statements_of: trail rows, outbox rows, screening). A random id taken meanwhile: Conflicted."""
-    ids = await repository.free_ids(db.reader, len(plans))
+    ids = await repository.free_ids(db.reader, len(plans), drawn)
     statements: list[Statement] = []
     counts = lifecycle.CountDeltas()
     made: list[tuple[Recorded, dict[str, Any]]] = []
@@ -206,7 +219,8 @@ async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_
     if claim is not None:
         statements.append(idempotency.complete_statement(claim, response))
 
-    async def in_transaction(rows: Rows) -> tuple[list[Statement], bool]:
+    async def in_transaction(tx_rows: Rows) -> tuple[list[Statement], bool]:
+        rows = await events.read_ahead(tx_rows, made)  # who is told, read in one round trip
         out: list[Statement] = []
         for index, wo_ids in by_request.items():
             if refs_by_request[index]:
@@ -219,7 +233,10 @@ async def _insert(db: Database, ctx: AccountContext, plans: list[Planned], refs_
             queued = queued or event_queued
         return out, queued
 
-    await db.lean.run(statements, plan=in_transaction)
+    # the owners' locks with the BEGIN (who hears the change is read under them: kit/ownerlock.py)
+    begin_also = "" if db.is_sqlite else ownerlock.shared_sql(ctx.account_id, sites)
+    ownerlock.mark_held(memo, ctx.account_id, sites)
+    await db.lean.run(statements, plan=in_transaction, begin_also=begin_also)
     return response
 
 

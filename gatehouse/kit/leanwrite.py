@@ -182,18 +182,20 @@ class LeanWriter:
             self._conn = conn
         return self._conn
 
-    async def run(self, statements: Sequence[Statement], *, outbox: bool = False, plan: Plan | None = None) -> None:
+    async def run(self, statements: Sequence[Statement], *, outbox: bool = False, plan: Plan | None = None,
+                  begin_also: str = "") -> None:
         """All the statements in one transaction: committed together or not at all. `plan`, when
         given, is called inside that transaction with a reader of it (`TxRows`) and returns more
         statements and whether they queue outbox rows: who is told of a change is read in the
         change's own transaction (an endpoint or approver added meanwhile is not missed). `outbox`:
         the rows include outbox messages, so workers are woken (NOTIFY on PostgreSQL, in-process
-        signal here) once it has committed."""
+        signal here) once it has committed. `begin_also` (PostgreSQL, with a plan): literal SQL with
+        no parameters, sent with the BEGIN in the same round trip (a change's advisory locks)."""
         if self._db.is_sqlite:
             async with self._db.write_lock():
                 queued = await self._run_sqlite(list(statements), plan)
         else:
-            queued = await self._run_pg(list(statements), outbox, plan)
+            queued = await self._run_pg(list(statements), outbox, plan, begin_also)
         if outbox or queued:
             for wake in self._db.on_outbox_commit:
                 wake()
@@ -270,25 +272,44 @@ class LeanWriter:
             conn.execute(sql, tuple(_sqlite_value(a) for a in args))
         conn.execute("COMMIT")
 
-    async def _run_pg(self, statements: list[Statement], outbox: bool, plan: Plan | None) -> bool:
+    async def _run_pg(self, statements: list[Statement], outbox: bool, plan: Plan | None, begin_also: str) -> bool:
         import asyncpg
 
-        pool = await self._db.reader.pg_pool()
+        pinned = self._db.reader.pinned_connection()
         queued = False
         try:
-            if plan is None:  # one statement: atomic without BEGIN/COMMIT, one round trip
-                sql, args = _combined(merged(statements), OUTBOX_NOTIFY if outbox else None)
-                await pool.execute(sql, *args)
-                return False
-            async with pool.acquire() as conn, conn.transaction():
-                more, queued = await plan(TxRows(False, conn, self._db.reader.cache_key))
-                sql, args = _combined(merged(statements + more), OUTBOX_NOTIFY if outbox or queued else None)
-                await conn.execute(sql, *args)
+            if pinned is not None:
+                queued = await self._in_pg(pinned, statements, outbox, plan, begin_also)
+            else:
+                async with (await self._db.reader.pg_pool()).acquire() as conn:
+                    queued = await self._in_pg(conn, statements, outbox, plan, begin_also)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise Conflicted(str(exc)) from exc
         except Exception as exc:
             if is_connection_lost(exc):  # not retried here: the middleware answers 503 + Retry-After
                 await self._db.reader.connections_lost()
+            raise
+        return queued
+
+    async def _in_pg(self, conn: Any, statements: list[Statement], outbox: bool, plan: Plan | None,
+                     begin_also: str) -> bool:
+        if plan is None:  # one statement: atomic without BEGIN/COMMIT, one round trip
+            sql, args = _combined(merged(statements), OUTBOX_NOTIFY if outbox else None)
+            await conn.execute(sql, *args)
+            return False
+        # BEGIN by hand, not conn.transaction(): the simple query protocol carries `begin_also` with it
+        await conn.execute(f"BEGIN; {begin_also}" if begin_also else "BEGIN")
+        try:
+            more, queued = await plan(TxRows(False, conn, self._db.reader.cache_key))
+            sql, args = _combined(merged(statements + more), OUTBOX_NOTIFY if outbox or queued else None)
+            await conn.execute(sql, *args)
+            await conn.execute("COMMIT")
+        except BaseException:
+            if not conn.is_closed() and conn.is_in_transaction():
+                try:
+                    await asyncio.shield(conn.execute("ROLLBACK"))
+                except Exception:  # not given back to the pool mid-transaction
+                    conn.terminate()
             raise
         return queued
 

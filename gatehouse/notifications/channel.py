@@ -4,6 +4,7 @@ dead at once)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -22,6 +23,17 @@ SCHEDULE = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), t
 
 def install(settings: Settings, db: Database, schedule: list[timedelta] | None = None) -> Channel:
     transport = open_transport(settings.smtp_url, settings.data_dir)
+    reading: dict[str, asyncio.Future] = {}  # ticket id -> its view, while being read
+
+    async def ticket_view(ticket_id: str) -> tuple[dict, dict] | None:
+        """The mails of one ticket claimed together (a create's recipients) share one read: a mail
+        whose ticket is being read waits for that read, begun after both were claimed. The read is
+        forgotten once it has answered, so a later mail reads the ticket as it is then."""
+        pending = reading.get(ticket_id)
+        if pending is None:
+            pending = reading[ticket_id] = asyncio.ensure_future(reads.ticket_view(db.reader, ticket_id))
+            pending.add_done_callback(lambda _done: reading.pop(ticket_id, None))
+        return await asyncio.shield(pending)
 
     async def deliver(message: Message) -> Delivered:
         payload = message.payload
@@ -30,7 +42,7 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
                 payload = {**payload, "link": await _invitation_link(payload["invitationId"])}
             reply = await transport.send(_built(render.build_notice, payload, mail_from=settings.mail_from))
             return Delivered(250, str(reply)[:1024])
-        found = await reads.ticket_view(db.reader, payload["ticketId"])  # one query, the API's presenter
+        found = await ticket_view(payload["ticketId"])  # one query, the API's presenter
         if found is None:
             raise PermanentFailure(f"work order {payload['ticketId']} no longer exists")
         comment = ""

@@ -118,6 +118,14 @@ async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]
     return made
 
 
+def ahead(event: Recorded, known: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """The read `plan` will make of a create's event (events.read_ahead): the account's approvers."""
+    ticket = known.get("ticket")
+    if ticket is None or ticket.id != event.object_id or not _wanted(event) or not _needs_approvers(event):
+        return []
+    return [(APPROVERS, {"account_id": ticket.account_id})]
+
+
 async def webhook_disabled(session: AsyncSession, endpoint) -> None:
     """SPEC §11: an endpoint disabled after 5 days of failures: its owners are told (the account's
     webhooks:manage users, or the site's operators), each once."""

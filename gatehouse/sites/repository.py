@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,10 +96,15 @@ class GrantedSite:
     pop_poe_rooms: dict[str, int] = field(default_factory=dict)
 
 
+def granted_site_read(account_id: str, site_code: str) -> tuple[Any, dict[str, Any]]:
+    """`granted_site_lean`'s one read, for a caller that makes its reads ahead (LeanReader.read_ahead)."""
+    return GRANTED_SITE_LOCATIONS, {"account_id": account_id, "site_code": site_code}
+
+
 async def granted_site_lean(reader, account_id: str, site_code: str) -> GrantedSite | None:
     """`granted_site` and `visible_locations` in one query through the lean reader (the create
     path, SPEC §7): the site if granted, and every location of it with whether the account holds it."""
-    found = await reader.rows(GRANTED_SITE_LOCATIONS, account_id=account_id, site_code=site_code)
+    found = await reader.rows(GRANTED_SITE_LOCATIONS, **granted_site_read(account_id, site_code)[1])
     if not found:
         return None
     rows = [r for r in found if r["id"] is not None]

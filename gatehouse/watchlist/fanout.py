@@ -14,8 +14,15 @@ from gatehouse.kit.leanread import Rows
 from gatehouse.kit.sitetime import site_today
 from gatehouse.sites.models import Site
 from gatehouse.watchlist.models import SecurityHold
-from gatehouse.watchlist.screening import current_index
+from gatehouse.watchlist.screening import VERSION, current_index
 from gatehouse.watchlist.service import hit_event, hold_row
+
+
+def ahead(event: Recorded, known: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """The read `plan` will make (events.read_ahead): the list's version, once per create."""
+    if event.type != EventType.TICKET_CREATED or "watchlist" in known.get("memo", {}):
+        return []
+    return [(VERSION, {})]
 
 
 async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]:

@@ -50,6 +50,16 @@ def _hears(event_types: str, event_type: str) -> bool:
     return "*" in (types := json.loads(event_types)) or event_type in types
 
 
+def ahead(event: Recorded, known: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """The read `plan` will make (events.read_ahead): who subscribes, once the change holds the
+    owners' locks (the create takes them with its BEGIN); before that, no read may be made ahead."""
+    memo = known.get("memo", {})
+    if (event.type not in SITE_SUBSCRIBABLE or ("webhooks", event.account_id, event.site_code) in memo
+            or repository.held_key(event.account_id, event.site_code) not in memo):
+        return []
+    return [(repository.SUBSCRIBED, {"account_id": event.account_id, "site_code": event.site_code})]
+
+
 async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]:
     if event.type not in SITE_SUBSCRIBABLE:  # an account's endpoints never hear SECURITY: those events have no account
         return []

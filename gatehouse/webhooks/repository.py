@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.kit import ownerlock
 from gatehouse.kit.leanread import Rows
 from gatehouse.webhooks.models import WebhookEndpoint
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
@@ -55,30 +56,15 @@ SUBSCRIBED = (select(WebhookEndpoint.id, WebhookEndpoint.event_types)
               .order_by(WebhookEndpoint.id))
 
 
-# Who hears a change is read under a lock that an endpoint's create or enable waits for: PostgreSQL
-# advisory locks per owner (1: an account, 2: a site; keyed by a hash of the id: a collision only
-# makes one wait, never miss), taken SHARED by a change before it reads the subscriptions, and
-# EXCLUSIVE by an endpoint's create or update. So an endpoint either committed before the change
-# read them (and hears it), or after the change committed (and owes nothing). Advisory locks live in
-# the lock table: unlike row locks they write nothing to the owners' rows, which every create
-# would otherwise share (measured: row locks cost the create a third of its rate). On SQLite a
-# change is the one writer until it commits: nothing to take.
-_ACCOUNT_LOCK: Any = literal_column("1")
-_SITE_LOCK: Any = literal_column("2")
+# The owners' advisory locks: see kit/ownerlock.py (the keys are computed there, in Python).
+def _shared(kind: int, name: str) -> Any:
+    return func.pg_advisory_xact_lock_shared(literal_column(str(kind)), bindparam(name))
 
 
-def _shared(kind: Any, name: str) -> Any:
-    return func.pg_advisory_xact_lock_shared(kind, func.hashtext(bindparam(name)))
-
-
-HOLD_ACCOUNT = select(_shared(_ACCOUNT_LOCK, "account_id"))
-HOLD_SITE = select(_shared(_SITE_LOCK, "site_code"))
-HOLD_BOTH = select(_shared(_ACCOUNT_LOCK, "account_id"), _shared(_SITE_LOCK, "site_code"))
-
-
-def held_key(account_id: str | None, site_code: str | None) -> tuple[str, str | None, str | None]:
-    """The memo key a change sets once it holds these owners' locks (`hold_owners`)."""
-    return ("held", account_id, site_code)
+HOLD_ACCOUNT = select(_shared(ownerlock.ACCOUNT, "account_id"))
+HOLD_SITE = select(_shared(ownerlock.SITE, "site_code"))
+HOLD_BOTH = select(_shared(ownerlock.ACCOUNT, "account_id"), _shared(ownerlock.SITE, "site_code"))
+held_key = ownerlock.held_key
 
 
 async def subscribed(runner: Rows, account_id: str | None, site_code: str | None,
@@ -92,18 +78,18 @@ async def subscribed(runner: Rows, account_id: str | None, site_code: str | None
     if runner.is_sqlite or (memo is not None and held_key(account_id, site_code) in memo):
         pass  # SQLite: the change is the one writer until it commits
     elif account_id and site_code:
-        await runner.rows(HOLD_BOTH, account_id=account_id, site_code=site_code)
+        await runner.rows(HOLD_BOTH, account_id=ownerlock.key(account_id), site_code=ownerlock.key(site_code))
     elif account_id:
-        await runner.rows(HOLD_ACCOUNT, account_id=account_id)
-    else:
-        await runner.rows(HOLD_SITE, site_code=site_code)
+        await runner.rows(HOLD_ACCOUNT, account_id=ownerlock.key(account_id))
+    elif site_code:
+        await runner.rows(HOLD_SITE, site_code=ownerlock.key(site_code))
     return [(r["id"], r["event_types"]) for r in await runner.rows(SUBSCRIBED, account_id=account_id,
                                                                      site_code=site_code)]
 
 
 @cache
 def _hold_sites(count: int) -> Select:
-    return select(_shared(_ACCOUNT_LOCK, "account_id"), *(_shared(_SITE_LOCK, f"site{i}") for i in range(count)))
+    return select(_shared(ownerlock.ACCOUNT, "account_id"), *(_shared(ownerlock.SITE, f"site{i}") for i in range(count)))
 
 
 async def hold_owners(runner: Rows, account_id: str, site_codes: Sequence[str], memo: dict[Any, Any]) -> None:
@@ -111,8 +97,9 @@ async def hold_owners(runner: Rows, account_id: str, site_codes: Sequence[str], 
     codes = sorted(set(site_codes))
     if runner.is_sqlite or not codes:
         return
-    await runner.rows(_hold_sites(len(codes)), account_id=account_id, **{f"site{i}": c for i, c in enumerate(codes)})
-    memo.update({held_key(account_id, c): True for c in codes})
+    await runner.rows(_hold_sites(len(codes)), account_id=ownerlock.key(account_id),
+                      **{f"site{i}": ownerlock.key(c) for i, c in enumerate(codes)})
+    ownerlock.mark_held(memo, account_id, codes)
 
 
 async def hold_owner(session: AsyncSession, *, account_id: str | None, site_code: str | None) -> None:
@@ -121,9 +108,9 @@ async def hold_owner(session: AsyncSession, *, account_id: str | None, site_code
     if session.get_bind().dialect.name == "sqlite":
         return
     if account_id:
-        await session.execute(select(func.pg_advisory_xact_lock(_ACCOUNT_LOCK, func.hashtext(account_id))))
+        await session.execute(select(func.pg_advisory_xact_lock(ownerlock.ACCOUNT, ownerlock.key(account_id))))
     elif site_code:
-        await session.execute(select(func.pg_advisory_xact_lock(_SITE_LOCK, func.hashtext(site_code))))
+        await session.execute(select(func.pg_advisory_xact_lock(ownerlock.SITE, ownerlock.key(site_code))))
 
 
 async def endpoint_to_deliver(rows: Rows, endpoint_id: str) -> WebhookEndpoint | None:

@@ -111,3 +111,41 @@ def test_inserts_into_one_table_merge_in_order_and_others_stay_in_place():
     out = merged([a1, bump, a2])
     assert [s.sql for s in out] == [a1.sql + ", (" + ", ".join("?" * len(a1.args)) + ")", bump.sql]
     assert out[0].args == a1.args + a2.args
+
+
+async def test_reads_made_ahead_answer_as_the_reads_themselves(factory, client, db, is_postgres):
+    """LeanReader.read_ahead: on PostgreSQL the reads go as one statement (each as JSON) and each
+    answers its own later call once; the rows are those the read itself gives (dates, times and
+    date-times parsed back), then the next call reads again. On SQLite each read is made when asked."""
+    from gatehouse.accounts.repository import auto_approve_read
+    from gatehouse.facility_access.repository import taken_read
+    from gatehouse.kit import leanread
+    from gatehouse.notifications.fanout import APPROVERS
+    from gatehouse.sites.repository import granted_site_read
+    from gatehouse.watchlist.screening import VERSION
+
+    tenant = await factory.tenant(site_count=2)
+    caller = next(iter(tenant.users.values()))
+    made = await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant)], headers=caller.headers)
+    assert made.status_code == 200, made.text
+    wo = made.json()["workOrder"][0]["workOrderId"]
+    async with db.read() as s:
+        location_id = (await s.execute(select(WorkOrderLocation.id).where(WorkOrderLocation.work_order_id == wo))
+                       ).scalars().first()
+    reads = [*(granted_site_read(tenant.account_id, code) for code in sorted(tenant.sites)),
+             auto_approve_read(tenant.account_id), taken_read([wo, "WO0000000"]),
+             (leanread.by_id(WorkOrder), {"ident": wo}), (leanread.by_id(WorkOrderLocation), {"ident": location_id}),
+             (APPROVERS, {"account_id": tenant.account_id}), (VERSION, {})]
+    themselves = [await db.reader.rows(stmt, **params) for stmt, params in reads]
+    assert themselves[0] and themselves[1] and [r["id"] for r in themselves[len(tenant.sites) + 1]] == [wo]
+    async with db.reader.pinned():
+        await db.reader.read_ahead(reads)
+        pin = leanread._PINNED.get()
+        assert (pin is not None and len(pin.answers) == len(reads)) if is_postgres else pin is None
+        ahead = [await db.reader.rows(stmt, **params) for stmt, params in reads]
+        assert pin is None or not pin.answers  # each answered once
+        stmt, params = reads[-1]
+        assert await db.reader.rows(stmt, **params) == themselves[-1]  # read again
+    assert ahead == themselves
+    ticket = ahead[len(tenant.sites) + 2][0]
+    assert ticket["created_at"] == themselves[len(tenant.sites) + 2][0]["created_at"] and ticket["badge_start"]
