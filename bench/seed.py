@@ -60,7 +60,7 @@ def seed_sqlite(path: str, n: int, user_id: int, location_id: int, start_id: int
     flush()
     for status, k in counts.items():
         conn.execute("INSERT INTO ticket_counts (account_id, site_code, status, requester, n) VALUES (?,?,?,?,?) "
-                     "ON CONFLICT (account_id, site_code, status, requester) DO UPDATE SET n = n + excluded.n",
+                     "ON CONFLICT (account_id, site_code, status, requester, shard) DO UPDATE SET n = n + excluded.n",
                      (ACCOUNT, SITE, status, "Random User", k))
     conn.commit()
     conn.execute("ANALYZE")
@@ -91,7 +91,7 @@ async def seed_postgres(url: str, n: int, user_id: int, location_id: int, start_
         for status, k in counts.items():
             await conn.execute(
                 "INSERT INTO ticket_counts (account_id, site_code, status, requester, n) VALUES ($1,$2,$3,$4,$5) "
-                "ON CONFLICT (account_id, site_code, status, requester) DO UPDATE SET n = ticket_counts.n + excluded.n",
+                "ON CONFLICT (account_id, site_code, status, requester, shard) DO UPDATE SET n = ticket_counts.n + excluded.n",
                 ACCOUNT, SITE, status, "Random User", k)
         await conn.execute("ANALYZE")
     finally:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     Time,
@@ -173,7 +174,8 @@ class TicketEvent(Base):
 
 class TicketCount(Base):
     """Per-(account, site, status, requester) ticket counts, kept in the same transaction as
-    every create and status change, so a list's totalElements never needs a scan."""
+    every create and status change, so a list's totalElements never needs a scan. Each count is
+    spread over a few rows (`shard`, summed by the reads): see counts.py."""
 
     __tablename__ = "ticket_counts"
 
@@ -181,6 +183,7 @@ class TicketCount(Base):
     site_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     requester: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0, server_default="0")
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
