@@ -17,7 +17,7 @@ from gatehouse.attachments.schemas import (
     WorkOrderAttachmentOut,
 )
 from gatehouse.attachments.storage import Storage
-from gatehouse.auth.dependencies import CanRead, CanWriteAttachments, CurrentCustomer, get_account_context
+from gatehouse.auth.dependencies import CanRead, CanWriteAttachments, CurrentCustomer, account_context
 from gatehouse.facility_access.repository import WORK_ORDER_ID
 from gatehouse.kit.db import DatabaseDep, SessionDep
 from gatehouse.kit.deps import SettingsDep
@@ -96,13 +96,13 @@ async def upload_staged_attachment(
     responses=error_responses(400, 401, 403, 404),
 )
 async def get_attachments(
-    principal: CurrentCustomer, session: SessionDep,
+    principal: CurrentCustomer, session: SessionDep, request: Request,
     attachmentId: Annotated[str, Path(max_length=40, description="WO1234567, or a staged attachment uuid.")],
     master_account_id: Annotated[str | None, Header(alias="Master-Account-Id")] = None,
     account_id: Annotated[str | None, Header(alias="Account-Id")] = None,
 ):
     if WORK_ORDER_ID.match(attachmentId):
-        ctx = await get_account_context(principal, master_account_id or "", account_id or "")
+        ctx = await account_context(request, principal)
         if "tickets:read" not in ctx.permissions:
             raise Forbidden(code="PERMISSION_DENIED")
         return await service.list_work_order(session, ctx.account_id, attachmentId)

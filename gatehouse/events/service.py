@@ -118,14 +118,17 @@ class NewRow:
 
 Made = Planned | NewRow | Recorded  # a Recorded: a further event of the same change (a watchlist hit)
 Planner = Callable[[Rows, Recorded, dict[str, Any]], Awaitable[list[Made]]]
+# A planner may say ahead which reads it will make of an event: (event, known) -> [(statement,
+# params)]. The lean create asks them all first and sends them in one round trip (`read_ahead`); the
+# planners then find their rows already read. A wrong guess costs only its read: a read not made
+# ahead is made as before.
+Ahead = Callable[[Recorded, dict[str, Any]], list[tuple[Any, dict[str, Any]]]]
 _planners: list[Planner] = []
-_aheads: dict[Planner, Callable[[Recorded, dict[str, Any]], list[tuple[Any, dict[str, Any]]]]] = {}
+_aheads: dict[Planner, Ahead] = {}
 
 
-def subscribe(planner: Planner, ahead: Callable[[Recorded, dict[str, Any]], list[tuple[Any, dict[str, Any]]]]
-              | None = None) -> None:
-    """Channels register here at start-up; every event of every write path is planned by each.
-    `ahead`: the reads the planner will make of an event, when it can tell (`read_ahead`)."""
+def subscribe(planner: Planner, ahead: Ahead | None = None) -> None:
+    """Channels register here at start-up; every event of every write path is planned by each."""
     if planner not in _planners:
         _planners.append(planner)
     if ahead is not None:
@@ -136,12 +139,6 @@ def unsubscribe(planner: Planner) -> None:
     if planner in _planners:
         _planners.remove(planner)
     _aheads.pop(planner, None)
-
-
-# A planner may say ahead which reads it will make of an event (`subscribe(planner, ahead)`:
-# (event, known) -> [(statement, params)]): the lean create asks them all first and sends them in
-# one round trip (`read_ahead`); the planners then find their rows already read. A wrong guess costs
-# only its read: a read not made ahead is made as before.
 
 
 async def read_ahead(rows: Any, planned: Sequence[tuple[Recorded, dict[str, Any]]]) -> Rows:

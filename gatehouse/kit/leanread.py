@@ -10,8 +10,9 @@ pool, with its statement cache. Writes never come here.
 
 The create is CPU-bound in its process, and on PostgreSQL each round trip cost it about as much as
 its own Python work (asyncpg, measured: 145 us of CPU a query, 95 us more for the pool's acquire and
-release). So a task may hold one connection for its reads and its write (`pinned`), and make reads
-it knows it will need in one statement (`many`, `read_ahead`): 11 round trips a create became 5."""
+release). So the reader keeps the connections it takes between uses (`borrowed`), a task may hold
+one for its reads and its write (`pinned`), and reads it knows it will need go in one statement
+(`many`, `read_ahead`): 11 round trips a create became 5."""
 
 from __future__ import annotations
 
@@ -130,37 +131,53 @@ class TxRows:
         return model(**found[0]) if found else None
 
     async def many(self, reads: Sequence[tuple[Select, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
-        """Several statements' rows in ONE round trip on PostgreSQL (each as a JSON array in a column
-        of one SELECT); on SQLite one call each (microseconds on the loop, nothing to save)."""
-        if self.is_sqlite or len(reads) < 2:
+        if self.is_sqlite or len(reads) < 2:  # microseconds on the loop each: nothing to save
             return [await self.rows(stmt, **params) for stmt, params in reads]
-        sql, args = _as_one(reads)
-        row = await self.conn.fetchrow(sql, *args)
-        return [_from_json(stmt, row[i]) for i, (stmt, _params) in enumerate(reads)]
+        return await many_pg(self.conn, reads)
+
+
+async def many_pg(conn: Any, reads: Sequence[tuple[Select, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Several statements' rows in ONE round trip on PostgreSQL, each as a JSON array in a column of
+    one SELECT."""
+    stmts = tuple(stmt for stmt, _params in reads)
+    sql, names, parsers = _as_one(tuple(id(stmt) for stmt in stmts), stmts)
+    row = await conn.fetchrow(sql, *[params[n] for (_stmt, params), ns in zip(reads, names, strict=True) for n in ns])
+    return [_from_json(keys, parse, row[i]) for i, (keys, parse) in enumerate(parsers)]
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
-def _as_one(reads: Sequence[tuple[Select, dict[str, Any]]]) -> tuple[str, list[Any]]:
-    columns: list[str] = []
-    args: list[Any] = []
-    for i, (stmt, params) in enumerate(reads):
-        sql, names, _convert = compiled(stmt, False)
-        offset = len(args)
-        sql = _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)  # noqa: B023 (used at once)
-        columns.append(f"(SELECT coalesce(json_agg(q), '[]'::json) FROM ({sql}) AS q) AS r{i}")
-        args += [params[n] for n in names]
-    return "SELECT " + ", ".join(columns), args
+_ONE: dict[tuple[int, ...], tuple[str, tuple[tuple[str, ...], ...], tuple[Any, ...], tuple[Select, ...]]] = {}
 
 
-def _from_json(stmt: Select, text: str) -> list[dict[str, Any]]:
-    """A statement's rows back from JSON: keys by position (`json` keeps the columns' order), and
-    date-times, dates and times parsed again (JSON has none)."""
-    keys = [str(c.key) for c in stmt.selected_columns]
-    parse = [datetime.fromisoformat if isinstance(c.type, DateTime) else date.fromisoformat
-             if isinstance(c.type, Date) else time.fromisoformat if isinstance(c.type, Time) else None
-             for c in stmt.selected_columns]
+def _as_one(shape: tuple[int, ...], stmts: tuple[Select, ...]) -> tuple[
+        str, tuple[tuple[str, ...], ...], tuple[tuple[list[str], list[Any]], ...]]:
+    """The combined SELECT of these statements (placeholders renumbered across them), each one's
+    parameter names, and how each one's rows come back from JSON: built once per `shape` (the
+    statements' ids: they are module constants, as for `compiled`)."""
+    hit = _ONE.get(shape)
+    if hit is None:
+        columns: list[str] = []
+        names: list[tuple[str, ...]] = []
+        offset = 0
+        for i, stmt in enumerate(stmts):
+            sql, ns, _convert = compiled(stmt, False)
+            sql = _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)  # noqa: B023 (used at once)
+            columns.append(f"(SELECT coalesce(json_agg(q), '[]'::json) FROM ({sql}) AS q) AS r{i}")
+            names.append(ns)
+            offset += len(ns)
+        # keys by position (`json` keeps the columns' order); date-times, dates and times parsed
+        # again (JSON has none)
+        parsers = tuple(([str(c.key) for c in stmt.selected_columns],
+                         [datetime.fromisoformat if isinstance(c.type, DateTime) else date.fromisoformat
+                          if isinstance(c.type, Date) else time.fromisoformat if isinstance(c.type, Time) else None
+                          for c in stmt.selected_columns]) for stmt in stmts)
+        hit = _ONE[shape] = ("SELECT " + ", ".join(columns), tuple(names), parsers, stmts)  # stmts: ids stay theirs
+    return hit[0], hit[1], hit[2]
+
+
+def _from_json(keys: list[str], parse: list[Any], text: str) -> list[dict[str, Any]]:
     out = []
     for obj in json.loads(text):
         values = [v if f is None or v is None else f(v) for f, v in zip(parse, obj.values(), strict=True)]
@@ -222,6 +239,11 @@ class LeanReader:
         self._conn: sqlite3.Connection | None = None
         self._pool: Any = None
         self._pool_made: asyncio.Lock | None = None  # two first reads at once make one pool, not two
+        # Connections kept between uses, out of the pool: asyncpg's acquire and release (a proxy, a
+        # shielded task and an idle timer each time) cost 95 us of CPU beside a 145 us query.
+        self._kept: list[Any] = []
+        self._waiting = 0  # tasks waiting in the pool's acquire: a connection given back goes to them
+        self._closing = False
 
     def _sqlite(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -249,23 +271,54 @@ class LeanReader:
         return self._pool
 
     @asynccontextmanager
+    async def borrowed(self) -> AsyncIterator[Any]:
+        """PostgreSQL: a connection for one use (a read, or the lean writer's transaction), taken from
+        those kept or from the pool, and kept again after a clean use. Every use of the pool goes
+        through here, so a connection kept is never one another task waits for."""
+        conn = await self._take()
+        clean = False
+        try:
+            yield conn
+            clean = True
+        finally:
+            await self._give(conn, clean)
+
+    async def _take(self) -> Any:
+        if self._kept:
+            return self._kept.pop()
+        pool = await self.pg_pool()
+        self._waiting += 1
+        try:
+            return await pool.acquire()
+        finally:
+            self._waiting -= 1
+
+    async def _give(self, conn: Any, clean: bool) -> None:
+        # after an error, a cancel or mid-transaction, the pool decides (it closes what is broken)
+        if clean and not self._closing and not self._waiting and not conn.is_closed() and not conn.is_in_transaction():
+            self._kept.append(conn)
+            return
+        if self._pool is not None:
+            await self._pool.release(conn)
+
+    @asynccontextmanager
     async def pinned(self) -> AsyncIterator[None]:
-        """PostgreSQL: one pooled connection for every read of this task and the lean writer's
-        transaction after them (the create: four reads and a write). A pool's acquire and release
-        cost about as much of the process's CPU as a query does (asyncpg, measured here: 95 us
-        beside 145 us for the query), and the create is CPU-bound in this process. Nested: the outer one holds."""
+        """PostgreSQL: one connection for every read of this task and the lean writer's transaction
+        after them (the create: four reads and a write), rather than one per statement: the create
+        is CPU-bound in this process. Nested: the outer one holds."""
         pin = _PINNED.get()
         if self.is_sqlite or (pin is not None and pin.reader is self):
             yield
             return
-        pool = await self.pg_pool()
-        pin = _Pin(self, await pool.acquire())
+        pin = _Pin(self, await self._take())
         token = _PINNED.set(pin)
+        clean = False
         try:
             yield
+            clean = True
         finally:
             _PINNED.reset(token)
-            await pool.release(pin.conn)
+            await self._give(pin.conn, clean)  # `_on_pin` may have replaced the one taken
 
     async def read_ahead(self, reads: Sequence[tuple[Select, dict[str, Any]]]) -> None:
         """Inside `pinned` on PostgreSQL: these reads in one round trip (`many`), each answered once
@@ -273,7 +326,7 @@ class LeanReader:
         pin = _PINNED.get()
         if self.is_sqlite or pin is None or pin.reader is not self or len(reads) < 2:
             return
-        found = await self._on_pin(pin, lambda conn: TxRows(False, conn, self.cache_key).many(reads))
+        found = await self._on_pin(pin, lambda conn: many_pg(conn, reads))
         pin.answers.update((read_key(stmt, params), rows) for (stmt, params), rows in zip(reads, found, strict=True))
 
     async def _on_pin(self, pin: _Pin, call: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -285,9 +338,8 @@ class LeanReader:
             if not is_connection_lost(exc):
                 raise
             await self.connections_lost()
-            pool = await self.pg_pool()
-            await pool.release(pin.conn)
-            pin.conn = await pool.acquire()
+            await self._give(pin.conn, False)
+            pin.conn = await self._take()
             return await call(pin.conn)
 
     def pinned_connection(self) -> Any:
@@ -301,16 +353,17 @@ class LeanReader:
         pin = _PINNED.get()
         if pin is not None and pin.reader is self:
             return await self._on_pin(pin, lambda conn: conn.fetch(sql, *args))
-        pool = await self.pg_pool()
         try:
-            return await pool.fetch(sql, *args)
+            async with self.borrowed() as conn:
+                return await conn.fetch(sql, *args)
         except Exception as exc:
             if not is_connection_lost(exc):
                 raise
             # The server dropped our connections (restart, terminate): every idle one is stale too.
             # Replace them all, and read again once: a read is safe to repeat.
             await self.connections_lost()
-            return await pool.fetch(sql, *args)
+            async with self.borrowed() as conn:
+                return await conn.fetch(sql, *args)
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
         """A Core statement's rows as dicts, on the raw driver (no ORM, no thread hop on SQLite)."""
@@ -330,17 +383,27 @@ class LeanReader:
         return model(**found[0]) if found else None
 
     async def connections_lost(self) -> None:
-        """Every connection of the pool is replaced at its next use (asyncpg's expire_connections)."""
+        """Every connection of the pool is replaced at its next use (asyncpg's expire_connections);
+        those kept go back to the pool first, which replaces them."""
         if self._pool is not None:
+            await self._release_kept()
             await self._pool.expire_connections()
+
+    async def _release_kept(self) -> None:
+        kept, self._kept = self._kept, []
+        for conn in kept:
+            await self._pool.release(conn)
 
     async def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         if self._pool is not None:
+            self._closing = True  # from here a connection given back goes to the pool, which closes it
+            await self._release_kept()
             await self._pool.close()
             self._pool = None
+            self._closing = False
 
 
 async def _keep(_conn) -> None:

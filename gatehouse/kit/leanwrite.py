@@ -120,16 +120,21 @@ def merged(statements: Sequence[Statement]) -> list[Statement]:
 def _combined(statements: Sequence[Statement], notify: str | None) -> tuple[str, list[Any]]:
     """PostgreSQL: every statement as one data-modifying CTE of ONE statement, so the whole change is
     one round trip and atomic without BEGIN/COMMIT (foreign keys are checked at its end, when every
-    row is in). Placeholders are renumbered across the statements."""
+    row is in)."""
+    return _combined_sql(tuple(st.sql for st in statements), notify), [a for st in statements for a in st.args]
+
+
+@lru_cache(maxsize=512)  # a write path's statements are the same text each time: numbered once
+def _combined_sql(sqls: tuple[str, ...], notify: str | None) -> str:
     parts: list[str] = []
-    args: list[Any] = []
-    for i, (sql, values, _into) in enumerate(statements):
+    n = 0
+    for i, sql in enumerate(sqls):
         pieces = sql.split("?")
-        numbered = "".join(p + (f"${len(args) + k + 1}" if k < len(pieces) - 1 else "") for k, p in enumerate(pieces))
-        parts.append(f"s{i} AS ({numbered})")
-        args.extend(values)
+        parts.append(f"s{i} AS (" + "".join(
+            p + (f"${n + k + 1}" if k < len(pieces) - 1 else "") for k, p in enumerate(pieces)) + ")")
+        n += len(pieces) - 1
     tail = f"SELECT pg_notify('{notify}', '')" if notify else "SELECT 1"
-    return f"WITH {', '.join(parts)} {tail}", args
+    return f"WITH {', '.join(parts)} {tail}"
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -281,7 +286,7 @@ class LeanWriter:
             if pinned is not None:
                 queued = await self._in_pg(pinned, statements, outbox, plan, begin_also)
             else:
-                async with (await self._db.reader.pg_pool()).acquire() as conn:
+                async with self._db.reader.borrowed() as conn:
                     queued = await self._in_pg(conn, statements, outbox, plan, begin_also)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise Conflicted(str(exc)) from exc

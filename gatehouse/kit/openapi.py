@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
 _REF = "#/components/schemas/{model}"
@@ -99,6 +101,55 @@ OPERATION_IDS = {
 }
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def documents(*, security: dict[str, Any] | None = None,
+              parameters: list[dict[str, Any]] | None = None) -> Callable[[_F], _F]:
+    """A dependency that reads the request itself (a header, the token) and so declares no FastAPI
+    parameters, with what those parameters would have documented: the security scheme and the
+    parameters, added to every operation that depends on it (`install_openapi`)."""
+
+    def mark(fn: _F) -> _F:
+        fn.__dict__["openapi_documents"] = (security or {}, parameters or [])
+        return fn
+
+    return mark
+
+
+def _documented(dependant: Any) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    for sub in dependant.dependencies:
+        marks = getattr(sub.call, "openapi_documents", None)
+        if marks is not None:
+            yield marks
+        yield from _documented(sub)
+
+
+def _add_documented(spec: dict[str, Any], routes: list[Any]) -> None:
+    for route in iter_route_contexts(routes):  # as get_openapi walks them (included routers too)
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        marks = list(_documented(route.dependant))
+        if not marks:
+            continue
+        for method in route.methods or ():
+            op = spec["paths"].get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            for security, parameters in marks:
+                for name, scheme in security.items():
+                    spec["components"].setdefault("securitySchemes", {})[name] = scheme
+                    if {name: []} not in op.setdefault("security", []):
+                        op["security"].append({name: []})
+                have = {(p["name"], p["in"]) for p in op.get("parameters", [])}
+                new = [dict(p) for p in parameters if (p["name"], p["in"]) not in have]
+                if new:  # where FastAPI puts a dependency's parameters: before the route's openapi_extra ones
+                    params = op.setdefault("parameters", [])
+                    extra = {(p["name"], p["in"]) for p in (route.openapi_extra or {}).get("parameters", [])}
+                    at = next((i for i, p in enumerate(params) if (p["name"], p["in"]) in extra), len(params))
+                    params[at:at] = new
+
+
 def operation_id(route) -> str:
     method = sorted(route.methods)[0]
     return OPERATION_IDS.get((method, route.path_format), f"{method.lower()}_{route.name}")
@@ -126,6 +177,7 @@ def install_openapi(app: FastAPI) -> None:
             tags=app.openapi_tags,
         )
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        _add_documented(spec, app.routes)
         for key, value in _components.items():
             schemas.setdefault(key, value)
         # FastAPI documents a 422 HTTPValidationError that this service never sends.

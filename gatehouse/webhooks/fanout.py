@@ -15,6 +15,7 @@ from gatehouse.comments.service import present as present_comment
 from gatehouse.events.service import Made, Planned, Recorded
 from gatehouse.events.types import SECURITY, EventType
 from gatehouse.facility_access import reads
+from gatehouse.kit import ownerlock
 from gatehouse.kit.leanread import Rows
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
@@ -55,7 +56,7 @@ def ahead(event: Recorded, known: dict[str, Any]) -> list[tuple[Any, dict[str, A
     owners' locks (the create takes them with its BEGIN); before that, no read may be made ahead."""
     memo = known.get("memo", {})
     if (event.type not in SITE_SUBSCRIBABLE or ("webhooks", event.account_id, event.site_code) in memo
-            or repository.held_key(event.account_id, event.site_code) not in memo):
+            or ownerlock.held_key(event.account_id, event.site_code) not in memo):
         return []
     return [(repository.SUBSCRIBED, {"account_id": event.account_id, "site_code": event.site_code})]
 
@@ -65,7 +66,7 @@ async def plan(rows: Rows, event: Recorded, known: dict[str, Any]) -> list[Made]
         return []
     memo = known.setdefault("memo", {})  # one read per create, however many tickets it makes
     key = ("webhooks", event.account_id, event.site_code)
-    if event.account_id and known.get("sites") and repository.held_key(event.account_id, event.site_code) not in memo:
+    if event.account_id and known.get("sites") and ownerlock.held_key(event.account_id, event.site_code) not in memo:
         # a create of several sites: their holds in one statement, before the first read
         await repository.hold_owners(rows, event.account_id, known["sites"], memo)
     if key not in memo:

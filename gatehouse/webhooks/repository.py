@@ -64,7 +64,6 @@ def _shared(kind: int, name: str) -> Any:
 HOLD_ACCOUNT = select(_shared(ownerlock.ACCOUNT, "account_id"))
 HOLD_SITE = select(_shared(ownerlock.SITE, "site_code"))
 HOLD_BOTH = select(_shared(ownerlock.ACCOUNT, "account_id"), _shared(ownerlock.SITE, "site_code"))
-held_key = ownerlock.held_key
 
 
 async def subscribed(runner: Rows, account_id: str | None, site_code: str | None,
@@ -75,7 +74,7 @@ async def subscribed(runner: Rows, account_id: str | None, site_code: str | None
     already: `memo`)."""
     if not account_id and not site_code:
         return []
-    if runner.is_sqlite or (memo is not None and held_key(account_id, site_code) in memo):
+    if runner.is_sqlite or (memo is not None and ownerlock.held_key(account_id, site_code) in memo):
         pass  # SQLite: the change is the one writer until it commits
     elif account_id and site_code:
         await runner.rows(HOLD_BOTH, account_id=ownerlock.key(account_id), site_code=ownerlock.key(site_code))
