@@ -13,13 +13,11 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 
-from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from gatehouse.facility_access.models import TicketCount, WorkOrder
+from gatehouse.facility_access.models import WorkOrder
 from gatehouse.kit.leanwrite import Statement
 
 
@@ -41,10 +39,9 @@ class CountDeltas:
                 await _bump(session, *key, self._deltas[key], self.shard)
         self._deltas.clear()
 
-
     def statements(self) -> list[Statement]:
         """The same changes for the lean write path (kit/leanwrite.py), in the same order."""
-        out = [Statement(_BUMP_SQL, (*key, self.shard, self._deltas[key])) for key in sorted(self._deltas)
+        out = [Statement(_BUMP_LEAN, (*key, self.shard, self._deltas[key])) for key in sorted(self._deltas)
                if self._deltas[key]]
         self._deltas.clear()
         return out
@@ -52,7 +49,7 @@ class CountDeltas:
     def flush_sync(self, session: Session) -> None:
         for key in sorted(self._deltas):
             if self._deltas[key]:
-                session.execute(_bump_stmt(session, *key, self._deltas[key], self.shard))
+                session.execute(_BUMP_ORM, _params(*key, self._deltas[key], self.shard))
         self._deltas.clear()
 
 
@@ -63,8 +60,17 @@ def _shard() -> int:
     return secrets.randbelow(SHARDS)
 
 
-_BUMP_SQL = ("INSERT INTO ticket_counts (account_id, site_code, status, requester, shard, n) VALUES (?, ?, ?, ?, ?, ?) "
+# One statement for both write paths (the ORM session's and the lean writer's), the same text on
+# SQLite and PostgreSQL; only the placeholders differ.
+_COLUMNS = ("account_id", "site_code", "status", "requester", "shard", "n")
+_BUMP_SQL = ("INSERT INTO ticket_counts (account_id, site_code, status, requester, shard, n) VALUES ({}) "
              "ON CONFLICT (account_id, site_code, status, requester, shard) DO UPDATE SET n = ticket_counts.n + excluded.n")
+_BUMP_LEAN = _BUMP_SQL.format(", ".join("?" for _ in _COLUMNS))
+_BUMP_ORM = text(_BUMP_SQL.format(", ".join(f":{c}" for c in _COLUMNS)))
+
+
+def _params(account_id: str, site_code: str, status: str, requester: str, delta: int, shard: int) -> dict:
+    return dict(zip(_COLUMNS, (account_id, site_code, status, requester, shard, delta), strict=True))
 
 
 def pending_counts(session: AsyncSession) -> CountDeltas:
@@ -87,14 +93,4 @@ async def bump_count(session: AsyncSession, ticket: WorkOrder, status: str, delt
 
 async def _bump(session: AsyncSession, account_id: str, site_code: str, status: str, requester: str,
                 delta: int, shard: int) -> None:
-    await session.execute(_bump_stmt(session, account_id, site_code, status, requester, delta, shard))
-
-
-def _bump_stmt(session, account_id: str, site_code: str, status: str, requester: str, delta: int, shard: int):
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(TicketCount).values(account_id=account_id, site_code=site_code, status=status,
-                                      requester=requester, shard=shard, n=delta)
-    return stmt.on_conflict_do_update(
-        index_elements=["account_id", "site_code", "status", "requester", "shard"],
-        set_={"n": TicketCount.n + delta},
-    )
+    await session.execute(_BUMP_ORM, _params(account_id, site_code, status, requester, delta, shard))

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
@@ -30,8 +30,8 @@ from gatehouse.events import service as events
 from gatehouse.events.types import EventType
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest
+from gatehouse.kit.outbound import Refused, check_url, pinned
 from gatehouse.sso.models import OPERATORS, SsoLogin, SsoProvider
-from gatehouse.webhooks.ssrf import Refused, check_url, resolve
 
 LOGIN_TTL = timedelta(minutes=10)
 CACHE_SECONDS = 600
@@ -83,34 +83,31 @@ async def provider_of(db: Database, scope: str) -> SsoProvider | None:
 MAX_ANSWER = 1024 * 1024  # a provider's configuration, keys or tokens: never more than this
 
 
-async def _get_json(url: str, allow_private: bool, **kwargs: Any) -> dict[str, Any]:
+async def _get_json(url: str, allow_private: bool, *, data: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None, basic: tuple[str, str] | None = None) -> dict[str, Any]:
     """A GET (or a form POST with `data`) to the provider, never to an address it may not reach:
-    the name is resolved and checked, then that very address is connected to (TLS and the Host
-    header still name the host), as webhook deliveries do (SPEC §11)."""
+    the name is resolved and checked, then that very address is connected to (kit/outbound.py, as
+    webhook deliveries do)."""
     reason = check_url(url, allow_private=allow_private)
     if reason:
         raise SsoRefused(f"The identity provider's address {reason}.")
-    parts = urlsplit(url)
-    host = parts.hostname or ""
     try:
-        address = await resolve(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                allow_private=allow_private)
-        netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
-        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        headers = {**kwargs.pop("headers", {}), "host": parts.netloc.rsplit("@", 1)[-1]}
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-            method = "POST" if "data" in kwargs else "GET"
-            async with client.stream(method, target, headers=headers, extensions=extensions, **kwargs) as r:
-                body = bytearray()
-                async for chunk in r.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_ANSWER:
-                        raise SsoRefused("The identity provider's answer is too large.")
-    except (Refused, httpx.HTTPError) as exc:
-        raise SsoRefused(f"The identity provider could not be reached: {exc}") from None
-    if r.status_code != 200:
-        raise SsoRefused(f"The identity provider answered {r.status_code}: {bytes(body[:200]).decode(errors='replace')}")
+        to = await pinned(url, allow_private=allow_private)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client, client.request(
+                "POST" if data is not None else "GET", to.url, data=data, headers={
+                    **(headers or {}), "host": to.host,
+                    **({"authorization": aiohttp.encode_basic_auth(*basic)} if basic else {})}, allow_redirects=False,
+                server_hostname=to.server_hostname) as r:
+            status = r.status
+            body = bytearray()
+            async for chunk in r.content.iter_any():
+                body += chunk
+                if len(body) > MAX_ANSWER:
+                    raise SsoRefused("The identity provider's answer is too large.")
+    except (Refused, aiohttp.ClientError, TimeoutError) as exc:
+        raise SsoRefused(f"The identity provider could not be reached: {exc or type(exc).__name__}") from None
+    if status != 200:
+        raise SsoRefused(f"The identity provider answered {status}: {bytes(body[:200]).decode(errors='replace')}")
     try:
         found = json.loads(body)
     except ValueError:
@@ -191,7 +188,7 @@ async def finish(db: Database, state: str, code: str, allow_private: bool) -> tu
     issuer = await _issuer(provider.issuer, allow_private)
     token = await _get_json(issuer.config["token_endpoint"], allow_private, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": login.redirect_uri,
-        "code_verifier": login.code_verifier}, auth=(provider.client_id, provider.client_secret))
+        "code_verifier": login.code_verifier}, basic=(provider.client_id, provider.client_secret))
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
         raise SsoRefused("The identity provider sent no ID token.")

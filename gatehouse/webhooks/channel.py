@@ -15,7 +15,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +23,8 @@ from standardwebhooks.webhooks import Webhook
 from gatehouse import __version__
 from gatehouse.config import Settings
 from gatehouse.kit.db import Database, utcnow
+from gatehouse.kit.outbound import Refused, pinned
 from gatehouse.webhooks import repository
-from gatehouse.webhooks.ssrf import Refused, resolve
 from gatehouse.worker.outbox import Channel, Delivered, Message, PermanentFailure, TemporaryFailure, register
 
 log = logging.getLogger("gatehouse.webhooks")
@@ -71,28 +70,19 @@ def install(settings: Settings, db: Database, schedule: list[timedelta] | None =
             keys.append(endpoint.previous_secret)
         body = message.payload["body"]
         at = datetime.now(UTC)
-        parts = urlsplit(endpoint.url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            address = await resolve(host, port, allow_private=allow_private)
+            to = await pinned(endpoint.url, allow_private=allow_private)
         except Refused as exc:
             raise TemporaryFailure(f"refused: {exc}") from None
-        # connect to the address just checked (no second lookup that could answer differently),
-        # while TLS and the Host header still name the host
-        netloc = f"[{address}]" if ":" in address else address
-        if parts.port:
-            netloc += f":{parts.port}"
-        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
         headers = {"webhook-id": message.event_id, "webhook-timestamp": str(int(at.timestamp())),
                    "webhook-signature": signatures(keys, message.event_id, at, body),
                    "content-type": "application/json", "user-agent": USER_AGENT,
-                   "host": parts.netloc.rsplit("@", 1)[-1]}
+                   "host": to.host}
         try:
             # the whole attempt (connect, send, status, the kept bytes) within TIMEOUT: a receiver
             # that drips its answer a byte at a time cannot hold the worker longer
             status, text = await asyncio.wait_for(
-                post(target, body.encode(), headers, host if parts.scheme == "https" else None), TIMEOUT)
+                post(to.url, body.encode(), headers, to.server_hostname), TIMEOUT)
         except TimeoutError:
             raise TemporaryFailure(f"no answer within {TIMEOUT:g} s") from None
         except aiohttp.ClientError as exc:

@@ -15,11 +15,11 @@ from gatehouse.events import service as events
 from gatehouse.events.types import SITE_WEBHOOK, WEBHOOK
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from gatehouse.kit.outbound import check_url
 from gatehouse.kit.wire import fmt_iso_ms
 from gatehouse.webhooks import repository
 from gatehouse.webhooks.models import WebhookEndpoint
 from gatehouse.webhooks.repository import Owner
-from gatehouse.webhooks.ssrf import check_url
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.outbox import enqueue
 

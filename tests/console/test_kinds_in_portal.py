@@ -3,7 +3,9 @@ each kind; a permanent badge is decided location by location on its page, by its
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from gatehouse.kit.sitetime import site_today
 from tests.console.test_desk import _browser, pytestmark, shots  # noqa: F401
@@ -158,6 +160,16 @@ async def test_badges_and_a_visitor_terminated_from_the_portal(settings, factory
                 await page.wait_for_selector("text=Requested: WO")
                 table = await page.inner_text("table")
                 assert "<i>Holder</i>" in table and "Active" in table  # may approve: active at once
+                # the desk checks the holder in: the last check-in reads in the site's time, zone named
+                badge_wo = re.search(r"Requested: (WO\d+)", await page.inner_text("main")).group(1)  # type: ignore[union-attr]
+                op = await factory.operator([site])
+                r = await client.put(f"/ops/v1/access-tickets/{badge_wo}/check-in", json={"badgeNumber": "PB-7"},
+                                     headers=op.token_headers)
+                assert r.status_code == 200, r.text
+                await page.click("nav >> text=Badges")
+                zone_name = datetime.now(ZoneInfo("America/New_York")).strftime("%Z")
+                row = await page.inner_text("tr:has-text('pat@example.com')")
+                assert re.search(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d {zone_name}", row), row
                 await page.screenshot(path=str(shots / "kinds-06-badges.png"), full_page=True)
                 await page.click("button[aria-label='End the access of pat@example.com']")
                 await page.wait_for_selector("text=Access ends: WO")

@@ -197,3 +197,21 @@ def test_the_id_tokens_claims_are_checked():
     other = RSAKey.generate_key(2048, parameters={"kid": "k1"})  # same key id, another key: a forgery
     with pytest.raises(SsoRefused, match="signature"):
         verify_id_token(_token(other), keys, **check)
+
+
+async def test_a_flood_of_sign_in_starts_meets_429(client):
+    """Anyone may start a sign-in or call back, and each writes a row: from one address, a minute's
+    allowance, then 429 with Retry-After (the callback shares it), and a person's page says why."""
+    from gatehouse.console.pages import sso as sso_pages
+
+    sso_pages.calls.hits.clear()
+    try:
+        answers = [(await client.get("/console/sso/NOPE/start")).status_code for _ in range(sso_pages.PER_ADDRESS)]
+        assert answers == [404] * sso_pages.PER_ADDRESS  # counted before the provider is looked up
+        r = await client.get("/console/sso/NOPE/start")
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 61
+        assert "Too many single sign-on attempts" in r.text
+        r = await client.get("/console/sso/callback", params={"state": "made-up", "code": "x"})
+        assert r.status_code == 429
+    finally:
+        sso_pages.calls.hits.clear()  # the other tests of this process share the allowance

@@ -198,7 +198,7 @@ async def test_the_page_is_rate_limited_per_token(client, factory, db):
 
 
 def test_the_sliding_minute():
-    from gatehouse.visits.limits import SlidingLimit
+    from gatehouse.kit.ratelimit import SlidingLimit
 
     limit = SlidingLimit(2, window=60)
     assert limit.retry_after("k", now=0) is None and limit.retry_after("k", now=1) is None

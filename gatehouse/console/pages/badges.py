@@ -56,8 +56,20 @@ async def _sites(request: Request, account_id: str) -> list[dict[str, Any]]:
 async def badges_page(request: Request, p: PortalDep, notice: str = "", error: str = "") -> Response:
     need(p, "tickets:read")
     holders = await badge_service.holders_page(db_of(request), p.account.id, site=None, status=None, size=100, page=0)
-    return show(request, p, "portal/badges.html", holders=holders, sites=await _sites(request, p.account.id),
+    sites = await _sites(request, p.account.id)
+    return show(request, p, "portal/badges.html", holders=holders, sites=sites, zones=_holder_zones(holders, sites),
                 form={}, notice=notice[:300], error=error[:300])
+
+
+def _holder_zones(holders: dict[str, Any], sites: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The time zone a holder's last check-in reads in: their sites' one zone (a check-in records
+    no site), or None (shown in UTC, named) when their sites lie in several or none."""
+    tz = {s["code"]: s["timezone"] for s in sites}
+    out: dict[str, str | None] = {}
+    for h in holders["content"]:
+        found = {tz.get(s["site"]) for s in h["sites"]}
+        out[h["badgeHolderId"]] = found.pop() if len(found) == 1 else None
+    return out
 
 
 @router.post("/a/{account_id}/badges")

@@ -12,10 +12,26 @@ from fastapi.responses import RedirectResponse, Response
 
 from gatehouse.console import auth, web
 from gatehouse.console.web import COOKIE, db_of, page
+from gatehouse.kit.ratelimit import SlidingLimit
 from gatehouse.sso import service as sso
 from gatehouse.sso.service import SsoRefused
 
 router = web.router()
+
+# Anyone may call these two, and each writes a row (a sign-in's state, or its use): a person signs in
+# with one start and one callback, a script flooding them meets 429 (per client address, a minute)
+PER_ADDRESS = 30
+calls = SlidingLimit(PER_ADDRESS)
+
+
+def _throttled(request: Request) -> Response | None:
+    wait = calls.retry_after(request.client.host if request.client else "")
+    if wait is None:
+        return None
+    resp = page(request, "error.html", status=429, person=None,
+                message=f"Too many single sign-on attempts from this address. Try again in {wait} seconds.")
+    resp.headers["Retry-After"] = str(wait)
+    return resp
 
 
 def _back_to(request: Request) -> str:
@@ -33,6 +49,8 @@ async def start(request: Request, scope: str, next_: Annotated[str, Query(alias=
                 ) -> Response:
     from gatehouse.console.pages.session import _after_login
 
+    if (throttled := _throttled(request)) is not None:
+        return throttled
     settings = request.app.state.settings
     try:
         url = await sso.start(db_of(request), scope[:40], _back_to(request), _after_login(next_),
@@ -47,6 +65,8 @@ async def callback(request: Request, state: Annotated[str, Query(max_length=200)
                    code: Annotated[str, Query(max_length=2000)] = "",
                    error: Annotated[str, Query(max_length=200)] = "",
                    error_description: Annotated[str, Query(max_length=500)] = "") -> Response:
+    if (throttled := _throttled(request)) is not None:
+        return throttled
     settings = request.app.state.settings
     if error:
         return _refused(request, f"the identity provider said {error}: {error_description}")

@@ -1,14 +1,20 @@
-"""The SSRF guard (SPEC §11): https only, and every address a name resolves to, checked at each
-delivery (not only at creation), must be public. GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true (the demo and
-tests) also allows private and loopback addresses and plain http, and nothing more: link-local
-(cloud metadata), multicast, reserved and unspecified addresses stay refused."""
+"""Every request Gatehouse makes to an address someone typed in (webhook deliveries, SPEC §11; an
+identity provider, SPEC §16) goes through here: the SSRF guard, and one HTTP client (aiohttp).
+
+The guard: https only, and every address a name resolves to, checked at each request (not only when
+the address was saved), must be public. GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true (the demo and tests),
+or a provider's allow_private, also allows private and loopback addresses and plain http, and
+nothing more: link-local (cloud metadata), multicast, reserved and unspecified addresses stay
+refused. The request then connects to the very address checked (no second lookup that could answer
+differently), while TLS and the Host header still name the host (`pinned`)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -106,3 +112,22 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> str:
         if reason:
             raise Refused(f"{host} resolves to a forbidden address: {reason}")
     return str(addresses[0])
+
+
+class Pinned(NamedTuple):
+    """A request's URL with the checked address in place of the name, the Host header that still
+    names the host, and the name TLS must verify (None over plain http)."""
+
+    url: str
+    host: str
+    server_hostname: str | None
+
+
+async def pinned(url: str, *, allow_private: bool) -> Pinned:
+    """`url` resolved and checked now (Refused if any address is not allowed)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    address = await resolve(host, parts.port or (443 if parts.scheme == "https" else 80), allow_private=allow_private)
+    netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
+    return Pinned(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
+                  parts.netloc.rsplit("@", 1)[-1], host if parts.scheme == "https" else None)
