@@ -216,6 +216,36 @@ class AheadRows:
         return await self._rows.get(model, ident)
 
 
+class UntilChangeRows:
+    """A lean reader whose answers are kept until the database changes, where that is cheap to know:
+    on SQLite `PRAGMA data_version` moves when any other connection (any process) commits, and this
+    reader's connection never writes. For a page many screens reload with nothing changed between
+    (the desk's roster: 500 rows, 5 ms of the event loop each time). On PostgreSQL: each read made."""
+
+    def __init__(self, reader: LeanReader) -> None:
+        self._reader = reader
+        self.cache_key = reader.cache_key
+        self.is_sqlite = reader.is_sqlite
+        self._version: int | None = None  # the answers below hold while data_version does
+        self._answers: dict[Any, list[dict[str, Any]]] = {}
+
+    async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
+        if not self.is_sqlite:
+            return await self._reader.rows(stmt, **params)
+        version = self._reader._sqlite().execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version or len(self._answers) >= 64:
+            self._answers.clear()
+            self._version = version
+        key = read_key(stmt, params)
+        found = self._answers.get(key)
+        if found is None:  # callers read the rows, never change them
+            found = self._answers[key] = await self._reader.rows(stmt, **params)
+        return found
+
+    async def get(self, model: Any, ident: Any) -> Any:
+        return await self._reader.get(model, ident)
+
+
 class _Pin:
     """The connection a task holds for its reads and its write in turn (`LeanReader.pinned`), and
     the answers of the reads it made ahead (`LeanReader.read_ahead`)."""
@@ -244,6 +274,7 @@ class LeanReader:
         self._kept: list[Any] = []
         self._waiting = 0  # tasks waiting in the pool's acquire: a connection given back goes to them
         self._closing = False
+        self.until_change = UntilChangeRows(self)
 
     def _sqlite(self) -> sqlite3.Connection:
         if self._conn is None:

@@ -123,7 +123,7 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
             zones = {s.code: s.timezone for s in await repository.sites(session, wanted)}
     days = [(code, day or site_today(zones[code])) for code in wanted if code in zones]
     async with AsyncExitStack() as stack:  # the lean reader, or a read session opened for this one query
-        rows = reader if reader is not None else SessionRows(await stack.enter_async_context(db.read()))
+        rows = reader.until_change if reader is not None else SessionRows(await stack.enter_async_context(db.read()))
         raw = await repository.roster(rows, days, statuses, limit=size + 1, offset=page * size)
     columns = tuple(raw[0]) if raw else ()
     values = [tuple(r.values()) for r in raw]

@@ -149,3 +149,23 @@ async def test_reads_made_ahead_answer_as_the_reads_themselves(factory, client, 
     assert ahead == themselves
     ticket = ahead[len(tenant.sites) + 2][0]
     assert ticket["created_at"] == themselves[len(tenant.sites) + 2][0]["created_at"] and ticket["badge_start"]
+
+
+async def test_answers_kept_until_the_database_changes(factory, client, db, is_postgres):
+    """LeanReader.until_change (the desk's roster): on SQLite the same answer while nothing commits,
+    a fresh one once anything does (here a cancel, through the API's write path, on another
+    connection); on PostgreSQL every read is made."""
+    from gatehouse.kit import leanread
+
+    tenant = await factory.tenant()
+    caller = next(iter(tenant.users.values()))
+    made = await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant)], headers=caller.headers)
+    wo = made.json()["workOrder"][0]["workOrderId"]
+    stmt = leanread.by_id(WorkOrder)
+    first = await db.reader.until_change.rows(stmt, ident=wo)
+    again = await db.reader.until_change.rows(stmt, ident=wo)
+    assert (again is first) != is_postgres and again == first
+    r = await client.put(f"{API}/access-tickets/{wo}/cancel", json={}, headers=caller.headers)
+    assert r.status_code == 200, r.text
+    after = await db.reader.until_change.rows(stmt, ident=wo)
+    assert after[0]["status"] != first[0]["status"] and after == await db.reader.rows(stmt, ident=wo)
