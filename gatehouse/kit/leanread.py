@@ -1,12 +1,8 @@
 """The hot read paths' own way to the database (SPEC §7): one SQLAlchemy Core statement per read,
 written once in a repository and compiled once per dialect, run straight on the driver: no ORM
-session or object graph.
-
-Measured with wrk before this existed, a ticket detail spent most of its time in an ORM session and
-three queries, each a thread hop through aiosqlite. Here, on SQLite, a read is a plain `sqlite3`
-call on the event-loop thread: a point query in WAL mode takes tens of microseconds and never waits
-for writers, which is cheaper than the hop to a worker thread. On PostgreSQL it is one `asyncpg`
-pool, with its statement cache. Writes never come here.
+session or object graph. On SQLite a read is a plain `sqlite3` call on the event-loop thread (a
+point query in WAL mode takes tens of microseconds and never waits for writers: cheaper than a hop
+to aiosqlite's thread); on PostgreSQL one `asyncpg` pool, with its statement cache. No writes.
 
 The create is CPU-bound in its process, and on PostgreSQL each round trip cost it about as much as
 its own Python work (asyncpg, measured: 145 us of CPU a query, 95 us more for the pool's acquire and
@@ -217,22 +213,35 @@ class AheadRows:
 
 
 class UntilChangeRows:
-    """A lean reader whose answers are kept until the database changes, where that is cheap to know:
-    on SQLite `PRAGMA data_version` moves when any other connection (any process) commits, and this
-    reader's connection never writes. For a page many screens reload with nothing changed between
-    (the desk's roster: 500 rows, 5 ms of the event loop each time). On PostgreSQL: each read made."""
+    """A lean reader whose answers are kept until the database changes, for a page many screens
+    reload with nothing changed between (the desk's roster: 500 rows, 5 ms of the event loop and
+    2 ms of dicts each time). What says "nothing committed since": on SQLite `PRAGMA data_version`
+    (it moves when any other connection of any process commits; this reader's connection never
+    writes), on PostgreSQL the WAL's insert position (every commit writes past it; other writes
+    move it too, which only costs a read). Read before the answer, so an answer is never older
+    than the mark it is kept under."""
 
     def __init__(self, reader: LeanReader) -> None:
         self._reader = reader
         self.cache_key = reader.cache_key
         self.is_sqlite = reader.is_sqlite
-        self._version: int | None = None  # the answers below hold while data_version does
+        self._version: Any = None  # the answers below hold while the mark does
         self._answers: dict[Any, list[dict[str, Any]]] = {}
 
+    async def _mark(self) -> Any:
+        if self.is_sqlite:
+            return self._reader._sqlite().execute("PRAGMA data_version").fetchone()[0]
+        try:
+            return (await self._reader._fetch("SELECT pg_current_wal_insert_lsn()::text", []))[0][0]
+        except Exception as exc:  # a standby has no insert position: every read is made there
+            if is_connection_lost(exc):
+                raise
+            return None
+
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
-        if not self.is_sqlite:
+        version = await self._mark()
+        if version is None:
             return await self._reader.rows(stmt, **params)
-        version = self._reader._sqlite().execute("PRAGMA data_version").fetchone()[0]
         if version != self._version or len(self._answers) >= 64:
             self._answers.clear()
             self._version = version
@@ -269,9 +278,7 @@ class LeanReader:
         self._conn: sqlite3.Connection | None = None
         self._pool: Any = None
         self._pool_made: asyncio.Lock | None = None  # two first reads at once make one pool, not two
-        # Connections kept between uses, out of the pool: asyncpg's acquire and release (a proxy, a
-        # shielded task and an idle timer each time) cost 95 us of CPU beside a 145 us query.
-        self._kept: list[Any] = []
+        self._kept: list[Any] = []  # out of the pool between uses: its acquire and release cost 95 us
         self._waiting = 0  # tasks waiting in the pool's acquire: a connection given back goes to them
         self._closing = False
         self.until_change = UntilChangeRows(self)
@@ -335,8 +342,7 @@ class LeanReader:
     @asynccontextmanager
     async def pinned(self) -> AsyncIterator[None]:
         """PostgreSQL: one connection for every read of this task and the lean writer's transaction
-        after them (the create: four reads and a write), rather than one per statement: the create
-        is CPU-bound in this process. Nested: the outer one holds."""
+        after them (the create: four reads and a write). Nested: the outer one holds."""
         pin = _PINNED.get()
         if self.is_sqlite or (pin is not None and pin.reader is self):
             yield
@@ -438,7 +444,5 @@ class LeanReader:
 
 
 async def _keep(_conn) -> None:
-    """The pool's reset on release: nothing to undo. These connections run single statements (the
-    reads, and the lean writer's one-statement writes: no open transactions, LISTEN, SET or advisory
-    locks), so asyncpg's default reset query would be one more
-    round trip per request for no state (py-spy: ~5% of the detail path)."""
+    """The pool's reset on release: nothing to undo (no open transaction, LISTEN, SET or session
+    lock is left on these connections); asyncpg's reset query was a round trip a request (~5%)."""

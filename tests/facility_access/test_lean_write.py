@@ -151,10 +151,10 @@ async def test_reads_made_ahead_answer_as_the_reads_themselves(factory, client, 
     assert ticket["created_at"] == themselves[len(tenant.sites) + 2][0]["created_at"] and ticket["badge_start"]
 
 
-async def test_answers_kept_until_the_database_changes(factory, client, db, is_postgres):
-    """LeanReader.until_change (the desk's roster): on SQLite the same answer while nothing commits,
-    a fresh one once anything does (here a cancel, through the API's write path, on another
-    connection); on PostgreSQL every read is made."""
+async def test_answers_kept_until_the_database_changes(factory, client, db):
+    """LeanReader.until_change (the desk's roster): the same answer while nothing commits, a fresh one
+    once anything does (here a cancel, through the API's write path, on another connection). The
+    mark: SQLite's data_version, PostgreSQL's WAL insert position."""
     from gatehouse.kit import leanread
 
     tenant = await factory.tenant()
@@ -162,9 +162,12 @@ async def test_answers_kept_until_the_database_changes(factory, client, db, is_p
     made = await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant)], headers=caller.headers)
     wo = made.json()["workOrder"][0]["workOrderId"]
     stmt = leanread.by_id(WorkOrder)
-    first = await db.reader.until_change.rows(stmt, ident=wo)
-    again = await db.reader.until_change.rows(stmt, ident=wo)
-    assert (again is first) != is_postgres and again == first
+    for _ in range(5):  # PostgreSQL: the cluster's other writes (autovacuum, a checkpoint) move the mark too
+        first = await db.reader.until_change.rows(stmt, ident=wo)
+        again = await db.reader.until_change.rows(stmt, ident=wo)
+        if again is first:
+            break
+    assert again is first
     r = await client.put(f"{API}/access-tickets/{wo}/cancel", json={}, headers=caller.headers)
     assert r.status_code == 200, r.text
     after = await db.reader.until_change.rows(stmt, ident=wo)
