@@ -225,8 +225,7 @@ class UntilChangeRows:
         self._reader = reader
         self.cache_key = reader.cache_key
         self.is_sqlite = reader.is_sqlite
-        self._version: Any = None  # the answers below hold while the mark does
-        self._answers: dict[Any, list[dict[str, Any]]] = {}
+        self._answers: dict[Any, tuple[Any, list[dict[str, Any]]]] = {}  # read -> (the mark read before, rows)
 
     async def _mark(self) -> Any:
         if self.is_sqlite:
@@ -239,16 +238,18 @@ class UntilChangeRows:
             return None
 
     async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
-        version = await self._mark()
-        if version is None:
+        mark = await self._mark()
+        if mark is None:
             return await self._reader.rows(stmt, **params)
-        if version != self._version or len(self._answers) >= 64:
-            self._answers.clear()
-            self._version = version
         key = read_key(stmt, params)
-        found = self._answers.get(key)
-        if found is None:  # callers read the rows, never change them
-            found = self._answers[key] = await self._reader.rows(stmt, **params)
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] == mark:
+            return kept[1]  # callers read the rows, never change them
+        # each answer with its own mark: two reads in flight on PostgreSQL may finish in any order
+        found = await self._reader.rows(stmt, **params)
+        if len(self._answers) >= 64:
+            self._answers.clear()
+        self._answers[key] = (mark, found)
         return found
 
     async def get(self, model: Any, ident: Any) -> Any:
