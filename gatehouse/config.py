@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(1.0, gt=0, le=60)
     # modules imported by every worker, each registering outbox channels (extensions, tests)
     worker_plugins: str = ""
+    # the outbox channels this process's worker delivers, comma-separated ("mail", "webhook", a
+    # plugin's); empty: every one. A worker for mail alone never waits behind a slow webhook backlog
+    worker_channels: str = ""
     # Links in mails (and, later, the console) are built from this.
     public_url: str = "http://127.0.0.1:8000"
     # smtp://user:pass@host:587?starttls=true | smtps://host:465 | smtp://host:25; empty: .eml files

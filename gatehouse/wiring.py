@@ -19,6 +19,7 @@ from gatehouse.events.types import EventType
 from gatehouse.kit.db import Database
 from gatehouse.kit.leanread import Rows
 from gatehouse.kit.metrics import EVENTS, start_server
+from gatehouse.worker import outbox
 from gatehouse.worker.runner import Worker
 from gatehouse.worker.schedules import default_jobs
 
@@ -106,21 +107,39 @@ def build_worker(settings: Settings, db: Database, storage: Storage,
         jobs.append(Job("visit-reminders", settings.jobs_interval_seconds, send_reminders))
     return Worker(db, jobs=jobs, lease_seconds=settings.worker_lease_seconds,
                   concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds,
-                  busy=busy, busy_rate=settings.worker_busy_rate)
+                  busy=busy, busy_rate=settings.worker_busy_rate, channels=worker_channels(settings))
+
+
+class UnknownChannel(ValueError):
+    pass
+
+
+def worker_channels(settings: Settings) -> frozenset[str] | None:
+    """GATEHOUSE_WORKER_CHANNELS as a set (None: all); a name no channel has is refused, since such a
+    worker would silently deliver nothing."""
+    named = frozenset(filter(None, (c.strip() for c in settings.worker_channels.split(","))))
+    if not named:
+        return None
+    unknown = sorted(named - set(outbox.channels))
+    if unknown:
+        raise UnknownChannel(f"GATEHOUSE_WORKER_CHANNELS: no channel named {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(outbox.channels))})")
+    return named
 
 
 async def run_standalone(settings: Settings) -> None:
     """`gatehouse worker`: until SIGTERM/SIGINT, then finish or release what it holds."""
     db = Database(settings)
     storage = open_storage(settings.effective_storage_url)
-    worker = build_worker(settings, db, storage)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
-    log.info("worker %s started", worker.name)
     try:
+        worker = build_worker(settings, db, storage)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        log.info("worker %s started (channels: %s)", worker.name,
+                 ", ".join(sorted(worker.channels)) if worker.channels else "all")
         await worker.run()
+        log.info("worker %s stopped", worker.name)
     finally:
         await storage.close()
         await db.dispose()
-        log.info("worker %s stopped", worker.name)

@@ -87,12 +87,17 @@ def serve(
 @cli.command()
 def worker(
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first")] = False,
+    channels: Annotated[str | None, typer.Option(
+        help="Deliver only these outbox channels, comma-separated (mail, webhook); "
+             "default GATEHOUSE_WORKER_CHANNELS, empty: all")] = None,
 ) -> None:
     """Run a worker: outbox deliveries (mail, webhooks) and periodic jobs. Any number may run beside
     the API processes (set GATEHOUSE_WORKER=external on those). Stops cleanly on SIGTERM."""
-    from gatehouse.wiring import run_standalone
+    from gatehouse.wiring import UnknownChannel, run_standalone
 
     settings = load_settings()
+    if channels is not None:
+        settings = settings.model_copy(update={"worker_channels": channels})
     _configure_logging(settings.log_level)
     if migrate:
         _upgrade(settings)
@@ -100,7 +105,11 @@ def worker(
     from gatehouse.wiring import start_metrics
 
     start_metrics(settings)  # its own GATEHOUSE_METRICS_PORT: deliveries and jobs of this process
-    asyncio.run(run_standalone(settings))
+    try:
+        asyncio.run(run_standalone(settings))
+    except UnknownChannel as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
 
 
 @cli.command()

@@ -140,7 +140,10 @@ def _worker_process(settings, extra: dict | None = None) -> subprocess.Popen:  #
     env = {**os.environ, "GATEHOUSE_DATABASE_URL": settings.effective_database_url,
            "GATEHOUSE_DATA_DIR": str(settings.data_dir), "GATEHOUSE_WORKER_PLUGINS": "tests.worker_plugin",
            "GATEHOUSE_JOBS_ENABLED": "false", "GATEHOUSE_WORKER_LEASE_SECONDS": "2",
-           "GATEHOUSE_WORKER_POLL_SECONDS": "0.3", "GATEHOUSE_LOG_LEVEL": "WARNING", **(extra or {})}
+           "GATEHOUSE_WORKER_POLL_SECONDS": "0.3", "GATEHOUSE_LOG_LEVEL": "WARNING",
+           # its own channel: the session's outbox holds every earlier test's mail and webhooks, to
+           # servers long gone (CI once timed out the kill test while the second worker churned through them)
+           "GATEHOUSE_WORKER_CHANNELS": "test-http", **(extra or {})}
     return subprocess.Popen([sys.executable, "-m", "gatehouse", "worker"], env=env, cwd=os.getcwd(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -243,3 +246,13 @@ async def test_a_worker_for_some_channels_leaves_the_others_to_their_workers(db,
     finally:
         await _stop(pair)
     assert set(rx.ids()) == set(ids)
+
+
+async def test_a_worker_told_of_a_channel_nobody_has_refuses_to_start(settings):
+    """`gatehouse worker --channels` with a typo would deliver nothing, silently: it exits at once
+    naming the channel and the ones there are."""
+    proc = _worker_process(settings, {"GATEHOUSE_WORKER_CHANNELS": "mail,webhooks"})
+    code = await asyncio.to_thread(proc.wait, 30)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert code == 2, err
+    assert "no channel named webhooks" in err and "known: mail, test-http, webhook" in err, err
