@@ -35,12 +35,12 @@ from bench.__main__ import (
     Env,
     create_body,
     free_port,
-    fsync_write_baseline,
     load,
     peak_rss_during,
     serve,
     token_for,
     upload_floor,
+    uploads_beside_baseline,
     uvicorn_args,
 )
 
@@ -144,14 +144,13 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None, pin: bool 
                    "headers": h, "multipart": {"field": "file", "filename": "bench.pdf", "path": str(upload_file)},
                    "concurrency": 1, "duration": 3, **({"client_cpus": "1"} if pin else {})}
         load({**up_spec, "duration": 1})  # warm-up: imports, pools, first-use paths
-        up_runs = runs(repeats, up_spec)
-        up = statistics.median(r["rps"] for r in up_runs) * 10
         if kind == "local":
             mine = os.sched_getaffinity(0)
             if pin:
-                os.sched_setaffinity(0, {0})  # where the server runs
+                os.sched_setaffinity(0, {0})  # where the server runs (wrk is pinned by its own spec)
             try:
-                base_up = fsync_write_baseline(env.dir / "blobs" / "baseline.bin", data, max(5, repeats))
+                up_runs, base_up = uploads_beside_baseline(up_spec, env.dir / "blobs" / "baseline.bin", data,
+                                                           max(5, repeats))
             finally:
                 os.sched_setaffinity(0, mine)
             base_name = "SHA-256 + write + fsync, same disk"
@@ -166,9 +165,11 @@ def bench_backend(kind: str, repeats: int, moto_endpoint: str | None, pin: bool 
                          "baseline_MiBps": round(base_up, 1), "ratio": round(floor["store"] / base_up, 3),
                          "target": "-"}]
         else:
+            up_runs = runs(repeats, up_spec)
             base_up = s3_write_baseline(moto_endpoint, data, max(5, repeats))  # type: ignore[arg-type]
             base_name = "SHA-256 + multipart PUT, same S3"
             floors = []
+        up = statistics.median(r["rps"] for r in up_runs) * 10
         rows.append({"backend": kind, "figure": "upload 10 MiB", "value_MiBps": round(up, 1),
                      "baseline": base_name, "baseline_MiBps": round(base_up, 1), "ratio": round(up / base_up, 3),
                      "target": ">= 0.80", "p50_ms": statistics.median(r["p50_ms"] for r in up_runs),
