@@ -17,7 +17,13 @@ from gatehouse.attachments.schemas import (
     WorkOrderAttachmentOut,
 )
 from gatehouse.attachments.storage import Storage
-from gatehouse.auth.dependencies import CanRead, CanWriteAttachments, CurrentCustomer, account_context
+from gatehouse.auth.dependencies import (
+    CanRead,
+    CanWriteAttachments,
+    CurrentCustomer,
+    account_context,
+    account_headers_when,
+)
 from gatehouse.facility_access.repository import WORK_ORDER_ID
 from gatehouse.kit.db import DatabaseDep, SessionDep
 from gatehouse.kit.deps import SettingsDep
@@ -94,12 +100,12 @@ async def upload_staged_attachment(
     response_model=list[WorkOrderAttachmentOut] | StagedAttachmentOut,
     summary="A work order's attachments (WO id, account headers needed) or a staged file's metadata (uuid)",
     responses=error_responses(400, 401, 403, 404),
+    # read by account_context for a work order's list; a staged file is the caller's own
+    openapi_extra={"parameters": account_headers_when("when attachmentId is a work order id")},
 )
 async def get_attachments(
     principal: CurrentCustomer, session: SessionDep, request: Request,
     attachmentId: Annotated[str, Path(max_length=40, description="WO1234567, or a staged attachment uuid.")],
-    master_account_id: Annotated[str | None, Header(alias="Master-Account-Id")] = None,
-    account_id: Annotated[str | None, Header(alias="Account-Id")] = None,
 ):
     if WORK_ORDER_ID.match(attachmentId):
         ctx = await account_context(request, principal)

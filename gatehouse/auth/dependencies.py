@@ -27,11 +27,16 @@ from gatehouse.kit.validation import is_strict
 # PostgreSQL: a third of the event loop's time; 510 against 657 us of CPU a request, flattened).
 BEARER = {"HTTPBearer": {"type": "http", "scheme": "bearer",
                          "description": "`Authorization: Bearer <access_token>` from a token endpoint."}}
-_ACCOUNT_HEADERS = [
+ACCOUNT_HEADERS = [
     {"name": name, "in": "header", "required": True, "description": text,
      "schema": {"type": "string", "minLength": 1, "pattern": r"\S", "title": name, "description": text}}
     for name, text in (("Master-Account-Id", "Customer master account identifier."),
                        ("Account-Id", "Customer account identifier."))]
+
+
+def account_headers_when(when: str) -> list[dict]:
+    """The account headers for an operation that needs them only sometimes (`openapi_extra`)."""
+    return [{**h, "required": False, "description": f"{h['description']} Needed {when}."} for h in ACCOUNT_HEADERS]
 
 
 def _token(request: Request) -> str | None:
@@ -64,25 +69,23 @@ async def get_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-@documents(security=BEARER)
-async def get_customer(request: Request) -> Principal:
-    principal = await get_principal(request)
-    if principal.is_operator:
-        raise Forbidden()
-    return principal
+def _of_kind(operator: bool) -> Callable[[Request], Awaitable[Principal]]:
+    """A caller of one kind only: a customer's token on the operator API (or the reverse) is a 403."""
+
+    @documents(security=BEARER)
+    async def dependency(request: Request) -> Principal:
+        principal = await get_principal(request)
+        if principal.is_operator != operator:
+            raise Forbidden()
+        return principal
+
+    dependency.__name__ = "get_operator" if operator else "get_customer"
+    return dependency
 
 
+get_customer = _of_kind(operator=False)
 CurrentCustomer = Annotated[Principal, Depends(get_customer)]
-
-
-@documents(security=BEARER)
-async def get_operator(request: Request) -> Principal:
-    principal = await get_principal(request)
-    if not principal.is_operator:
-        raise Forbidden()
-    return principal
-
-
+get_operator = _of_kind(operator=True)
 CurrentOperator = Annotated[Principal, Depends(get_operator)]
 
 
@@ -116,31 +119,23 @@ async def account_context(request: Request, principal: Principal | None = None) 
     return AccountContext(principal, master_account_id, account_id, membership.permissions)
 
 
-def require(permission: str) -> Callable[..., Awaitable[AccountContext]]:
+def require(permission: str) -> Callable[[Request], Awaitable[AccountContext]]:
     """An account-scoped call that needs `permission` on that account."""
-
-    @documents(security=BEARER, parameters=_ACCOUNT_HEADERS)
-    async def dependency(request: Request) -> AccountContext:
-        ctx = await account_context(request)
-        if permission not in ctx.permissions:
-            raise Forbidden(code="PERMISSION_DENIED")
-        return ctx
-
-    dependency.__name__ = f"require_{permission.replace(':', '_').replace('-', '_')}"
-    return dependency
+    return require_any(permission)
 
 
-def require_any(*permissions: str) -> Callable[..., Awaitable[AccountContext]]:
+def require_any(*permissions: str) -> Callable[[Request], Awaitable[AccountContext]]:
     """An account-scoped call that needs one of `permissions` (which one is the object's kind's)."""
 
-    @documents(security=BEARER, parameters=_ACCOUNT_HEADERS)
+    @documents(security=BEARER, parameters=ACCOUNT_HEADERS)
     async def dependency(request: Request) -> AccountContext:
         ctx = await account_context(request)
         if not any(p in ctx.permissions for p in permissions):
             raise Forbidden(code="PERMISSION_DENIED")
         return ctx
 
-    dependency.__name__ = "require_any_" + "_or_".join(p.replace(":", "_").replace("-", "_") for p in permissions)
+    named = "_or_".join(p.replace(":", "_").replace("-", "_") for p in permissions)
+    dependency.__name__ = f"require_{named}" if len(permissions) == 1 else f"require_any_{named}"
     return dependency
 
 

@@ -212,50 +212,6 @@ class AheadRows:
         return await self._rows.get(model, ident)
 
 
-class UntilChangeRows:
-    """A lean reader whose answers are kept until the database changes, for a page many screens
-    reload with nothing changed between (the desk's roster: 500 rows, 5 ms of the event loop and
-    2 ms of dicts each time). What says "nothing committed since": on SQLite `PRAGMA data_version`
-    (it moves when any other connection of any process commits; this reader's connection never
-    writes), on PostgreSQL the WAL's insert position (every commit writes past it; other writes
-    move it too, which only costs a read). Read before the answer, so an answer is never older
-    than the mark it is kept under."""
-
-    def __init__(self, reader: LeanReader) -> None:
-        self._reader = reader
-        self.cache_key = reader.cache_key
-        self.is_sqlite = reader.is_sqlite
-        self._answers: dict[Any, tuple[Any, list[dict[str, Any]]]] = {}  # read -> (the mark read before, rows)
-
-    async def _mark(self) -> Any:
-        if self.is_sqlite:
-            return self._reader._sqlite().execute("PRAGMA data_version").fetchone()[0]
-        try:
-            return (await self._reader._fetch("SELECT pg_current_wal_insert_lsn()::text", []))[0][0]
-        except Exception as exc:  # a standby has no insert position: every read is made there
-            if is_connection_lost(exc):
-                raise
-            return None
-
-    async def rows(self, stmt: Select, **params: Any) -> list[dict[str, Any]]:
-        mark = await self._mark()
-        if mark is None:
-            return await self._reader.rows(stmt, **params)
-        key = read_key(stmt, params)
-        kept = self._answers.get(key)
-        if kept is not None and kept[0] == mark:
-            return kept[1]  # callers read the rows, never change them
-        # each answer with its own mark: two reads in flight on PostgreSQL may finish in any order
-        found = await self._reader.rows(stmt, **params)
-        if len(self._answers) >= 64:
-            self._answers.clear()
-        self._answers[key] = (mark, found)
-        return found
-
-    async def get(self, model: Any, ident: Any) -> Any:
-        return await self._reader.get(model, ident)
-
-
 class _Pin:
     """The connection a task holds for its reads and its write in turn (`LeanReader.pinned`), and
     the answers of the reads it made ahead (`LeanReader.read_ahead`)."""
@@ -282,7 +238,6 @@ class LeanReader:
         self._kept: list[Any] = []  # out of the pool between uses: its acquire and release cost 95 us
         self._waiting = 0  # tasks waiting in the pool's acquire: a connection given back goes to them
         self._closing = False
-        self.until_change = UntilChangeRows(self)
 
     def _sqlite(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -414,6 +369,19 @@ class LeanReader:
         args = [_sqlite_arg(params[n]) for n in names] if self.is_sqlite else [params[n] for n in names]
         found = await self._fetch(sql, args)
         return _as_rows(self.is_sqlite, stmt, found)
+
+    async def mark(self) -> Any:
+        """What moves whenever anything commits (`keptreads`): SQLite's `data_version` (it moves when
+        another connection commits; this one never writes), PostgreSQL's WAL insert position; None
+        where there is none (a standby)."""
+        if self.is_sqlite:
+            return self._sqlite().execute("PRAGMA data_version").fetchone()[0]
+        try:
+            return (await self._fetch("SELECT pg_current_wal_insert_lsn()::text", []))[0][0]
+        except Exception as exc:
+            if is_connection_lost(exc):
+                raise
+            return None
 
     async def get(self, model: Any, ident: Any) -> Any:
         """A transient instance of `model` (not in any session) with the row's values, or None."""

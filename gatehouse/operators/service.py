@@ -25,6 +25,7 @@ from gatehouse.facility_access.presenter import badge_type, render_location, ren
 from gatehouse.facility_access.service import ticket_not_found
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.errors import BadRequest, Conflict, ErrorDetail, Forbidden, NotFound, ValidationFailed
+from gatehouse.kit.keptreads import Kept, until_change
 from gatehouse.kit.leanread import LeanReader, SessionRows
 from gatehouse.kit.sitetime import site_now, site_today, zone
 from gatehouse.kit.wire import fmt_date
@@ -123,14 +124,18 @@ async def roster_page(db: Database, op: Operator, *, site: str | None, status: s
             zones = {s.code: s.timezone for s in await repository.sites(session, wanted)}
     days = [(code, day or site_today(zones[code])) for code in wanted if code in zones]
     async with AsyncExitStack() as stack:  # the lean reader, or a read session opened for this one query
-        rows = reader.until_change if reader is not None else SessionRows(await stack.enter_async_context(db.read()))
+        rows = until_change(reader) if reader is not None else SessionRows(await stack.enter_async_context(db.read()))
         raw = await repository.roster(rows, days, statuses, limit=size + 1, offset=page * size)
-    columns = tuple(raw[0]) if raw else ()
-    values = [tuple(r.values()) for r in raw]
+    # a kept answer carries what was built from it: a reload with nothing committed builds nothing
+    derived = raw.derived if isinstance(raw, Kept) else {}
+    if "roster" not in derived:
+        columns = tuple(raw[0]) if raw else ()
+        values = [tuple(r.values()) for r in raw]
+        derived["roster"] = ([_lean_row(columns, v) for v in values], hash((columns, tuple(values))))
+    built, content = derived["roster"]
     now = utcnow()
     if reader is not None:  # what the desk keys its rendered roster on; the flags move with the clock
-        fingerprint = hash((columns, tuple(values), now.replace(second=0, microsecond=0)))
-    built = [_lean_row(columns, v) for v in values]
+        fingerprint = hash((content, now.replace(second=0, microsecond=0)))
     return RosterPage(built[:size], len(built) > size, fingerprint, zones, now, overstay_grace(db))
 
 

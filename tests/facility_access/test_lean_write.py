@@ -152,23 +152,26 @@ async def test_reads_made_ahead_answer_as_the_reads_themselves(factory, client, 
 
 
 async def test_answers_kept_until_the_database_changes(factory, client, db):
-    """LeanReader.until_change (the desk's roster): the same answer while nothing commits, a fresh one
+    """keptreads.until_change (the desk's roster): the same answer while nothing commits, a fresh one
     once anything does (here a cancel, through the API's write path, on another connection). The
     mark: SQLite's data_version, PostgreSQL's WAL insert position."""
     from gatehouse.kit import leanread
+    from gatehouse.kit.keptreads import until_change
 
+    kept = until_change(db.reader)
+    assert until_change(db.reader) is kept  # one per reader: every screen shares its answers
     tenant = await factory.tenant()
     caller = next(iter(tenant.users.values()))
     made = await client.post(f"{API}/visitors/access-requests", json=[request_for(tenant)], headers=caller.headers)
     wo = made.json()["workOrder"][0]["workOrderId"]
     stmt = leanread.by_id(WorkOrder)
     for _ in range(5):  # PostgreSQL: the cluster's other writes (autovacuum, a checkpoint) move the mark too
-        first = await db.reader.until_change.rows(stmt, ident=wo)
-        again = await db.reader.until_change.rows(stmt, ident=wo)
+        first = await kept.rows(stmt, ident=wo)
+        again = await kept.rows(stmt, ident=wo)
         if again is first:
             break
     assert again is first
     r = await client.put(f"{API}/access-tickets/{wo}/cancel", json={}, headers=caller.headers)
     assert r.status_code == 200, r.text
-    after = await db.reader.until_change.rows(stmt, ident=wo)
+    after = await kept.rows(stmt, ident=wo)
     assert after[0]["status"] != first[0]["status"] and after == await db.reader.rows(stmt, ident=wo)
