@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.kit import context
@@ -16,6 +17,7 @@ from gatehouse.kit.connlost import is_connection_lost, is_database_busy
 from gatehouse.kit.errors import envelope
 from gatehouse.kit.validation import ignored_header
 
+CLIENT_CLOSED = 499  # as nginx logs it: the client went away before the answer
 _VALID_CID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("gatehouse.access")
 error_log = logging.getLogger("gatehouse.errors")
@@ -121,6 +123,10 @@ class RequestContextMiddleware:
                     raise
                 access_log.warning("database connection lost; the %s is run again", scope["method"])
                 await self.app(scope, _empty_body_then(receive), send_with_cid)
+        except ClientDisconnect:
+            # the client closed the connection while its body was being read (an upload cancelled,
+            # a load tool stopping): nothing to answer, and nothing went wrong here
+            status = status or CLIENT_CLOSED
         except Exception as exc:
             lost = is_connection_lost(exc)
             busy = not lost and is_database_busy(exc)

@@ -4,6 +4,7 @@ on both backends (for S3 the kill comes after the first 5 MiB part, so a multipa
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -32,7 +33,7 @@ async def _blobs(db, state: str | None = None) -> int:  # type: ignore[no-untype
 
 
 @pytest.mark.parametrize("backend_name", ["local", "s3"])
-async def test_client_killed_mid_upload_leaves_nothing(backend_name, request, factory, db):
+async def test_client_killed_mid_upload_leaves_nothing(backend_name, request, factory, db, caplog):
     server_settings = request.getfixturevalue("settings" if backend_name == "local" else "s3_settings")
     probe = open_storage(server_settings.effective_storage_url)  # our own client, on this test's loop
     tenant = await factory.tenant()
@@ -76,6 +77,7 @@ async def test_client_killed_mid_upload_leaves_nothing(backend_name, request, fa
             await asyncio.sleep(0.05)
         await sender
         assert saw_pending  # the upload really was under way when the client died
+        caplog.set_level(logging.INFO, logger="gatehouse")
         deadline = time.time() + 15
         while time.time() < deadline:
             now, objects_now = await _blobs(db), await stored_objects(probe)
@@ -88,6 +90,8 @@ async def test_client_killed_mid_upload_leaves_nothing(backend_name, request, fa
             assert (await c.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
             r = await c.get(f"http://127.0.0.1:{port}/v1/attachments/{wo}", headers=caller.headers)
             assert r.status_code == 200 and r.json() == []
+        # a client going away is not the server's error: no traceback in the error log
+        assert not [r for r in caplog.records if r.name == "gatehouse.errors"], caplog.text
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 10)
