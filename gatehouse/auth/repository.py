@@ -12,6 +12,7 @@ from gatehouse.accounts.models import Account, AccountMembership, OperatorSite, 
 from gatehouse.auth.models import AccessToken, App, SignInThrottle
 from gatehouse.kit.db import affected
 from gatehouse.kit.epoch import SecurityEpoch
+from gatehouse.kit.leanread import Rows
 
 
 async def apps(session: AsyncSession) -> list[dict]:
@@ -82,8 +83,12 @@ async def memberships_of(runner, user_id: int) -> list[tuple[str, str, str]]:
             for r in await runner.rows(MEMBERSHIPS, user_id=user_id)]
 
 
-async def security_epoch(session: AsyncSession) -> int | None:
-    return (await session.execute(select(SecurityEpoch.value).where(SecurityEpoch.id == 1))).scalar()
+SECURITY_EPOCH = select(SecurityEpoch.value).where(SecurityEpoch.id == bindparam("id"))
+
+
+async def security_epoch(runner: Rows) -> int | None:
+    found = await runner.rows(SECURITY_EPOCH, id=1)
+    return found[0]["value"] if found else None
 
 
 async def token_with_epoch(session: AsyncSession, digest: str):
