@@ -219,11 +219,11 @@ async def upload_to_work_order(db: Database, storage: Storage, settings: Setting
     ext = None
     if file_name is not None:
         named["name"], ext = checked_name(file_name, "file_name", WORK_ORDER_EXTENSIONS, bare=True)
-    async with db.read() as session:  # refuse before reading a byte of the body
-        ticket = await tickets.get_ticket(session, ctx.account_id, request_id)
-    if ticket is None:
+    # refuse before reading a byte of the body (the lean reader: an ORM session was 1-2 ms of an upload)
+    ticket = await db.reader.rows(tickets.TICKET_STATE, account_id=ctx.account_id, id=request_id)
+    if not ticket:
         raise request_id_invalid()
-    lifecycle.ensure_open(ticket, "attachments")
+    lifecycle.ensure_open(WorkOrder(**ticket[0]), "attachments")
     check_declared_length(request, settings.max_upload_bytes)
 
     def part_name(raw: str) -> str:

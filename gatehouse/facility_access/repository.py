@@ -25,9 +25,10 @@ def scoped(account_id: str) -> Select:
 
 # In a lean writer's plan (kit/leanwrite.py): the ticket's status, share-locked on PostgreSQL so that
 # what is added to an open ticket commits before the ticket can close (SQLite: the write lock).
-TICKET_HELD = (select(WorkOrder.id, WorkOrder.status, WorkOrder.account_id, WorkOrder.site_code)
-               .where(WorkOrder.account_id == bindparam("account_id"), WorkOrder.id == bindparam("id"))
-               .with_for_update(read=True))
+# what an open-ticket check needs (lifecycle.ensure_open), read lean; held: the same in a change's transaction
+TICKET_STATE = (select(WorkOrder.id, WorkOrder.status, WorkOrder.account_id, WorkOrder.site_code)
+                .where(WorkOrder.account_id == bindparam("account_id"), WorkOrder.id == bindparam("id")))
+TICKET_HELD = TICKET_STATE.with_for_update(read=True)
 
 
 async def get_ticket(session: AsyncSession, account_id: str, ticket_id: str, *, for_update: bool = False

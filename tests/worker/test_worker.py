@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.receiver import Receiver
 import tests.worker_plugin  # noqa: F401 - registers the test-http channel in this process
@@ -256,3 +256,26 @@ async def test_a_worker_told_of_a_channel_nobody_has_refuses_to_start(settings):
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert code == 2, err
     assert "no channel named webhooks" in err and "known: mail, test-http, webhook" in err, err
+
+
+async def test_a_worker_that_lost_its_lease_records_its_attempt_but_decides_nothing(db, receivers):
+    """A delivery that outran its lease (another worker took the message meanwhile): its attempt is
+    on record, the message stays the other worker's to decide."""
+    from gatehouse.kit.db import utcnow
+    from gatehouse.worker import outbox
+
+    rx = receivers()
+    [mid] = await _enqueue(db, rx.url, 1, "lost-lease")
+    worker = Worker(db, jobs=[], channels={"test-http"})
+    [message] = await worker._claim(1)
+    assert message.id == mid and message.attempts == 1
+    async with db.write() as s:
+        await s.execute(update(OutboxMessage).where(OutboxMessage.id == mid).values(leased_by="another-worker"))
+    await worker._finish(outbox.channels["test-http"], message, "delivered", "", 200, "ok", utcnow(), 5)
+    async with db.read() as s:
+        row = await s.get(OutboxMessage, mid)
+        attempts = (await s.execute(select(func.count()).select_from(DeliveryAttempt)
+                                    .where(DeliveryAttempt.message_id == mid))).scalar()
+    assert (row.status, row.leased_by, attempts, worker.delivered) == ("pending", "another-worker", 1, 0)
+    [again] = await Worker(db, jobs=[], channels={"test-http"})._claim(1) or [None]
+    assert again is None  # still leased: nobody else claims it before the lease runs out
