@@ -229,12 +229,8 @@ def drain_outbox(env: "Env", kind: str, timeout: float = 240.0) -> None:
           flush=True)
 
 
-def fsync_write_baseline(path: Path, data: bytes, repeats: int) -> float:
-    """MB/s of SHA-256 + write + fsync of the same bytes to the same disk: the upload baseline."""
-    return statistics.median(_fsync_write_speeds(path, data, repeats))
-
-
 def _fsync_write_speeds(path: Path, data: bytes, repeats: int) -> list[float]:
+    """MB/s of SHA-256 + write + fsync of the same bytes to the same disk: the upload baseline."""
     speeds = []
     for _ in range(repeats):
         started = time.perf_counter()
