@@ -11,6 +11,12 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: two workers' twenty deliveries at once overflowed it, and
+    # the connections the kernel dropped came back as ReadError a second later (retried, some dead)
+    request_queue_size = 128
+
+
 class Receiver:
     def __init__(self, behaviour=None) -> None:  # type: ignore[no-untyped-def]
         self.got: list[tuple[dict, bytes, float]] = []
@@ -38,7 +44,7 @@ class Receiver:
             def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
