@@ -19,7 +19,7 @@ from sqlalchemy import and_, insert, or_, select, update
 
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.metrics import DELIVERIES
-from gatehouse.worker import outbox
+from gatehouse.worker import claims, outbox
 from gatehouse.worker.jobs import Job, run_job_forever
 from gatehouse.worker.models import DeliveryAttempt, OutboxMessage
 from gatehouse.worker.outbox import Channel, Message, PermanentFailure, TemporaryFailure
@@ -165,18 +165,15 @@ class Worker:
         if not known:
             return []
         now = utcnow()
+        if self.db.is_sqlite:
+            leased = await claims.claim(self.db, known, n, now, now + self.lease, self.name)
+            return [Message(r["id"], r["channel"], r["target"], r["event_id"], json.loads(r["payload"]), r["attempts"])
+                    for r in leased]
         due = (select(OutboxMessage.id)
                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
                       OutboxMessage.channel.in_(known),
                       or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n))
-        if not self.db.is_sqlite:
-            due = due.with_for_update(skip_locked=True)
-        async with self.db.read() as session:  # most polls find nothing: no write lock for them
-            probe = (await session.execute(due.with_only_columns(OutboxMessage.id).limit(1))).first() \
-                if self.db.is_sqlite else True
-        if not probe:
-            return []
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n)).with_for_update(skip_locked=True)
         async with self.db.write() as session:
             rows = (await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
@@ -231,8 +228,11 @@ class Worker:
             batch, self._outcomes = self._outcomes[:200], self._outcomes[200:]
             for attempt in range(5):
                 try:
-                    async with self.db.write() as session:
-                        await self._record_batch(session, [item[:8] for item in batch])
+                    if self.db.is_sqlite and not any(item[0].on_outcome for item in batch):
+                        await self._record_lean([item[:8] for item in batch])
+                    else:
+                        async with self.db.write() as session:
+                            await self._record_batch(session, [item[:8] for item in batch])
                     break
                 except Exception:
                     log.warning("could not record %d deliveries (try %d)", len(batch), attempt + 1, exc_info=True)
@@ -267,19 +267,19 @@ class Worker:
             if outcome != "delivered":
                 await self._record(session, channel, message, outcome, error, status)
 
+    async def _record_lean(self, items: list[tuple]) -> None:
+        """`_record_batch` for channels with no `on_outcome`, through the lean writer (SQLite: claims.py)."""
+        attempts = [{"message_id": m.id, "attempted_at": at, "duration_ms": ms, "ok": outcome == "delivered",
+                     "response_status": status, "error": error, "response_body": body, "worker": self.name}
+                    for _channel, m, outcome, error, status, body, at, ms in items]
+        decisions = [(m.id, _decision(channel, m, outcome, error)[0])
+                     for channel, m, outcome, error, _status, _body, _at, _ms in items]
+        decided = await claims.record(self.db, self.name, attempts, decisions)
+        self.delivered += sum(1 for _c, m, outcome, *_rest in items if outcome == "delivered" and m.id in decided)
+
     async def _record(self, session, channel: Channel, message: Message, outcome: str, error: str,
                       status: int | None) -> None:
-        now = utcnow()
-        values: dict = {"lease_until": None, "leased_by": "", "updated_at": now, "last_error": error}
-        if outcome == "retry":
-            if message.attempts <= len(channel.schedule):
-                values.update(status="pending", next_attempt_at=now + channel.schedule[message.attempts - 1])
-            else:
-                outcome = "dead"
-        if outcome == "dead":
-            values["status"] = "dead"
-        elif outcome == "delivered":
-            values["status"] = "delivered"
+        values, outcome = _decision(channel, message, outcome, error)
         # only while this worker still holds the lease: one that lost it (it ran past 60 s and another
         # worker took over) records its attempt but decides nothing
         done = await session.execute(update(OutboxMessage).where(and_(
@@ -287,3 +287,18 @@ class Worker:
             .execution_options(synchronize_session=False))
         if done.rowcount and channel.on_outcome is not None:
             await channel.on_outcome(session, message, outcome, status)
+
+
+def _decision(channel: Channel, message: Message, outcome: str, error: str) -> tuple[dict, str]:
+    """What an attempt's outcome makes of its message (its values, and the outcome: a retry past the
+    channel's schedule is dead)."""
+    now = utcnow()
+    values: dict = {"lease_until": None, "leased_by": "", "updated_at": now, "last_error": error}
+    if outcome == "retry":
+        if message.attempts <= len(channel.schedule):
+            values.update(status="pending", next_attempt_at=now + channel.schedule[message.attempts - 1])
+        else:
+            outcome = "dead"
+    if outcome in ("dead", "delivered"):
+        values["status"] = outcome
+    return values, outcome
