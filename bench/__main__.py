@@ -306,6 +306,57 @@ def peak_rss_during(pid: int, fn) -> tuple[float, float]:  # type: ignore[no-unt
     return idle, peak
 
 
+def scale_in_turns(kind: str, env: Env, args: argparse.Namespace, port: int, procs: list) -> tuple[dict, dict]:
+    """Flatness: detail and list p99 at the small and the large size. Both databases are served side by
+    side and measured in turns (small, large, each repeat), after a warm-up each: this machine's speed
+    drifts over minutes, and measured one after the other the ratio was partly the drift's (run B's
+    PostgreSQL list x1.66 with its detail req/s 13% down too). `env` ends up seeded to the large size."""
+    small_env = Env(kind, args.pg)
+    try:
+        small_creds = small_env.setup()
+        seeded = {args.small: small_env.seed_tickets(args.small), args.large: env.seed_tickets(args.large)}
+        envs = {args.small: (small_env, small_creds), args.large: (env, env.creds)}
+        ports = {args.small: free_port(), args.large: port}
+        servers, urls = {}, {}
+        for size, (e, creds) in envs.items():
+            servers[size] = serve(uvicorn_args("gatehouse.app:create_app", ports[size], factory=True), e.env,
+                                  ports[size], "/healthz")
+            procs.append(servers[size])
+            base = f"http://127.0.0.1:{ports[size]}"
+            h = {"Authorization": f"Bearer {token_for(base, creds['Random User'])}", **ACCOUNT_HEADERS}
+            urls[size] = ({"url": f"{base}/v1/facility-access/access-tickets/{DETAIL_WO}", "headers": h},
+                          {"url": f"{base}/v1/facility-access/visitors", "headers": h})
+            for spec in urls[size]:
+                warm_up(spec["url"], spec["headers"])
+        common = {"concurrency": args.concurrency, "duration": args.duration}
+        runs: dict[int, tuple[list, list]] = {size: ([], []) for size in envs}
+        for _ in range(args.repeats):
+            for size in envs:
+                for spec, into in zip(urls[size], runs[size], strict=True):
+                    into.append(load({**common, **spec}))
+        scale = {}
+        for size, (details, lists) in runs.items():
+            d, lst = (statistics.median(r["p99_ms"] for r in details), statistics.median(r["p99_ms"] for r in lists))
+            d_rps, l_rps = statistics.median(r["rps"] for r in details), statistics.median(r["rps"] for r in lists)
+            scale[size] = {"detail_p99_ms": d, "list_p99_ms": lst, "detail_rps": d_rps, "list_rps": l_rps,
+                           "seed_seconds": round(seeded[size], 1)}
+            print(f"  {kind:<8} {size:>9,} tickets: detail p99 {d:.2f} ms ({d_rps:.0f} req/s), "
+                  f"list p99 {lst:.2f} ms ({l_rps:.0f} req/s)  [seeded in {seeded[size]:.1f} s]", flush=True)
+        for proc in servers.values():
+            proc.terminate()
+            proc.wait()
+            procs.remove(proc)
+    finally:
+        small_env.drop()
+    small, large = scale[args.small], scale[args.large]
+    ratio = {"detail_p99": round(large["detail_p99_ms"] / small["detail_p99_ms"], 2) if small["detail_p99_ms"] else None,
+             "list_p99": round(large["list_p99_ms"] / small["list_p99_ms"], 2) if small["list_p99_ms"] else None,
+             "target": 1.5, "measured": "side by side, in turns"}
+    print(f"  {kind:<8} p99 at {args.large:,} / at {args.small:,}: detail x{ratio['detail_p99']}, "
+          f"list x{ratio['list_p99']} (target <= 1.5; in turns)", flush=True)
+    return {str(k): v for k, v in scale.items()}, ratio
+
+
 def run_flavour(kind: str, args: argparse.Namespace) -> dict:
     env = Env(kind, args.pg)
     results: dict = {"database": kind, "figures": []}
@@ -314,32 +365,7 @@ def run_flavour(kind: str, args: argparse.Namespace) -> dict:
         creds = env.setup()
         port, bare_port = free_port(), free_port()
         base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
-        # flatness: detail and list p99 at the small and the large size
-        scale = {}
-        for size in (args.small, args.large):
-            secs = env.seed_tickets(size)
-            gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env.env, port, "/healthz")
-            procs.append(gh)
-            h = {"Authorization": f"Bearer {token_for(base, creds['Random User'])}", **ACCOUNT_HEADERS}
-            common = {"concurrency": args.concurrency, "duration": args.duration}
-            d = median_of(args.repeats, {**common, "url": f"{base}/v1/facility-access/access-tickets/{DETAIL_WO}",
-                                         "headers": h})
-            lst = median_of(args.repeats, {**common, "url": f"{base}/v1/facility-access/visitors", "headers": h})
-            scale[size] = {"detail_p99_ms": d["p99_ms"], "list_p99_ms": lst["p99_ms"], "detail_rps": d["rps"],
-                           "list_rps": lst["rps"], "seed_seconds": round(secs, 1)}
-            print(f"  {kind:<8} {size:>9,} tickets: detail p99 {d['p99_ms']:.2f} ms ({d['rps']:.0f} req/s), "
-                  f"list p99 {lst['p99_ms']:.2f} ms ({lst['rps']:.0f} req/s)  [seeded in {secs:.1f} s]", flush=True)
-            gh.terminate()
-            gh.wait()
-            procs.remove(gh)
-        small, large = scale[args.small], scale[args.large]
-        results["scale"] = {str(k): v for k, v in scale.items()}
-        results["scale_ratio"] = {
-            "detail_p99": round(large["detail_p99_ms"] / small["detail_p99_ms"], 2) if small["detail_p99_ms"] else None,
-            "list_p99": round(large["list_p99_ms"] / small["list_p99_ms"], 2) if small["list_p99_ms"] else None,
-            "target": 1.5}
-        print(f"  {kind:<8} p99 at {args.large:,} / at {args.small:,}: detail x{results['scale_ratio']['detail_p99']}, "
-              f"list x{results['scale_ratio']['list_p99']} (target <= 1.5)", flush=True)
+        results["scale"], results["scale_ratio"] = scale_in_turns(kind, env, args, port, procs)
         # then every figure against the large database, beside its bare baseline
         gh = serve(uvicorn_args("gatehouse.app:create_app", port, factory=True), env.env, port, "/healthz")
         procs.append(gh)
