@@ -29,7 +29,9 @@ _HELD = select(OutboxMessage.id).where(OutboxMessage.leased_by == bindparam("wor
 
 @lru_cache(maxsize=32)
 def due(channels: int) -> Select:
-    """Due messages of `channels` channels (bound ch0..), oldest first: one statement per count, kept."""
+    """Due messages of `channels` channels (bound ch0..), oldest first: one statement per count, kept.
+    LIMIT and OFFSET are both bound (`skip` is always 0): with a LIMIT alone, SQLite's compiler adds
+    an OFFSET parameter of its own, which the lean reader's named parameters do not know."""
     return (select(*_CLAIM_COLUMNS)
             .where(OutboxMessage.status == bindparam("status"), OutboxMessage.next_attempt_at <= bindparam("now"),
                    OutboxMessage.channel.in_([bindparam(f"ch{i}") for i in range(channels)]),

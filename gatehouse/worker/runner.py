@@ -246,10 +246,7 @@ class Worker:
         """Every attempt in one multi-row INSERT; the successes in one UPDATE (only rows this worker
         still leases: one that lost its lease records its attempt but decides nothing); failures,
         whose next time differs, one by one."""
-        await session.execute(insert(DeliveryAttempt), [
-            {"message_id": m.id, "attempted_at": at, "duration_ms": ms, "ok": outcome == "delivered",
-             "response_status": status, "error": error, "response_body": body, "worker": self.name}
-            for _channel, m, outcome, error, status, body, at, ms in items])
+        await session.execute(insert(DeliveryAttempt), self._attempt_rows(items))
         delivered = [(c, m, status) for c, m, outcome, _e, status, _b, _a, _d in items if outcome == "delivered"]
         if delivered:
             now = utcnow()
@@ -267,11 +264,15 @@ class Worker:
             if outcome != "delivered":
                 await self._record(session, channel, message, outcome, error, status)
 
+    def _attempt_rows(self, items: list[tuple]) -> list[dict]:
+        """The delivery_attempts rows of a batch of outcomes, one per attempt."""
+        return [{"message_id": m.id, "attempted_at": at, "duration_ms": ms, "ok": outcome == "delivered",
+                 "response_status": status, "error": error, "response_body": body, "worker": self.name}
+                for _channel, m, outcome, error, status, body, at, ms in items]
+
     async def _record_lean(self, items: list[tuple]) -> None:
         """`_record_batch` for channels with no `on_outcome`, through the lean writer (SQLite: claims.py)."""
-        attempts = [{"message_id": m.id, "attempted_at": at, "duration_ms": ms, "ok": outcome == "delivered",
-                     "response_status": status, "error": error, "response_body": body, "worker": self.name}
-                    for _channel, m, outcome, error, status, body, at, ms in items]
+        attempts = self._attempt_rows(items)
         decisions = [(m.id, _decision(channel, m, outcome, error)[0])
                      for channel, m, outcome, error, _status, _body, _at, _ms in items]
         decided = await claims.record(self.db, self.name, attempts, decisions)
