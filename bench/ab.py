@@ -25,6 +25,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3.0)
     args = parser.parse_args()
     env = Env(args.db, args.pg)
+    try:
+        _rounds(env, args)
+    finally:
+        env.drop()
+
+
+def _rounds(env: Env, args: argparse.Namespace) -> None:
     creds = env.setup()
     env.seed_tickets(10_000)
     pairs = (("old", str(Path(args.old).resolve())), ("new", HERE))
