@@ -9,7 +9,7 @@ import json
 import httpx
 
 from bench.__main__ import free_port, serve, uvicorn_args
-from bench.world import analyze, demo_world, server_env
+from bench.world import analyze, demo_world, drop_world, server_env
 from bench.wrk import run as wrk
 
 
@@ -73,6 +73,7 @@ def figure(kind: str, pg: str, tickets: int, profile: bool = False) -> str:
     finally:
         proc.terminate()
         proc.wait()
+        drop_world(settings, data, pg)
 
 
 def record(pid: int, spec: dict, name: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -173,6 +174,13 @@ async def run(kind: str, pg: str, n: int, channels: tuple[str, ...] = ("mail", "
             results.append(await measure_webhooks(kind, settings, db, n))
     finally:
         await db.dispose()
+        shutil.rmtree(data, ignore_errors=True)  # left behind, every run added to the machine's disk
+        if url:
+            import asyncpg
+
+            conn = await asyncpg.connect(pg)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
     return results
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 import httpx
 
 from bench.__main__ import free_port, serve, uvicorn_args
-from bench.world import analyze, demo_world, server_env
+from bench.world import analyze, demo_world, drop_world, server_env
 from bench.wrk import run as wrk
 
 
@@ -110,6 +110,7 @@ def figure(kind: str, pg: str, people: int, profile: bool = False) -> str:
     finally:
         proc.terminate()
         proc.wait()
+        drop_world(settings, data, pg)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ world, for the figures that need their own (the console roster, the roll call)."
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -70,3 +71,19 @@ def analyze(settings) -> None:  # type: ignore[no-untyped-def]
             await conn.close()
 
     asyncio.run(pg())
+
+
+def drop_world(settings, data: Path, pg: str) -> None:  # type: ignore[no-untyped-def]
+    """What demo_world (or another bench) made goes at the end: its folder and its PostgreSQL database
+    (left behind, every run added them to the machine's disk and server)."""
+    shutil.rmtree(data, ignore_errors=True)
+    url = settings.database_url
+    if url.startswith("postgres"):
+        import asyncpg
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(pg)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            await conn.close()
+
+        asyncio.run(drop())
