@@ -98,10 +98,10 @@ def _receiver_process(path: str, port_file: str) -> None:
     server.serve_forever()
 
 
-def http_sink_process():  # type: ignore[no-untyped-def]
+def http_sink_process(parent: Path):  # type: ignore[no-untyped-def]
     import multiprocessing
 
-    folder = Path(tempfile.mkdtemp(prefix="gh-bench-rx-"))
+    folder = Path(tempfile.mkdtemp(prefix="rx-", dir=parent))  # removed with the run's data folder
     times_path, port_path = folder / "times", folder / "port"
     times_path.touch()
     proc = multiprocessing.get_context("spawn").Process(target=_receiver_process, args=(str(times_path), str(port_path)),
@@ -202,7 +202,7 @@ async def measure_mail(kind: str, settings: Settings, db: Database, n: int) -> d
 
 async def measure_webhooks(kind: str, settings: Settings, db: Database, n: int) -> dict:
     # webhooks: one endpoint on a local receiver, signed deliveries
-    rx_proc, rx_port, times = http_sink_process()
+    rx_proc, rx_port, times = http_sink_process(Path(str(settings.data_dir)))
     from gatehouse.webhooks.models import WebhookEndpoint
     from gatehouse.kit.db import utcnow
 
