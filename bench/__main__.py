@@ -171,14 +171,9 @@ class Env:
         # the uploads' blobs alone are gigabytes per run: a full disk fails the next run
         shutil.rmtree(self.dir, ignore_errors=True)
         if self.pg_name:
-            import asyncpg
+            from bench.world import drop_database
 
-            async def drop() -> None:
-                conn = await asyncpg.connect(self.pg_admin)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
-                await conn.close()
-
-            asyncio.run(drop())
+            asyncio.run(drop_database(self.pg_admin, self.pg_name))
 
 
 def token_for(base: str, cred) -> str:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from bench.world import drop_database
 from gatehouse.config import Settings
 from gatehouse.kit.db import Database
 from gatehouse.migrations.runner import upgrade_async
@@ -176,11 +177,7 @@ async def run(kind: str, pg: str, n: int, channels: tuple[str, ...] = ("mail", "
         await db.dispose()
         shutil.rmtree(data, ignore_errors=True)  # left behind, every run added to the machine's disk
         if url:
-            import asyncpg
-
-            conn = await asyncpg.connect(pg)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
+            await drop_database(pg, name)
     return results
 
 

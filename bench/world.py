@@ -73,17 +73,20 @@ def analyze(settings) -> None:  # type: ignore[no-untyped-def]
     asyncio.run(pg())
 
 
+
+async def drop_database(pg_admin: str, name: str) -> None:
+    """A bench's own PostgreSQL database, at the end of its run (left behind, every run added one)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def drop_world(settings, data: Path, pg: str) -> None:  # type: ignore[no-untyped-def]
-    """What demo_world (or another bench) made goes at the end: its folder and its PostgreSQL database
-    (left behind, every run added them to the machine's disk and server)."""
+    """What demo_world made goes at the end: its folder and its PostgreSQL database."""
     shutil.rmtree(data, ignore_errors=True)
-    url = settings.database_url
-    if url.startswith("postgres"):
-        import asyncpg
-
-        async def drop() -> None:
-            conn = await asyncpg.connect(pg)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-            await conn.close()
-
-        asyncio.run(drop())
+    if settings.database_url.startswith("postgres"):
+        asyncio.run(drop_database(pg, settings.database_url.rsplit("/", 1)[1]))
