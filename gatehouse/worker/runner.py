@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Collection
 from datetime import timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, update
 
 from gatehouse.kit.db import Database, utcnow
 from gatehouse.kit.metrics import DELIVERIES
@@ -165,24 +165,9 @@ class Worker:
         if not known:
             return []
         now = utcnow()
-        if self.db.is_sqlite:
-            leased = await claims.claim(self.db, known, n, now, now + self.lease, self.name)
-            return [Message(r["id"], r["channel"], r["target"], r["event_id"], json.loads(r["payload"]), r["attempts"])
-                    for r in leased]
-        due = (select(OutboxMessage.id)
-               .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                      OutboxMessage.channel.in_(known),
-                      or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n)).with_for_update(skip_locked=True)
-        async with self.db.write() as session:
-            rows = (await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
-                .values(lease_until=now + self.lease, leased_by=self.name, attempts=OutboxMessage.attempts + 1,
-                        updated_at=now)
-                .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.target, OutboxMessage.event_id,
-                           OutboxMessage.payload, OutboxMessage.attempts)
-                .execution_options(synchronize_session=False))).all()
-        return [Message(r.id, r.channel, r.target, r.event_id, json.loads(r.payload), r.attempts) for r in rows]
+        leased = await claims.claim(self.db, known, n, now, now + self.lease, self.name)
+        return [Message(r["id"], r["channel"], r["target"], r["event_id"], json.loads(r["payload"]), r["attempts"])
+                for r in leased]
 
     async def _deliver(self, message: Message) -> None:
         channel = outbox.channels[message.channel]
